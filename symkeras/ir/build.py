@@ -1,0 +1,102 @@
+"""Small constructors used by gradient rules, passes and the backend API.
+
+They create nodes only; nothing is computed here.
+"""
+
+import sympy
+
+from symkeras.ir import dims, scalar
+from symkeras.ir import ops as O
+from symkeras.ir.node import Node
+
+X = scalar.X
+
+
+def ew(expr, *inputs, dtype=None):
+    return O.Elemwise(expr, dtype)(*inputs)
+
+
+def add_n(terms):
+    terms = [t for t in terms if t is not None]
+    if len(terms) == 1:
+        return terms[0]
+    return ew(sympy.Add(*X[:len(terms)]), *terms)
+
+
+def reshape(x, shape):
+    shape = dims.as_shape(shape)
+    return x if shape == x.shape else O.Reshape(shape)(x)
+
+
+def transpose(x, perm):
+    perm = tuple(perm)
+    return x if perm == tuple(range(x.ndim)) else O.Transpose(perm)(x)
+
+
+def broadcast_to(x, shape):
+    shape = dims.as_shape(shape)
+    return x if x.shape == shape else O.BroadcastTo(shape)(x)
+
+
+def reduce(kind, x, axes=None, keepdims=False):
+    """Reduce over any set of axes, as a chain of contiguous-run ``Reduce`` nodes."""
+    axes = dims.normalize_axes(axes, x.ndim)
+    if not axes:
+        return x
+    runs, run = [], [axes[0]]
+    for a in axes[1:]:
+        if a == run[-1] + 1:
+            run.append(a)
+        else:
+            runs.append(run)
+            run = [a]
+    runs.append(run)
+    out = x
+    for run in reversed(runs):   # from the last run so earlier axis numbers stay valid
+        out = O.Reduce(kind, run, keepdims)(out)
+    return out
+
+
+def mean(x, axes=None, keepdims=False):
+    axes = dims.normalize_axes(axes, x.ndim)
+    count = dims.size([x.shape[a] for a in axes])
+    return ew(X[0] / count, reduce("sum", x, axes, keepdims))
+
+
+def keepdims_shape(shape, axes):
+    return tuple(1 if i in axes else d for i, d in enumerate(shape))
+
+
+def unbroadcast(g, shape):
+    """Sum a gradient over the axes that broadcasting stretched, back to ``shape``."""
+    shape = dims.as_shape(shape)
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = list(range(lead))
+    axes += [lead + i for i, d in enumerate(shape) if d == 1 and g.shape[lead + i] != 1]
+    return reshape(reduce("sum", g, axes, keepdims=False), shape)
+
+
+def matmul(a, b, transpose_a=False, transpose_b=False):
+    return O.MatMul(transpose_a, transpose_b)(a, b)
+
+
+def zeros_like(x):
+    return broadcast_to(O.constant(0, dtype=x.dtype), x.shape)
+
+
+def is_float(node):
+    return node.dtype.startswith("float")
+
+
+def full_slice(x, axis, start, stop, step=1):
+    starts = [0] * x.ndim
+    stops = list(x.shape)
+    steps = [1] * x.ndim
+    starts[axis], stops[axis], steps[axis] = start, stop, step
+    return O.Slice(starts, stops, steps)(x)
+
+
+__all__ = ["ew", "add_n", "reshape", "transpose", "broadcast_to", "reduce", "mean", "unbroadcast",
+           "matmul", "zeros_like", "is_float", "full_slice", "keepdims_shape", "Node"]

@@ -1,0 +1,90 @@
+"""A function to generate: its inputs, outputs and variable updates, as one graph."""
+
+from symkeras.ir import dims
+from symkeras.ir import ops as O
+from symkeras.ir.node import Node, toposort
+
+
+class FunctionGraph:
+    """Inputs (placeholders), outputs, and updates (``Assign`` nodes)."""
+
+    def __init__(self, inputs, outputs, updates=(), name="function"):
+        self.inputs = list(inputs)
+        self.outputs = list(outputs)
+        self.assigns = [u if isinstance(u.op, O.Assign) else None for u in updates]
+        if any(a is None for a in self.assigns):
+            raise TypeError("updates: expected Assign nodes")
+        self.name = name
+        for x in self.inputs:
+            if not isinstance(x.op, O.Placeholder):
+                raise TypeError(f"inputs: expected placeholders, got {x!r}")
+        self._check_connected()
+
+    @classmethod
+    def from_pairs(cls, inputs, outputs, updates, name="function"):
+        assigns = []
+        for var, value in updates:
+            if value.dtype != var.dtype:
+                from symkeras.ir.build import ew
+                from symkeras.ir.scalar import X
+                value = ew(X[0], value, dtype=var.dtype)
+            if value.shape != var.shape:
+                from symkeras.ir.build import broadcast_to
+                value = broadcast_to(value, var.shape)
+            assigns.append(O.Assign()(var, value))
+        return cls(inputs, outputs, assigns, name)
+
+    @property
+    def roots(self):
+        return self.outputs + self.assigns
+
+    def nodes(self):
+        return toposort(self.roots)
+
+    def variables(self):
+        """Variable nodes read or written, in a stable order."""
+        seen, out = set(), []
+        for n in self.nodes():
+            if isinstance(n.op, O.Variable) and n.op.uid not in seen:
+                seen.add(n.op.uid)
+                out.append(n)
+        return out
+
+    def _check_connected(self):
+        given = {id(x) for x in self.inputs}
+        for n in self.nodes():
+            if isinstance(n.op, O.Placeholder) and id(n) not in given:
+                raise ValueError(f"graph disconnected: placeholder {n.name!r} is needed to compute the "
+                                 f"outputs but is not among the inputs {[x.name for x in self.inputs]}")
+
+    def rebuild(self, replace):
+        """A new graph where every node is ``replace(node, new_inputs)`` bottom-up."""
+        memo = {}
+        for n in self.nodes():
+            new_inputs = tuple(memo[id(x)] for x in n.inputs)
+            memo[id(n)] = replace(n, new_inputs)
+        graph = FunctionGraph.__new__(FunctionGraph)
+        graph.inputs = [memo.get(id(x), x) for x in self.inputs]
+        graph.outputs = [memo[id(x)] for x in self.outputs]
+        graph.assigns = [memo[id(x)] for x in self.assigns]
+        graph.name = self.name
+        return graph
+
+    def describe(self):
+        """A readable listing of the graph (for SYMKERAS_DEBUG)."""
+        names, lines = {}, []
+        for i, n in enumerate(self.nodes()):
+            names[id(n)] = f"%{i}"
+            args = ", ".join(names[id(x)] for x in n.inputs)
+            lines.append(f"%{i} = {n.op!r}({args}) : {dims.to_keras(n.shape)} {n.dtype}"
+                         + (f"  # {n.scope}" if n.scope else ""))
+        return "\n".join(lines)
+
+
+def copy_node(node, inputs):
+    """The same op applied to new inputs (or the node itself if nothing changed)."""
+    if all(a is b for a, b in zip(inputs, node.inputs)):
+        return node
+    new = Node(node.op, inputs, name=node.name)
+    object.__setattr__(new, "scope", node.scope)
+    return new
