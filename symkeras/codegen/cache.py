@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 import uuid
 
 MANIFEST = "manifest.json"
@@ -51,7 +52,21 @@ def file_sha256(path):
 def new_build_dir(root):
     """A private folder inside the cache root (same filesystem, so the rename is atomic)."""
     os.makedirs(root, exist_ok=True)
+    remove_stale_folders(root)
     return tempfile.mkdtemp(prefix=".build-", dir=root)
+
+
+def remove_stale_folders(root, max_age_seconds=86400):
+    """Delete build and trash folders left by processes that died a day or more ago."""
+    cutoff = time.time() - max_age_seconds
+    for name in os.listdir(root):
+        if not name.startswith((".build-", ".trash-")):
+            continue
+        try:
+            if os.stat(os.path.join(root, name)).st_mtime < cutoff:
+                shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+        except FileNotFoundError:
+            pass  # another process removed it first
 
 
 def write_manifest(directory, key, source, binary, **extra):

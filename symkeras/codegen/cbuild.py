@@ -29,7 +29,10 @@ from symkeras import config
 from symkeras.codegen import cache
 
 # No -ffast-math: NaN and infinity semantics must survive. -march=native is added when accepted.
-BASE_CFLAGS = ("-O3", "-std=c99", "-fPIC", "-ffp-contract=fast")
+# The two -Werror flags turn a cdef that disagrees with the source (API mode checks it) and a
+# missing #include (an undeclared expf returns int) into build errors instead of wrong numbers.
+BASE_CFLAGS = ("-O3", "-std=c99", "-fPIC", "-ffp-contract=fast",
+               "-Werror=implicit-function-declaration", "-Werror=incompatible-pointer-types")
 MODES = ("api", "abi")
 SOURCE_NAME = "source.c"
 
@@ -164,7 +167,7 @@ def _recipe(c_source, cdef, use_blas, extra_cflags, mode):
 
 
 def build_module(c_source: str, cdef: str, *, use_blas: bool = True, extra_cflags: tuple = (),
-                 mode: str = None) -> BuiltModule:
+                 mode: str | None = None) -> BuiltModule:
     """Build (or fetch from the cache) the module for ``c_source`` exposing ``cdef``.
 
     ``mode`` is "api" or "abi"; the default is API mode when the CPython headers exist.
@@ -223,7 +226,8 @@ def _compile_into(build_dir, root, c_source, ffi, recipe):
     _debug(f"compiled {key[:12]} in {time.perf_counter() - started:.3f} s\n{done.stderr}".strip())
     if done.returncode != 0:
         kept = cache.keep_failed_source(root, key, c_source)
-        errors = (done.stderr or done.stdout).replace(source_path, kept).strip()
+        errors = (done.stderr or done.stdout).replace(source_path, kept)
+        errors = errors.replace(compile_input, "<cffi wrapper made from the cdef>").strip()
         raise CompileError(f"C compiler failed (exit {done.returncode}) on {kept}:\n{errors}")
     if compile_input != source_path:
         os.remove(compile_input)

@@ -29,13 +29,13 @@ def _mix(z):
     return z ^ (z >> np.uint64(31))
 
 
-def key(seed, counter, stream):
+def _key(seed, counter, stream):
     with np.errstate(over="ignore"):
         start = np.uint64(np.int64(seed).astype(np.uint64)) + np.uint64(GOLDEN) * np.uint64(stream + 1)
     return _mix(_mix(start) ^ np.int64(counter).astype(np.uint64))
 
 
-def bits(k, index):
+def _bits(k, index):
     with np.errstate(over="ignore"):
         return _mix(k + np.uint64(GOLDEN) * (index.astype(np.uint64) + np.uint64(1)))
 
@@ -50,12 +50,12 @@ def _fraction(b, dtype, plus_one=False):
 
 def draw(state, size, distribution, stream, dtype):
     """Reference draw: ``size`` numbers for state (seed, counter)."""
-    k = key(state[0], state[1], stream)
+    k = _key(state[0], state[1], stream)
     if distribution == "uniform":
-        return _fraction(bits(k, np.arange(size)), dtype).astype(dtype)
+        return _fraction(_bits(k, np.arange(size)), dtype).astype(dtype)
     i = np.arange(size)
-    u1 = _fraction(bits(k, 2 * i), dtype, plus_one=True)
-    u2 = _fraction(bits(k, 2 * i + 1), dtype)
+    u1 = _fraction(_bits(k, 2 * i), dtype, plus_one=True)
+    u2 = _fraction(_bits(k, 2 * i + 1), dtype)
     ftype = np.dtype(dtype).type
     r = np.sqrt(ftype(-2.0) * np.log(u1))
     return (r * np.cos(ftype(2.0 * np.pi) * u2)).astype(dtype)

@@ -127,3 +127,34 @@ def consumers(order):
         for x in n.inputs:
             users[id(x)].append(n)
     return users
+
+
+def _binary(expr_fn, reflected=False):
+    def method(self, other):
+        from symkeras.ir import build, ops, scalar
+        if not isinstance(other, Node):
+            other = ops.constant(other, dtype=self.dtype if self.dtype.startswith("float") else None)
+        a, b = (other, self) if reflected else (self, other)
+        return build.ew(expr_fn(scalar.X[0], scalar.X[1]), a, b)
+    return method
+
+
+def _unary(expr_fn):
+    def method(self):
+        from symkeras.ir import build, scalar
+        return build.ew(expr_fn(scalar.X[0]), self)
+    return method
+
+
+Node.__add__ = _binary(lambda a, b: a + b)
+Node.__radd__ = _binary(lambda a, b: a + b, reflected=True)
+Node.__sub__ = _binary(lambda a, b: a - b)
+Node.__rsub__ = _binary(lambda a, b: a - b, reflected=True)
+Node.__mul__ = _binary(lambda a, b: a * b)
+Node.__rmul__ = _binary(lambda a, b: a * b, reflected=True)
+Node.__truediv__ = _binary(lambda a, b: a / b)
+Node.__rtruediv__ = _binary(lambda a, b: a / b, reflected=True)
+Node.__pow__ = _binary(lambda a, b: a ** b)
+Node.__rpow__ = _binary(lambda a, b: a ** b, reflected=True)
+Node.__neg__ = _unary(lambda a: -a)
+Node.__abs__ = _unary(abs)

@@ -185,6 +185,16 @@ def test_cache_dir_from_env_then_xdg(monkeypatch, tmp_path):
     assert cbuild.cache_dir() == str(tmp_path / "xdg" / "symkeras")
 
 
+def test_folders_left_by_dead_builds_are_swept(fresh_cache):
+    stale, recent = (os.path.join(fresh_cache, name) for name in (".build-dead", ".trash-recent"))
+    for folder in (stale, recent):
+        os.makedirs(folder)
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(stale, (two_days_ago, two_days_ago))
+    cbuild.build_module(ADD_SOURCE, ADD_CDEF, use_blas=False)
+    assert not os.path.exists(stale) and os.path.exists(recent)
+
+
 # Building and calling
 
 
@@ -301,6 +311,12 @@ def test_compile_error_names_the_kept_source_and_the_error(fresh_cache):
     with open(kept) as handle:
         assert handle.read() == broken
     assert entries(fresh_cache) == [] and not leftovers(fresh_cache)
+
+
+def test_cdef_that_disagrees_with_the_source_fails_to_build(fresh_cache):
+    wrong_cdef = ADD_CDEF.replace("float *out;", "double *out;")
+    with pytest.raises(cbuild.CompileError, match="cffi wrapper made from the cdef"):
+        cbuild.build_module(ADD_SOURCE, wrong_cdef, use_blas=False, mode="api")
 
 
 # Requirement 6: compiler detection

@@ -19,6 +19,15 @@ def _absorbable_broadcast(node, out_shape):
             and dims.broadcast_shapes(node.inputs[0].shape, out_shape) == out_shape)
 
 
+def _literal_behind_reshape(node):
+    """An operand-free elementwise node seen through reshapes of its one element."""
+    while isinstance(node.op, (O.Reshape, O.BroadcastTo)) and dims.size(node.inputs[0].shape) == 1:
+        node = node.inputs[0]
+    if isinstance(node.op, O.Elemwise) and not node.inputs and node.shape == ():
+        return node
+    return None
+
+
 def fuse_elementwise(graph):
     order = graph.nodes()
     readers = consumers(order)
@@ -46,7 +55,11 @@ def fuse_elementwise(graph):
 
         changed = False
         for original, new in zip(node.inputs, inputs):
-            if fusible(original, new, node):
+            literal = _literal_behind_reshape(new)
+            if literal is not None:
+                terms.append(literal.op.expr)
+                changed = True
+            elif fusible(original, new, node):
                 sub = {X[j]: slot(y) for j, y in enumerate(new.inputs)}
                 terms.append(new.op.expr.xreplace(sub))
                 changed = True

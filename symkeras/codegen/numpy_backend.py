@@ -1,0 +1,101 @@
+"""Render a Program as a Python module of NumPy calls (the readable reference backend)."""
+
+import inspect
+from types import SimpleNamespace
+
+import numpy as np
+import sympy
+
+from symkeras.codegen import rng, templates
+from symkeras.codegen.numpy_printer import print_expr
+from symkeras.ir import dims, scalar
+
+
+class _Refs:
+    """How buffers, sizes and shapes are spelled inside the generated function."""
+
+    def __init__(self, program):
+        self.program = program
+
+    def dim(self, d):
+        return str(d) if isinstance(d, int) else print_expr(d)
+
+    def shape(self, shape):
+        return "(" + "".join(self.dim(d) + ", " for d in shape) + ")"
+
+    def ref(self, buf):
+        if buf.role == "view":
+            return f"{buf.root.name}.reshape({self.shape(buf.shape)})"
+        return buf.name
+
+    def temp_view(self, buf):
+        return f"sk_ws{buf.region}[:{self.dim(buf.size)}].reshape({self.shape(buf.shape)})"
+
+    def gemm_operand(self, buf, transposed):
+        text = self.ref(buf)
+        return f"np.swapaxes({text}, -1, -2)" if transposed else text
+
+    def slices(self, axes):
+        parts = []
+        for start, step, count in axes:
+            stop = start + step * (count - 1) + (1 if step > 0 else -1) if dims.is_static(count) else None
+            stop_text = "None" if stop is None or stop < 0 else str(stop)
+            parts.append(f"{start}:{stop_text}:{step}")
+        return ", ".join(parts)
+
+    def literal(self, buf):
+        return repr(np.asarray(buf.value).reshape(-1).tolist())
+
+
+def _elementwise_view(kernel):
+    dtype = kernel.dtype
+    subs = {scalar.X[i]: sympy.Symbol(_operand_name(b), real=True) for i, b in enumerate(kernel.operands)}
+    exprs = [e.xreplace(subs) for e in kernel.exprs]
+    symbols = (sympy.Symbol(f"sk_t{i}", real=True) for i in range(10 ** 6))
+    temps, results = sympy.cse(exprs, symbols=symbols, order="none")
+    return {"temps": [(s.name, print_expr(e, dtype)) for s, e in temps],
+            "results": [print_expr(e, dtype) for e in results]}
+
+
+def _operand_name(buf):
+    return f"{buf.root.name}.reshape({_Refs(None).shape(buf.shape)})" if buf.role == "view" else buf.name
+
+
+def _summary(kernel):
+    if kernel.kind == "elementwise":
+        outs = ", ".join(b.name for b in kernel.outputs)
+        return f" {outs} = " + "; ".join(str(e) for e in kernel.exprs)
+    if kernel.kind == "gemm":
+        a = kernel.a.name + (".T" if kernel.ta else "")
+        b = kernel.b.name + (".T" if kernel.tb else "")
+        return f" {kernel.c.name} = {a} @ {b}"
+    return " " + ", ".join(b.name for b in kernel.writes) + " <- " + ", ".join(b.name for b in kernel.reads)
+
+
+def render(program, version):
+    refs = _Refs(program)
+    kernels = []
+    for k in program.kernels:
+        view = SimpleNamespace(kind=k.kind, scope=k.scope, summary=_summary(k), **k.attrs)
+        if k.kind == "elementwise":
+            view.__dict__.update(_elementwise_view(k))
+        kernels.append(view)
+    arguments = program.inputs + program.outputs + program.variables
+    regions = [(dtype, str(size)) for dtype, size in program.regions]
+    return templates.render(
+        "numpy/function.py.j2", p=program, r=refs, kernels=kernels, arguments=arguments,
+        signature=", ".join(b.name for b in arguments), version=version, regions=regions,
+        region_names=", ".join(f"sk_ws{i}" for i in range(len(program.regions))),
+        workspace_formula=" + ".join(f"{size} x {dtype}" for dtype, size in regions) or "empty",
+        rng_source=_rng_source())
+
+
+def _rng_source():
+    """The reference generator's code, copied into the module so it runs without symkeras."""
+    parts = [f"_GOLDEN = {rng.GOLDEN:#x}\n_M1 = {rng.M1:#x}\n_M2 = {rng.M2:#x}\n"]
+    for fn in (rng._mix, rng._key, rng._bits, rng._fraction, rng.draw):
+        src = inspect.getsource(fn)
+        src = src.replace("GOLDEN", "_GOLDEN").replace("M1", "_M1").replace("M2", "_M2")
+        src = src.replace("def draw(", "def _sk_random(")
+        parts.append(src)
+    return "\n\n".join(parts).rstrip()

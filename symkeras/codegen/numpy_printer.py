@@ -1,0 +1,54 @@
+"""SymPy → NumPy expression printer for the NumPy backend."""
+
+import sympy
+from sympy.printing.numpy import NumPyPrinter
+
+
+class SymkerasNumPyPrinter(NumPyPrinter):
+    """Prints with the ``np.`` prefix; Piecewise as nested ``np.where``; the stable
+    ``sigmoid``/``softplus`` as helpers defined in the generated module."""
+
+    _module = "np"
+
+    def __init__(self, dtype="float32"):
+        super().__init__({"fully_qualified_modules": True})
+        self.dtype = dtype
+
+    def _branch(self, value):
+        # A bare literal branch would make np.where return int64/float64 arrays.
+        if value.is_Number:
+            return f"np.{self.dtype}({self._print(value)})"
+        return self._print(value)
+
+    def _print_Piecewise(self, expr):
+        result = None
+        for value, cond in reversed(expr.args):
+            printed = self._branch(value)
+            if cond == sympy.true:
+                result = printed
+            else:
+                result = f"np.where({self._print(cond)}, {printed}, {result})"
+        return result
+
+    def _print_sigmoid(self, expr):
+        return f"_sk_sigmoid({self._print(expr.args[0])})"
+
+    def _print_softplus(self, expr):
+        return f"_sk_softplus({self._print(expr.args[0])})"
+
+    def _print_Relational(self, expr):
+        ops = {"==": "equal", "!=": "not_equal", "<": "less", "<=": "less_equal",
+               ">": "greater", ">=": "greater_equal"}
+        return f"np.{ops[expr.rel_op]}({self._print(expr.lhs)}, {self._print(expr.rhs)})"
+
+    def _print_Symbol(self, expr):
+        return expr.name
+
+
+_printers = {}
+
+
+def print_expr(expr, dtype="float32"):
+    if dtype not in _printers:
+        _printers[dtype] = SymkerasNumPyPrinter(dtype)
+    return _printers[dtype].doprint(expr).replace("numpy.", "np.")

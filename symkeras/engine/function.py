@@ -1,0 +1,189 @@
+"""GeneratedFunction: a compiled graph callable on NumPy arrays.
+
+Build: optimise the graph, lower it to a Program, render it for the backend, build
+(C: through the on-disk cache) and bind the variables' arrays once. Call: validate and
+convert the inputs, allocate the outputs, run the generated code, return the outputs.
+"""
+
+import hashlib
+import importlib.util
+import os
+import sys
+import warnings
+
+import numpy as np
+
+import symkeras
+from symkeras import config
+from symkeras.codegen import cache, numpy_backend, schedule
+from symkeras.engine.inputs import InputSpec, convert_all
+from symkeras.ir import dims
+from symkeras.ir.passes import optimize
+
+_warned_no_compiler = False
+
+
+def resolve_backend(backend=None):
+    """argument > $SYMKERAS_BACKEND > 'c'; 'c' without a working compiler falls back to NumPy."""
+    global _warned_no_compiler
+    choice = config.requested_backend(backend)
+    if choice == "c":
+        from symkeras.codegen import cbuild
+        if not cbuild.compiler_available():
+            if not _warned_no_compiler:
+                warnings.warn("symkeras: no working C compiler found; using the NumPy backend",
+                              RuntimeWarning, stacklevel=3)
+                _warned_no_compiler = True
+            return "numpy"
+    return choice
+
+
+class GeneratedFunction:
+    """A graph compiled for one backend. Call it with a list of input arrays."""
+
+    def __init__(self, graph, backend=None, name=None):
+        self.name = _identifier(name or graph.name)
+        self.backend = resolve_backend(backend)
+        debug = config.debug_level()
+        if debug >= 1:
+            print(f"[symkeras] graph {self.name}:\n{graph.describe()}", file=sys.stderr)
+        log = _pass_logger(self.name) if debug >= 2 else None
+        optimized = optimize(graph, log=log)
+        self.program = schedule.lower(optimized, self.name)
+        self.input_specs = [InputSpec(b.name, b.shape, b.dtype) for b in self.program.inputs]
+        self.storages = [n.op.storage for n in optimized.variables()]
+        self._outputs = [(b.shape, np.dtype(b.dtype)) for b in self.program.outputs]
+        if self.backend == "c":
+            self._runner = _CRunner(self.program, self.storages)
+        else:
+            self._runner = _NumPyRunner(self.program, self.storages)
+        self.source, self.path = self._runner.source, self._runner.path
+        if debug >= 3:
+            print(f"[symkeras] {self.name} ({self.backend}): {self.path}", file=sys.stderr)
+
+    @property
+    def inputs(self):
+        return list(self.input_specs)
+
+    def __call__(self, inputs):
+        arrays, batch = convert_all(self.input_specs, inputs)
+        outputs = [np.empty(dims.concrete_shape(shape, batch), dtype) for shape, dtype in self._outputs]
+        self._runner.run(batch, arrays, outputs)
+        return [o[()] if o.ndim == 0 else o for o in outputs]
+
+    def __repr__(self):
+        return f"<GeneratedFunction {self.name} backend={self.backend} path={self.path}>"
+
+
+def _identifier(name):
+    import re
+    name = re.sub(r"\W", "_", str(name)) or "function"
+    return "f_" + name if name[0].isdigit() else name
+
+
+def _pass_logger(name):
+    def log(phase, pass_name, graph):
+        print(f"[symkeras] {name}: after {phase}/{pass_name}: {len(graph.nodes())} nodes", file=sys.stderr)
+    return log
+
+
+class _Workspace:
+    """One scratch buffer per batch size seen (the last few), 64-byte alignable."""
+
+    def __init__(self, nbytes_for):
+        self.nbytes_for, self.by_batch = nbytes_for, {}
+
+    def get(self, batch, prepare):
+        entry = self.by_batch.get(batch)
+        if entry is None:
+            if len(self.by_batch) >= 4:
+                self.by_batch.pop(next(iter(self.by_batch)))
+            buffer = np.zeros(int(self.nbytes_for(batch)) + 64, dtype=np.uint8)
+            entry = self.by_batch[batch] = (buffer, prepare(batch, buffer))
+        return entry[1]
+
+
+class _NumPyRunner:
+    def __init__(self, program, storages):
+        self.source = numpy_backend.render(program, symkeras.__version__)
+        self.path, module = _load_python_module(self.source, program.name)
+        self.fn = getattr(module, program.name)
+        self.storages = storages
+        self.workspace = _Workspace(module.workspace_bytes)
+        self.views = module.workspace_views
+
+    def run(self, batch, inputs, outputs):
+        ws = self.workspace.get(batch, self.views)
+        self.fn(batch, *inputs, *outputs, *[s.value for s in self.storages], ws)
+
+
+def _load_python_module(source, name):
+    digest = hashlib.sha256(source.encode()).hexdigest()
+    folder = os.path.join(cache.cache_root(), "numpy")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f"{name}_{digest[:20]}.py")
+    if not os.path.exists(path) or _read(path) != source:
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w") as f:
+            f.write(source)
+        os.replace(tmp, path)
+    spec = importlib.util.spec_from_file_location(f"symkeras_generated_{digest[:20]}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return path, module
+
+
+def _read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+_C_TYPES = {"float32": "float", "float64": "double", "int64": "int64_t", "int32": "int32_t",
+            "bool": "uint8_t"}
+
+
+class _CRunner:
+    def __init__(self, program, storages):
+        from symkeras.codegen import c_backend, cbuild
+        rendered = c_backend.render(program)
+        built = cbuild.build_module(rendered.source, rendered.cdef)
+        self.source, self.path = rendered.source, built.source_path
+        self.ffi, lib = built.ffi, built.lib
+        self.fn = getattr(lib, rendered.symbol)
+        self.args = self.ffi.new(f"{rendered.args_type} *")
+        self.workspace = _Workspace(getattr(lib, rendered.workspace_symbol))
+        roles = {"input": [], "output": [], "variable": []}
+        for field, role, buf in rendered.fields:
+            roles[role].append((field, _C_TYPES[buf.dtype] + "[]"))
+        self.input_fields, self.output_fields = roles["input"], roles["output"]
+        self.storages = storages
+        self._bound = None
+        self._bind_variables = lambda: self._bind(roles["variable"])
+
+    def _bind(self, fields):
+        """Point the args struct at the variables' arrays (they are updated in place)."""
+        arrays = [s.value for s in self.storages]
+        for (field, ctype), arr in zip(fields, arrays):
+            if not arr.flags.c_contiguous or not arr.flags.writeable:
+                raise ValueError(f"variable {field!r}: its array must be C-contiguous and writeable")
+            setattr(self.args, field, self.ffi.from_buffer(ctype, arr))
+        self._bound = arrays
+
+    def run(self, batch, inputs, outputs):
+        bound = self._bound
+        if bound is None or any(a is not s.value for a, s in zip(bound, self.storages)):
+            self._bind_variables()
+        args, from_buffer = self.args, self.ffi.from_buffer
+        args.batch = batch
+        for (field, ctype), arr in zip(self.input_fields, inputs):
+            setattr(args, field, from_buffer(ctype, arr))
+        for (field, ctype), arr in zip(self.output_fields, outputs):
+            setattr(args, field, from_buffer(ctype, arr))
+        ws = self.workspace.get(batch, self._workspace_pointer)
+        self.fn(args, ws)
+
+    def _workspace_pointer(self, batch, buffer):
+        return self.ffi.from_buffer("char[]", buffer)
