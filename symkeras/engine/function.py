@@ -58,6 +58,7 @@ class GeneratedFunction:
         else:
             self._runner = _NumPyRunner(self.program, self.storages)
         self.source, self.path = self._runner.source, self._runner.path
+        self.compiled = self._runner.compiled     # False when the build came from the cache
         if debug >= 3:
             print(f"[symkeras] {self.name} ({self.backend}): {self.path}", file=sys.stderr)
 
@@ -106,7 +107,7 @@ class _Workspace:
 class _NumPyRunner:
     def __init__(self, program, storages):
         self.source = numpy_backend.render(program, symkeras.__version__)
-        self.path, module = _load_python_module(self.source, program.name)
+        self.path, module, self.compiled = _load_python_module(self.source, program.name)
         self.fn = getattr(module, program.name)
         self.storages = storages
         self.workspace = _Workspace(module.workspace_bytes)
@@ -122,7 +123,8 @@ def _load_python_module(source, name):
     folder = os.path.join(cache.cache_root(), "numpy")
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, f"{name}_{digest[:20]}.py")
-    if not os.path.exists(path) or _read(path) != source:
+    written = not os.path.exists(path) or _read(path) != source
+    if written:
         tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "w") as f:
             f.write(source)
@@ -130,7 +132,7 @@ def _load_python_module(source, name):
     spec = importlib.util.spec_from_file_location(f"symkeras_generated_{digest[:20]}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return path, module
+    return path, module, written
 
 
 def _read(path):
@@ -151,6 +153,7 @@ class _CRunner:
         rendered = c_backend.render(program)
         built = cbuild.build_module(rendered.source, rendered.cdef)
         self.source, self.path = rendered.source, built.source_path
+        self.compiled = built.compiled
         self.ffi, lib = built.ffi, built.lib
         self.fn = getattr(lib, rendered.symbol)
         self.args = self.ffi.new(f"{rendered.args_type} *")
