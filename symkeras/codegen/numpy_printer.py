@@ -36,6 +36,10 @@ class SymkerasNumPyPrinter(NumPyPrinter):
     def _print_softplus(self, expr):
         return f"_sk_softplus({self._print(expr.args[0])})"
 
+    def _print_Float(self, expr):
+        # SymPy prints 15 significant digits; a float64 literal needs up to 17 to round-trip.
+        return repr(float(expr))
+
     def _print_Relational(self, expr):
         ops = {"==": "equal", "!=": "not_equal", "<": "less", "<=": "less_equal",
                ">": "greater", ">=": "greater_equal"}

@@ -164,6 +164,8 @@ def gradients(loss, wrt):
             input_grads = rule(node, g)
         for x, gx in zip(node.inputs, input_grads):
             if gx is not None and id(x) in needed:
+                if gx.dtype != x.dtype and B.is_float(x):   # e.g. through a cast: grad has x's dtype
+                    gx = B.ew(X[0], gx, dtype=x.dtype)
                 pending.setdefault(id(x), []).append(gx)
     return [grads.get(id(w)) for w in wrt]
 

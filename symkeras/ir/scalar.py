@@ -85,9 +85,14 @@ def sign(x):
 
 @functools.lru_cache(maxsize=4096)
 def derivative(expr, i):
-    """d expr / d x_i, with Piecewise derivatives cleaned of impossible branches."""
+    """d expr / d x_i, with Piecewise derivatives cleaned of impossible branches.
+
+    The distributional parts (``DiracDelta`` from sign/Heaviside) are dropped: like
+    TensorFlow, the gradient of sign is zero everywhere, and no backend can print them.
+    """
     d = sympy.diff(expr, X[i])
-    return d.doit() if d.has(sympy.Derivative) else d
+    d = d.doit() if d.has(sympy.Derivative) else d
+    return d.replace(sympy.DiracDelta, lambda *args: sympy.S.Zero) if d.has(sympy.DiracDelta) else d
 
 
 def arity(expr):

@@ -1,0 +1,179 @@
+"""Built-in activation functions (tf-keras 2.x semantics), applied to IR nodes with ``K``.
+
+Each function builds elementwise nodes; the derivative follows from their SymPy
+expressions, with TensorFlow's conventions at the kinks (relu'(0) = 0, leaky_relu'(0) =
+alpha, relu6'(6) = 0, clip passes the gradient on its closed interval).
+"""
+
+import math
+
+from symkeras import backend as K
+from symkeras.utils.generic_utils import deserialize_keras_object, serialize_keras_object
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def linear(x):
+    """Identity: ``x``."""
+    return x
+
+
+def relu(x, alpha=0.0, max_value=None, threshold=0.0):
+    """Rectified linear unit, exactly as the tf-keras backend builds it.
+
+    ``x >= max_value`` → ``max_value``; ``threshold < x < max_value`` → ``x``; otherwise
+    ``alpha * (x - threshold)``. With ``threshold != 0`` the positive part is
+    ``x * (x > threshold)``, so at the threshold itself the output is 0 (not ``threshold``),
+    and a negative threshold lets ``threshold < x < 0`` through unless ``max_value`` clips
+    it at 0 (tf-keras clips the positive part to ``[0, max_value]``).
+    """
+    x = K._tensor(x)
+    if alpha != 0.0 and max_value is None and threshold == 0:
+        return leaky_relu(x, alpha)
+    if alpha != 0.0:
+        negative_part = K.relu(threshold - x if threshold != 0 else -x)
+    clip_max = max_value is not None
+    if threshold != 0:
+        out = x * K.cast(K.greater(x, float(threshold)), x.dtype)
+    elif max_value == 6:
+        out, clip_max = relu6(x), False
+    else:
+        out = K.relu(x)
+    if clip_max:
+        out = K.clip(out, 0.0, float(max_value))
+    if alpha != 0.0:
+        out = out - float(alpha) * negative_part
+    return out
+
+
+def leaky_relu(x, alpha=0.2):
+    """``x`` if ``x > 0`` else ``alpha * x`` (``tf.nn.leaky_relu``; gradient ``alpha`` at 0)."""
+    x = K._tensor(x)
+    return K.switch(K.greater(x, 0.0), x, float(alpha) * x)
+
+
+def relu6(x):
+    """``min(max(x, 0), 6)`` with zero gradient at both kinks (``tf.nn.relu6``)."""
+    x = K._tensor(x)
+    return K.switch(K.less(x, 6.0), K.relu(x), 6.0)
+
+
+def elu(x, alpha=1.0):
+    """``x`` if ``x > 0`` else ``alpha * (exp(x) - 1)``."""
+    return K.elu(x, alpha)
+
+
+def selu(x):
+    """``scale * elu(x, alpha)`` with the self-normalising constants."""
+    return _SELU_SCALE * K.elu(x, _SELU_ALPHA)
+
+
+def softplus(x):
+    """``log(exp(x) + 1)``, evaluated without overflow."""
+    return K.softplus(x)
+
+
+def softsign(x):
+    """``x / (|x| + 1)``."""
+    return K.softsign(x)
+
+
+def swish(x):
+    """``x * sigmoid(x)``."""
+    x = K._tensor(x)
+    return x * K.sigmoid(x)
+
+
+silu = swish
+
+
+def gelu(x, approximate=False):
+    """Gaussian error linear unit.
+
+    ``approximate=True``: ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``.
+    ``approximate=False`` (the tf-keras default) needs ``erf``, which the backend API has
+    no primitive for yet; rather than substitute a different function it raises.
+    """
+    x = K._tensor(x)
+    if not approximate:
+        raise NotImplementedError(
+            "gelu(approximate=False) needs erf, which symkeras.backend does not provide yet; "
+            "use gelu(x, approximate=True) (the tanh approximation) meanwhile")
+    inner = math.sqrt(2.0 / math.pi) * (x + 0.044715 * K.pow(x, 3))
+    return 0.5 * x * (1.0 + K.tanh(inner))
+
+
+def tanh(x):
+    return K.tanh(x)
+
+
+def sigmoid(x):
+    """``1 / (1 + exp(-x))``."""
+    return K.sigmoid(x)
+
+
+def exponential(x):
+    """``exp(x)``."""
+    return K.exp(x)
+
+
+def hard_sigmoid(x):
+    """``clip(0.2 x + 0.5, 0, 1)`` (tf-keras; Keras 3 uses slope 1/6)."""
+    return K.hard_sigmoid(x)
+
+
+def mish(x):
+    """``x * tanh(softplus(x))``."""
+    x = K._tensor(x)
+    return x * K.tanh(K.softplus(x))
+
+
+def softmax(x, axis=-1):
+    """Softmax along ``axis`` (an int or a tuple of ints); rank-1 input is an error."""
+    x = K._tensor(x)
+    if x.ndim <= 1:
+        raise ValueError(f"Cannot apply softmax to a tensor that is 1D. Received input: {x}")
+    if isinstance(axis, int):
+        return K.softmax(x, axis)
+    shifted = x - K.stop_gradient(K.max(x, axis=axis, keepdims=True))
+    e = K.exp(shifted)
+    return e / K.sum(e, axis=axis, keepdims=True)
+
+
+def log_softmax(x, axis=-1):
+    """``x - logsumexp(x, axis)``."""
+    x = K._tensor(x)
+    if isinstance(axis, int):
+        return K.log_softmax(x, axis)
+    return x - K.logsumexp(x, axis=axis, keepdims=True)
+
+
+# ----------------------------------------------------------------------------- registry
+
+_ACTIVATIONS = {fn.__name__: fn for fn in (
+    linear, relu, leaky_relu, relu6, elu, selu, softplus, softsign, swish, gelu, tanh, sigmoid,
+    exponential, hard_sigmoid, mish, softmax, log_softmax)}
+_ACTIVATIONS["silu"] = silu
+
+
+def serialize(activation):
+    """The name of a built-in or custom function; a config dict for objects with get_config."""
+    return serialize_keras_object(activation)
+
+
+def deserialize(name, custom_objects=None):
+    """The activation function called ``name`` (or described by a config dict)."""
+    return deserialize_keras_object(name, module_objects=_ACTIVATIONS, custom_objects=custom_objects,
+                                    printable_module_name="activation function")
+
+
+def get(identifier):
+    """``None`` → linear; a name or config → that function; a callable passes through."""
+    if identifier is None:
+        return linear
+    if isinstance(identifier, (str, dict)):
+        return deserialize(identifier)
+    if callable(identifier):
+        return identifier
+    raise TypeError(f"Could not interpret activation function identifier: {identifier!r}")

@@ -1,0 +1,561 @@
+"""Render a ``Program`` as one plain-C99 translation unit, and the cffi declarations to call it.
+
+Python decides everything that needs the IR (loop nests, index expressions, printed SymPy
+expressions, workspace layout); the Jinja macros in ``templates/c/macros.j2`` lay the C out,
+one macro per kernel kind. Kernels are rendered first so the file declares only the locals
+and helper functions its kernels use (``-Wall -Werror`` clean, and shorter to read).
+"""
+
+import dataclasses
+import re
+
+import numpy as np
+import sympy
+
+import symkeras
+from symkeras.codegen import templates
+from symkeras.codegen.c_printer import Round64, dim, dim_term, printer_for
+from symkeras.ir import dims, scalar
+
+TEMPLATE = "c/function.c.j2"
+CDEF_TEMPLATE = "c/cdef.j2"
+
+CTYPES = {"float32": "float", "float64": "double", "int64": "int64_t", "int32": "int32_t",
+          "bool": "uint8_t"}
+ITEMSIZE = {"float32": 4, "float64": 8, "int64": 8, "int32": 4, "bool": 1}
+FLOATS = ("float32", "float64")
+
+# Identifiers a buffer may not take: C keywords, names the generated code uses.
+C_RESERVED = frozenset("""
+    auto break case char const continue default do double else enum extern float for goto if
+    inline int long register restrict return short signed sizeof static struct switch typedef
+    union unsigned void volatile while _Bool _Complex _Imaginary
+    batch args workspace size_t int8_t int16_t int32_t int64_t uint8_t uint16_t uint32_t uint64_t
+    INT64_C UINT64_C INFINITY NAN memcpy memset memmove main errno
+    exp expf log logf sqrt sqrtf pow powf tanh tanhf fabs fabsf floor floorf ceil ceilf cbrt cbrtf
+    fmax fmaxf fmin fminf fmod fmodf cos cosf sin sinf tan tanf log1p log1pf expm1 expm1f
+    erf erff atan atanf atan2 atan2f asin asinf acos acosf sinh sinhf cosh coshf
+""".split())
+
+
+@dataclasses.dataclass(frozen=True)
+class CSource:
+    source: str
+    cdef: str
+    symbol: str
+    args_type: str
+    workspace_symbol: str
+    fields: tuple   # ((field_name, role, buffer), ...) in struct order after ``batch``
+
+
+def render(program) -> CSource:
+    """The C source of ``program`` and what a caller needs to declare and call it."""
+    symbol = _identifier(program.name)
+    names = _BufferNames(program, reserved={symbol, symbol + "_args", symbol + "_workspace_bytes"})
+    macros = templates.environment().get_template("c/macros.j2").module
+    kernels = []
+    for kernel in program.kernels:
+        plan = _PLANNERS[kernel.kind](kernel, names)
+        plan["comment"] = _comment(kernel, plan.pop("summary"))
+        plan["code"] = str(getattr(macros, kernel.kind)(plan)).rstrip("\n")
+        kernels.append(plan)
+    used = set(re.findall(r"\b\w+\b", "\n".join(k["code"] for k in kernels)))
+
+    fields = tuple((names[b], role, b) for role, bufs in
+                   (("input", program.inputs), ("output", program.outputs),
+                    ("variable", program.variables)) for b in bufs)
+    regions = _regions(program)
+    context = dict(
+        symbol=symbol, args_type=symbol + "_args", workspace_symbol=symbol + "_workspace_bytes",
+        version=symkeras.__version__,
+        fields=[_field(name, role, buf) for name, role, buf in fields],
+        regions=regions, workspace_bytes=dim(_total_bytes(regions)),
+        temps=[_temp(t, names, regions) for t in program.temps if names[t] in used],
+        constants=[_constant(c, names) for c in program.constants if names[c] in used],
+        pointer_fields=[f for f in (_field(n, r, b) for n, r, b in fields) if f["name"] in used],
+        uses_batch="batch" in used,
+        helpers=_helpers(used),
+        kernels=kernels,
+        memory=_memory(program, regions),
+    )
+    context["uses_workspace"] = bool(context["temps"])
+    source = templates.render(TEMPLATE, **context)
+    cdef = templates.render(CDEF_TEMPLATE, **context)
+    return CSource(source, cdef, symbol, context["args_type"], context["workspace_symbol"], fields)
+
+
+# ----------------------------------------------------------------------------- names
+
+def _identifier(name):
+    name = re.sub(r"\W", "_", str(name)) or "function"
+    if name[0].isdigit() or name in C_RESERVED or name.startswith("sk_"):
+        name = "f_" + name
+    return name
+
+
+class _BufferNames:
+    """The C identifier of each buffer's storage: its root's name, kept clear of C's own names."""
+
+    def __init__(self, program, reserved):
+        self.names = {}
+        taken = set(reserved) | C_RESERVED
+        roots = (program.inputs + program.outputs + program.variables + program.constants
+                 + program.temps)
+        for buf in roots:
+            name = buf.name
+            while name in taken:
+                name += "_"
+            taken.add(name)
+            self.names[id(buf)] = name
+
+    def __getitem__(self, buf):
+        return self.names[id(buf.root)]
+
+
+# ----------------------------------------------------------------------------- file-level context
+
+def _field(name, role, buf):
+    const = "const " if role == "input" else ""
+    return {"name": name, "role": role, "decl": f"{const}{CTYPES[buf.dtype]} *{name};",
+            "local": f"{const}{CTYPES[buf.dtype]} *const {name} = args->{name};",
+            "comment": f"{role} {_keras_shape(buf.shape)} {buf.dtype}"}
+
+
+def _keras_shape(shape):
+    return str(dims.to_keras(shape)).replace("'", "")
+
+
+def _round64(nbytes):
+    nbytes = sympy.expand(nbytes)
+    if nbytes.is_Integer:
+        return -(-int(nbytes) // 64) * 64
+    coefficients = sympy.Poly(nbytes, dims.BATCH).all_coeffs()
+    if all(int(c) % 64 == 0 for c in coefficients):
+        return nbytes
+    return Round64(nbytes)
+
+
+def _regions(program):
+    """Each workspace region: dtype, elements, and its byte offset (64-byte aligned)."""
+    regions, offset = [], sympy.Integer(0)
+    for region in program.regions:
+        dtype, size = region[0], region[-1]
+        nbytes = _round64(sympy.sympify(size) * ITEMSIZE[dtype])
+        regions.append({"dtype": dtype, "size": size, "offset": offset, "bytes": nbytes})
+        offset = offset + nbytes
+    return regions
+
+
+def _total_bytes(regions):
+    return sum((r["bytes"] for r in regions), sympy.Integer(0))
+
+
+def _temp(buf, names, regions):
+    offset = dim(regions[buf.region]["offset"])
+    ctype = CTYPES[buf.dtype]
+    return {"name": names[buf], "region": buf.region, "shape": _shape_text(buf.shape),
+            "local": f"{ctype} *const {names[buf]} = ({ctype} *)(sk_ws + {offset});"}
+
+
+def _constant(buf, names):
+    values = np.asarray(buf.value, dtype=buf.dtype).ravel()
+    literals = _array_literals(values, buf.dtype) or ["0"]    # C has no empty initialiser
+    rows = [", ".join(literals[i:i + 8]) for i in range(0, len(literals), 8)]
+    return {"name": names[buf], "ctype": CTYPES[buf.dtype], "count": len(literals), "rows": rows,
+            "shape": _keras_shape(buf.shape)}
+
+
+def _array_literals(values, dtype):
+    if dtype == "float32":
+        return [_float_literal(v, "%.9g", "f") for v in values.tolist()]
+    if dtype == "float64":
+        return [_float_literal(v, "%.17g", "") for v in values.tolist()]
+    if dtype == "int64":
+        return [f"INT64_C({v})" for v in values.tolist()]
+    return [str(int(v)) for v in values.tolist()]
+
+
+def _float_literal(value, fmt, suffix):
+    if value != value:
+        return "NAN"
+    if value in (float("inf"), float("-inf")):
+        return "INFINITY" if value > 0 else "-INFINITY"
+    text = fmt % value
+    if "." not in text and "e" not in text:
+        text += ".0"
+    return text + suffix
+
+
+def _memory(program, regions):
+    def total(bufs):
+        return sum(dims.size(b.shape) * ITEMSIZE[b.dtype] for b in bufs)
+    return {
+        "regions": len(regions),
+        "variables": [(b.name, dims.size(b.shape) * ITEMSIZE[b.dtype]) for b in program.variables],
+        "variable_bytes": total(program.variables),
+        "constant_bytes": total(program.constants),
+    }
+
+
+# Helper functions the template defines, and the helpers each one calls.
+_HELPER_DEPENDENCIES = {
+    "sk_rng_key": ("sk_rng_mix",), "sk_rng_bits": ("sk_rng_mix",),
+    "sk_rng_uniformf": ("sk_rng_bits",), "sk_rng_uniform": ("sk_rng_bits",),
+    "sk_rng_normalf": ("sk_rng_bits",), "sk_rng_normal": ("sk_rng_bits",),
+}
+
+
+def _helpers(used):
+    needed = {name for name in used if name.startswith("sk_")}
+    pending = list(needed)
+    while pending:
+        for dep in _HELPER_DEPENDENCIES.get(pending.pop(), ()):
+            if dep not in needed:
+                needed.add(dep)
+                pending.append(dep)
+    return needed
+
+
+# ----------------------------------------------------------------------------- kernel comments
+
+def _shape_text(shape):
+    return "[" + ",".join(dim(d) for d in shape) + "]"
+
+
+def _comment(kernel, summary):
+    text = f"{kernel.scope}: {summary}" if kernel.scope else summary
+    return text.replace("*/", "* /")
+
+
+# ----------------------------------------------------------------------------- kernel planners
+# Each returns the dict a macro of the same name renders; "summary" becomes the comment.
+
+def _plan_elementwise(k, names):
+    compute = _compute_dtype(k)
+    ctype = CTYPES[compute]
+    printer = printer_for(compute)
+    loops = _broadcast_loops(k.shape, [b.shape for b in k.operands])
+    index_vars = [sympy.Symbol(f"sk_i{g}", integer=True) for g in range(len(loops.extents))]
+
+    replacements, reduced = sympy.cse(list(k.exprs), symbols=sympy.numbered_symbols("sk_t", real=True),
+                                      optimizations=None)
+    used_symbols = set().union(*(e.free_symbols for e in list(reduced) + [r for _, r in replacements]))
+
+    levels = [{"var": str(v), "extent": dim(e), "loads": []} for v, e in zip(index_vars, loops.extents)]
+    preloads = []
+    for j, buf in enumerate(k.operands):
+        if scalar.X[j] not in used_symbols:
+            continue
+        strides = loops.strides[j]
+        index = dim(sum((v * s for v, s in zip(index_vars, strides)), sympy.Integer(0)))
+        cast = "" if buf.dtype == compute else f"({ctype})"
+        load = {"ctype": ctype, "name": f"sk_x{j}", "value": f"{cast}{names[buf]}[{index}]"}
+        depth = max((g for g, s in enumerate(strides) if s != 0), default=-1)
+        if depth < len(levels) - 1:
+            _check_not_written(k, buf)
+        (levels[depth]["loads"] if depth >= 0 else preloads).append(load)
+
+    temps = [{"ctype": "int" if isinstance(value, sympy.logic.boolalg.Boolean) and not value.is_Symbol
+              else ctype, "name": str(sym), "value": printer.doprint(value)}
+             for sym, value in replacements]
+    out_index = dim(sum((v * s for v, s in zip(index_vars, loops.full_strides)), sympy.Integer(0)))
+    stores = [{"target": f"{names[buf]}[{out_index}]",
+               "value": _store_cast(printer.doprint(expr), compute, buf.dtype)}
+              for buf, expr in zip(k.outputs, reduced)]
+    outs = ", ".join(names[b] for b in k.outputs)
+    ins = ", ".join(names[b] for b in k.operands)
+    return {"summary": f"elementwise {outs}{_shape_text(k.shape)} = f({ins})",
+            "levels": levels, "preloads": preloads, "temps": temps, "stores": stores,
+            "block": bool(preloads) or not levels}
+
+
+def _compute_dtype(k):
+    """The type an elementwise kernel computes in: its own if float, else its operands' float."""
+    if k.dtype in FLOATS:
+        return k.dtype
+    operand_types = {b.dtype for b in k.operands}
+    for dtype in ("float64", "float32"):
+        if dtype in operand_types:
+            return dtype
+    return "int64"
+
+
+def _store_cast(code, compute, dtype):
+    if dtype == compute:
+        return code
+    if dtype == "bool":
+        return f"(uint8_t)(({code}) != 0)"
+    return f"({CTYPES[dtype]})({code})"
+
+
+def _check_not_written(kernel, buf):
+    """A broadcast operand is loaded once per row; the kernel must not be writing it."""
+    if any(_storage(buf) == _storage(out) for out in kernel.outputs):
+        raise ValueError(f"elementwise kernel ({kernel.scope}) writes {buf.name!r}, "
+                         "which it also reads with broadcasting")
+
+
+def _storage(buf):
+    root = buf.root
+    return ("region", root.region) if root.role == "temp" and root.region is not None else id(root)
+
+
+@dataclasses.dataclass
+class _Loops:
+    extents: list        # collapsed loop extents, outermost first
+    strides: list        # per operand: element stride on each loop (0 where broadcast)
+    full_strides: list   # the outputs' strides (row-major over the whole shape)
+
+
+def _broadcast_loops(shape, operand_shapes):
+    """Loops over ``shape``: size-1 axes dropped, adjacent axes merged where every operand
+    broadcasts the same way, so the common no-broadcast case is a single flat loop."""
+    rank = len(shape)
+    axes = [a for a in range(rank) if shape[a] != 1]
+
+    def present(op_shape, axis):
+        k = axis - rank + len(op_shape)
+        return k >= 0 and op_shape[k] != 1
+
+    groups = []
+    for a in axes:
+        pattern = tuple(present(s, a) for s in operand_shapes)
+        if groups and groups[-1][0] == pattern:
+            groups[-1][1].append(a)
+        else:
+            groups.append((pattern, [a]))
+    extents = [dims.size([shape[a] for a in group]) for _, group in groups]
+
+    def strides(flags):
+        out, step = [], 1
+        for extent, flag in zip(reversed(extents), reversed(flags)):
+            out.append(step if flag else 0)
+            if flag:
+                step = dims.as_dim(step * extent)
+        return out[::-1]
+
+    operand_strides = [strides([g[0][j] for g in groups]) for j in range(len(operand_shapes))]
+    return _Loops(extents, operand_strides, strides([True] * len(groups)))
+
+
+def _plan_gemm(k, names):
+    letter = {"float32": "s", "float64": "d"}[k.dtype]
+    a, b = names[k.a], names[k.b]
+    batched = k.count != 1
+
+    def at(name, stride):
+        return f"{name} + sk_g*{dim_term(stride)}" if batched else name
+
+    args = [str(int(k.ta)), str(int(k.tb)), dim(k.m), dim(k.n), dim(k.k),
+            at(a, k.stride_a), dim(k.lda), at(b, k.stride_b), dim(k.ldb),
+            at(names[k.c], k.stride_c), dim(k.ldc)]
+    summary = (f"gemm {names[k.c]}{_shape_text(k.c.shape)} = {a}{'.T' if k.ta else ''} @ "
+               f"{b}{'.T' if k.tb else ''}" + (f" ({dim(k.count)} products)" if batched else ""))
+    return {"summary": summary, "function": f"sk_{letter}gemm", "args": args,
+            "count": dim(k.count) if batched else None}
+
+
+def _math(dtype):
+    """Names of the math functions and literals for a float type."""
+    if dtype == "float32":
+        return {"exp": "expf", "log": "logf", "zero": "0.0f", "inf": "INFINITY"}
+    return {"exp": "exp", "log": "log", "zero": "0.0", "inf": "INFINITY"}
+
+
+_IDENTITY = {
+    ("sum", True): "0", ("max", True): "-INFINITY", ("min", True): "INFINITY",
+    ("sum", False): "0", ("max", False): "INT64_MIN", ("min", False): "INT64_MAX",
+}
+
+
+def _plan_reduce(k, names):
+    dtype = k.x.dtype
+    floating = dtype in FLOATS
+    rows = k.inner == 1
+    row = dims.as_dim(k.n * k.inner)
+    plan = {
+        "summary": f"reduce {names[k.out]}{_shape_text(k.out.shape)} = {k.op}({names[k.x]}"
+                   f"{_shape_text(k.x.shape)})",
+        "op": k.op, "ctype": CTYPES[dtype], "floating": floating, "rows": rows,
+        "identity": _IDENTITY[(k.op, floating)],
+        "outer": dim(k.outer), "n": dim(k.n), "inner": dim(k.inner),
+        "src": _offset(names[k.x], [("sk_o", k.outer, row)]),
+        "dst": _offset(names[k.out], [("sk_o", k.outer, k.inner)]),
+        "out": names[k.out], "out_index": _loop_index([("sk_o", k.outer, 1)]),
+        "line": _loop_index([("sk_r", k.n, k.inner)]),
+        "pairwise": None,
+    }
+    if rows and k.op == "sum" and floating:
+        plan["pairwise"] = "sk_sum_f32" if dtype == "float32" else "sk_sum_f64"
+    return plan
+
+
+def _plan_argmax(k, names):
+    dtype = k.x.dtype
+    floating = dtype in FLOATS
+    loops = [("sk_o", k.outer, dims.as_dim(k.n * k.inner)), ("sk_j", k.inner, 1)]
+    return {
+        "summary": f"arg{k.op} {names[k.out]}{_shape_text(k.out.shape)} over an axis of "
+                   f"{names[k.x]}{_shape_text(k.x.shape)}",
+        "ctype": CTYPES[dtype], "floating": floating, "better": ">" if k.op == "max" else "<",
+        "start": _IDENTITY[(k.op, floating)],
+        "outer": dim(k.outer), "n": dim(k.n), "inner": dim(k.inner),
+        "src": _offset(names[k.x], loops), "step": _loop_index([("sk_r", k.n, k.inner)]),
+        "out": names[k.out], "out_index": _loop_index([("sk_o", k.outer, k.inner), ("sk_j", k.inner, 1)]),
+    }
+
+
+def _plan_softmax(k, names):
+    loops = [("sk_o", k.outer, dims.as_dim(k.n * k.inner)), ("sk_j", k.inner, 1)]
+    name = "log_softmax" if k.log else "softmax"
+    return {
+        "summary": f"{name} {names[k.out]}{_shape_text(k.out.shape)} = {name}({names[k.x]})",
+        "ctype": CTYPES[k.dtype], "log": k.log, "math": _math(k.dtype),
+        "outer": dim(k.outer), "n": dim(k.n), "inner": dim(k.inner),
+        "src": _offset(names[k.x], loops), "dst": _offset(names[k.out], loops),
+        "step": _loop_index([("sk_r", k.n, k.inner)]),
+    }
+
+
+def _loop_index(loops):
+    """sum of var*stride over (var, extent, stride) loops, skipping loops of extent 1."""
+    return dim(sum((sympy.Symbol(var, integer=True) * stride for var, extent, stride in loops
+                    if extent != 1), sympy.Integer(0)))
+
+
+def _offset(pointer, loops):
+    index = _loop_index(loops)
+    return pointer if index == "0" else f"{pointer} + {index}"
+
+
+def _plan_copy(k, names):
+    return {"summary": f"copy {names[k.dst]}{_shape_text(k.dst.shape)} = {names[k.src]}",
+            "src": names[k.src], "dst": names[k.dst], "ctype": CTYPES[k.dst.dtype],
+            "size": dim_term(k.size)}
+
+
+def _row_major_strides(shape):
+    strides, step = [], 1
+    for d in reversed(shape):
+        strides.append(step)
+        step = dims.as_dim(step * d)
+    return strides[::-1]
+
+
+def _copy_loops(extents, src_strides, dst_strides):
+    """Canonical strided-copy loops: extent-1 loops dropped, mergeable neighbours merged."""
+    loops = [[e, s, d] for e, s, d in zip(extents, src_strides, dst_strides) if e != 1]
+    merged = []
+    for loop in loops:
+        if merged:
+            outer = merged[-1]
+            if (sympy.expand(outer[1] - loop[0] * loop[1]) == 0
+                    and sympy.expand(outer[2] - loop[0] * loop[2]) == 0):
+                outer[:] = [dims.as_dim(outer[0] * loop[0]), loop[1], loop[2]]
+                continue
+        merged.append(loop)
+    return merged
+
+
+def _strided_copy(src, dst, loops, src_base=0, dst_base=0, cast=""):
+    """Plan for nested loops doing ``dst[...] = src[...]`` over canonical ``loops``."""
+    variables = [sympy.Symbol(f"sk_i{g}", integer=True) for g in range(len(loops))]
+
+    def index(base, column):
+        return dim(sum((v * loop[column] for v, loop in zip(variables, loops)), sympy.sympify(base)))
+
+    return {"levels": [{"var": str(v), "extent": dim(loop[0])} for v, loop in zip(variables, loops)],
+            "statement": f"{dst}[{index(dst_base, 2)}] = {cast}{src}[{index(src_base, 1)}];"}
+
+
+def _plan_transpose(k, names):
+    in_strides = _row_major_strides(k.in_shape)
+    out_shape = [k.in_shape[p] for p in k.perm]
+    loops = _copy_loops(out_shape, [in_strides[p] for p in k.perm], _row_major_strides(out_shape))
+    plan = _strided_copy(names[k.x], names[k.out], loops)
+    plan["summary"] = (f"transpose {names[k.out]}{_shape_text(k.out.shape)} = "
+                       f"{names[k.x]}.transpose{tuple(k.perm)}")
+    return plan
+
+
+def _slice_loops(in_shape, axes):
+    """(loops over the slice, element offset of its first element in the full array)."""
+    in_strides = _row_major_strides(in_shape)
+    counts = [count for _, _, count in axes]
+    base = sum((start * stride for (start, _, _), stride in zip(axes, in_strides)), 0)
+    loops = _copy_loops(counts, [step * stride for (_, step, _), stride in zip(axes, in_strides)],
+                        _row_major_strides(counts))
+    return loops, dims.as_dim(base)
+
+
+def _plan_slice(k, names):
+    loops, base = _slice_loops(k.in_shape, k.axes)
+    plan = _strided_copy(names[k.x], names[k.out], [[e, s, d] for e, s, d in loops], src_base=base)
+    plan["summary"] = f"slice {names[k.out]}{_shape_text(k.out.shape)} = {names[k.x]}[{_slice_text(k.axes)}]"
+    return plan
+
+
+def _plan_slice_grad(k, names):
+    loops, base = _slice_loops(k.in_shape, k.axes)
+    plan = _strided_copy(names[k.g], names[k.out], [[e, d, s] for e, s, d in loops], dst_base=base)
+    plan["summary"] = (f"slice_grad {names[k.out]}{_shape_text(k.out.shape)} = 0; "
+                       f"{names[k.out]}[{_slice_text(k.axes)}] = {names[k.g]}")
+    plan.update(out=names[k.out], ctype=CTYPES[k.out.dtype], size=dim_term(k.out.size))
+    return plan
+
+
+def _slice_text(axes):
+    return ", ".join(f"{dim(a)}:{dim(dims.as_dim(a + s * c))}:{s}" if s != 1 else
+                     f"{dim(a)}:{dim(dims.as_dim(a + c))}" for a, s, c in axes)
+
+
+def _plan_concat(k, names):
+    pieces = []
+    for buf, width, offset in k.pieces:
+        cast = "" if buf.dtype == k.out.dtype else f"({CTYPES[k.out.dtype]})"
+        loops = _copy_loops([k.outer, width], [width, 1], [k.total, 1])
+        pieces.append(_strided_copy(names[buf], names[k.out], loops, dst_base=offset, cast=cast))
+    return {"summary": f"concat {names[k.out]}{_shape_text(k.out.shape)} = concat("
+                       + ", ".join(names[b] for b, _, _ in k.pieces) + ")",
+            "pieces": pieces}
+
+
+def _plan_gather(k, names):
+    return {"summary": f"gather {names[k.out]}{_shape_text(k.out.shape)} = "
+                       f"{names[k.table]}[{names[k.indices]}]",
+            "table": names[k.table], "indices": names[k.indices], "out": names[k.out],
+            "ctype": CTYPES[k.out.dtype], "count": dim(k.count), "width": dim_term(k.width)}
+
+
+def _plan_scatter_add(k, names):
+    return {"summary": f"scatter_add {names[k.out]}{_shape_text(k.out.shape)} = 0; "
+                       f"{names[k.out]}[{names[k.indices]}] += {names[k.updates]}",
+            "updates": names[k.updates], "indices": names[k.indices], "out": names[k.out],
+            "ctype": CTYPES[k.out.dtype], "count": dim(k.count), "width": dim_term(k.width),
+            "size": dim_term(dims.as_dim(k.rows * k.width))}
+
+
+def _plan_one_hot(k, names):
+    one = {"float32": "1.0f", "float64": "1.0"}.get(k.out.dtype, "1")
+    return {"summary": f"one_hot {names[k.out]}{_shape_text(k.out.shape)} = one_hot({names[k.indices]}, "
+                       f"{k.depth})",
+            "indices": names[k.indices], "out": names[k.out], "ctype": CTYPES[k.out.dtype],
+            "count": dim(k.count), "depth": dim(k.depth), "one": one,
+            "size": dim_term(dims.as_dim(k.count * k.depth))}
+
+
+def _plan_random(k, names):
+    suffix = "f" if k.dtype == "float32" else ""
+    return {"summary": f"random {names[k.out]}{_shape_text(k.out.shape)} = {k.distribution}"
+                       f"(state={names[k.state]}, stream={k.stream})",
+            "state": names[k.state], "out": names[k.out], "size": dim(k.size),
+            "stream": int(k.stream), "draw": f"sk_rng_{k.distribution}{suffix}"}
+
+
+_PLANNERS = {
+    "elementwise": _plan_elementwise, "gemm": _plan_gemm, "reduce": _plan_reduce,
+    "argmax": _plan_argmax, "softmax": _plan_softmax, "transpose": _plan_transpose,
+    "copy": _plan_copy, "concat": _plan_concat, "slice": _plan_slice,
+    "slice_grad": _plan_slice_grad, "gather": _plan_gather, "scatter_add": _plan_scatter_add,
+    "one_hot": _plan_one_hot, "random": _plan_random,
+}

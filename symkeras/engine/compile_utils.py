@@ -1,0 +1,153 @@
+"""compile() arguments resolved per output: losses, loss weights, metrics and their names,
+sample-weight modes (tf-keras semantics; see the project's Keras 2 spec)."""
+
+import warnings
+
+from symkeras.ir import dims
+
+
+def per_output(value, names, what, allow_missing=True, default=None):
+    """A compile argument as one entry per output: single value, list, or dict by output name."""
+    if isinstance(value, dict):
+        unknown = [k for k in value if k not in names]
+        if unknown:
+            raise ValueError(f"Unknown entries in {what} dictionary: {unknown}. Only expected following "
+                             f"keys: {names}")
+        missing = [n for n in names if n not in value]
+        if missing and not allow_missing:
+            raise ValueError(f"Output {missing[0]!r} missing from {what} dictionary. "
+                             f"We assume this was done on purpose. Expected keys: {names}")
+        return [value.get(n, default) for n in names]
+    if isinstance(value, (list, tuple)):
+        if len(value) != len(names):
+            raise ValueError(f"When passing a list as {what}, it should have one entry per model output. "
+                             f"The model has {len(names)} outputs, but you passed {what}={value!r}")
+        return list(value)
+    return [value] * len(names)
+
+
+def resolve_losses(loss, names):
+    from symkeras import losses
+    entries = per_output(loss, names, "loss")
+    if isinstance(loss, dict):
+        for name in names:
+            if name not in loss:
+                warnings.warn(f"Output {name!r} missing from loss dictionary. We assume this was done on "
+                              "purpose. The fit and evaluate APIs will not be expecting any data to be "
+                              f"passed to {name!r}.", UserWarning, stacklevel=3)
+    return [None if e is None else losses.get(e) for e in entries]
+
+
+def resolve_loss_weights(loss_weights, names):
+    if loss_weights is None:
+        return [1.0] * len(names)
+    if isinstance(loss_weights, dict):
+        return [float(w) for w in per_output(loss_weights, names, "loss_weights", default=1.0)]
+    if isinstance(loss_weights, (list, tuple)):
+        return [float(w) for w in per_output(list(loss_weights), names, "loss_weights")]
+    raise TypeError(f"Could not interpret loss_weights argument: {loss_weights!r} - expected a list of "
+                    "dicts or a dict.")
+
+
+def resolve_sample_weight_modes(mode, names):
+    if isinstance(mode, dict):
+        entries = per_output(mode, names, "sample_weight_mode")
+    elif isinstance(mode, (list, tuple)):
+        entries = per_output(list(mode), names, "sample_weight_mode")
+    else:
+        entries = [mode] * len(names)
+    for e in entries:
+        if e not in (None, "temporal"):
+            raise ValueError(f"sample_weight_mode: expected None or 'temporal', got {e!r}")
+    return entries
+
+
+def metrics_per_output(metrics, names, what="metrics"):
+    """A list of metric identifiers for each output."""
+    if metrics is None:
+        return [[] for _ in names]
+    if isinstance(metrics, dict):
+        unknown = [k for k in metrics if k not in names]
+        if unknown:
+            raise ValueError(f"Unknown entries in {what} dictionary: {unknown}. Only expected following "
+                             f"keys: {names}")
+        return [_as_list(metrics.get(n)) for n in names]
+    if isinstance(metrics, (list, tuple)):
+        if metrics and all(isinstance(m, (list, tuple)) for m in metrics):
+            if len(metrics) != len(names):
+                raise ValueError(f"When passing a list of lists as {what}, it should have one entry per "
+                                 f"model output. The model has {len(names)} outputs, got {len(metrics)}")
+            return [list(m) for m in metrics]
+        return [list(metrics) for _ in names]
+    raise TypeError(f"Type of `{what}` argument not understood. Expected a list or dictionary, found: "
+                    f"{metrics!r}")
+
+
+def _as_list(x):
+    if x is None:
+        return []
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+_ACCURACY = ("accuracy", "acc")
+_CROSSENTROPY = ("crossentropy", "ce")
+
+
+def resolve_metric(identifier, y_true_shape, y_pred_shape):
+    """(display name, function). 'accuracy'/'crossentropy' resolve by shapes as tf-keras does."""
+    from symkeras import losses, metrics
+    if isinstance(identifier, str) and identifier in _ACCURACY + _CROSSENTROPY:
+        kind = _accuracy_kind(y_true_shape, y_pred_shape)
+        if identifier in _ACCURACY:
+            fn = {"binary": metrics.binary_accuracy, "sparse": metrics.sparse_categorical_accuracy,
+                  "categorical": metrics.categorical_accuracy}[kind]
+        else:
+            fn = {"binary": losses.binary_crossentropy, "sparse": losses.sparse_categorical_crossentropy,
+                  "categorical": losses.categorical_crossentropy}[kind]
+        return identifier, fn
+    fn = metrics.get(identifier)
+    if isinstance(identifier, str):
+        return identifier, fn
+    name = getattr(fn, "name", None) or getattr(fn, "__name__", None) or type(fn).__name__
+    return name, fn
+
+
+def _accuracy_kind(y_true_shape, y_pred_shape):
+    last_pred = y_pred_shape[-1] if y_pred_shape else None
+    last_true = y_true_shape[-1] if y_true_shape else None
+    if last_pred == 1:
+        return "binary"
+    if len(y_true_shape) < len(y_pred_shape) or (last_true == 1 and last_pred != 1):
+        return "sparse"
+    return "categorical"
+
+
+def target_shape(loss, output_shape):
+    """The shape of the targets an output's loss expects (sparse losses take class indices)."""
+    from symkeras import losses
+    fn = getattr(loss, "fn", loss)
+    if fn is losses.sparse_categorical_crossentropy or getattr(loss, "sparse", False):
+        return tuple(output_shape[:-1]) + (1,)
+    return tuple(output_shape)
+
+
+def unique_names(names):
+    """Append _1, _2, ... to repeated names, keeping the first as is."""
+    seen, out = {}, []
+    for n in names:
+        if n in seen:
+            seen[n] += 1
+            candidate = f"{n}_{seen[n]}"
+            while candidate in seen:
+                seen[n] += 1
+                candidate = f"{n}_{seen[n]}"
+            seen[candidate] = 0
+            out.append(candidate)
+        else:
+            seen[n] = 0
+            out.append(n)
+    return out
+
+
+def keras_shape(node):
+    return dims.to_keras(node.shape)

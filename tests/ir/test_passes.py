@@ -1,0 +1,134 @@
+"""Graph passes and lowering: each rewrite does its job and keeps the values."""
+
+import numpy as np
+import pytest
+
+import symkeras.backend as K
+from symkeras.codegen.schedule import lower
+from symkeras.ir import FunctionGraph
+from symkeras.ir import ops as O
+from symkeras.ir.passes import PIPELINE, optimize
+from symkeras.ir.passes.cse import cse
+from symkeras.ir.passes.fold import inline_constants, remove_stop_gradient
+from symkeras.ir.passes.fuse import fuse_elementwise
+from symkeras.ir.passes.gemm import fold_transposes
+
+
+def _count(graph, op_type):
+    return sum(isinstance(n.op, op_type) for n in graph.nodes())
+
+
+def test_cse_merges_structurally_equal_nodes():
+    x = K.placeholder((None, 3), name="x")
+    a, b = K.exp(x) * 2.0, K.exp(x) * 2.0
+    graph = cse(FunctionGraph([x], [a + b]))
+    assert _count(graph, O.Elemwise) == 3        # exp, *2, + (two copies became one)
+
+
+def test_inline_constants_turns_scalars_into_literals():
+    x = K.placeholder((None, 3), name="x")
+    graph = inline_constants(FunctionGraph([x], [x * 2.0 + 1.0]))
+    assert _count(graph, O.Constant) == 0
+    exprs = [n.op.expr for n in graph.nodes() if isinstance(n.op, O.Elemwise)]
+    assert all(len(e.free_symbols) == 1 for e in exprs)
+
+
+def test_fusion_makes_one_elementwise_kernel_of_a_chain():
+    x = K.placeholder((None, 3), name="x")
+    y = K.tanh(K.exp(x) * 2.0 + 1.0)
+    graph = fuse_elementwise(inline_constants(FunctionGraph([x], [y])))
+    assert _count(graph, O.Elemwise) == 1
+
+
+def test_fusion_keeps_a_value_that_has_two_readers():
+    x = K.placeholder((None, 3), name="x")
+    e = K.exp(x)
+    graph = fuse_elementwise(FunctionGraph([x], [K.sum(e), e * 3.0]))
+    assert _count(graph, O.Elemwise) == 2
+
+
+def test_transposes_become_gemm_flags():
+    a = K.placeholder((None, 3), name="a")
+    w = K.variable(np.ones((4, 3)), name="w")
+    graph = fold_transposes(FunctionGraph([a], [K.dot(a, K.transpose(w))]))
+    (mm,) = [n for n in graph.nodes() if isinstance(n.op, O.MatMul)]
+    assert mm.op.transpose_b and _count(graph, O.Transpose) == 0
+
+
+def test_stop_gradient_disappears_after_differentiation():
+    x = K.placeholder((None, 3), name="x")
+    graph = remove_stop_gradient(FunctionGraph([x], [K.stop_gradient(x) * 2.0]))
+    assert _count(graph, O.StopGradient) == 0
+
+
+def test_pipeline_can_switch_passes_off(monkeypatch):
+    x = K.placeholder((None, 3), name="x")
+    y = K.tanh(K.exp(x) * 2.0)
+    monkeypatch.setenv("SYMKERAS_DISABLE_PASSES", "fuse_elementwise")
+    assert _count(optimize(FunctionGraph([x], [y])), O.Elemwise) == 3
+    monkeypatch.delenv("SYMKERAS_DISABLE_PASSES")
+    assert _count(optimize(FunctionGraph([x], [y])), O.Elemwise) == 1
+    assert [name for name, _ in PIPELINE] == ["lower", "simplify", "gemm", "fuse"]
+
+
+def _sgd_graph():
+    x = K.placeholder((None, 4), name="x")
+    w = K.variable(np.ones((4, 2)), name="w")
+    b = K.variable(np.zeros(2), name="b")
+    loss = K.mean(K.square(K.dot(x, w) + b))
+    gw, gb = K.gradients(loss, [w, b])
+    graph = FunctionGraph.from_pairs([x], [loss], [(w, w - 0.1 * gw), (b, b - 0.1 * gb)])
+    return optimize(graph), w, b
+
+
+def test_updates_are_written_in_place_into_the_variables():
+    graph, w, b = _sgd_graph()
+    program = lower(graph, "step")
+    writes = {buf.name for k in program.kernels for buf in k.writes}
+    assert {"w", "b"} <= writes
+    assert not any(k.kind == "copy" for k in program.kernels)
+
+
+def test_adam_style_updates_merge_into_one_loop():
+    x = K.placeholder((None, 4), name="x")
+    w = K.variable(np.ones((4, 2)), name="w")
+    m = K.variable(np.zeros((4, 2)), name="m")
+    v = K.variable(np.zeros((4, 2)), name="v")
+    (g,) = K.gradients(K.sum(K.dot(x, w)), [w])
+    m_new = 0.9 * m + 0.1 * g
+    v_new = 0.999 * v + 0.001 * K.square(g)
+    w_new = w - 0.01 * m_new / (K.sqrt(v_new) + 1e-7)
+    graph = optimize(FunctionGraph.from_pairs([x], [], [(m, m_new), (v, v_new), (w, w_new)]))
+    program = lower(graph, "adam")
+    loops = [k for k in program.kernels if {b.name for b in k.writes} & {"m", "v", "w"}]
+    assert len(loops) == 1 and {b.name for b in loops[0].outputs} == {"m", "v", "w"}
+
+
+def test_workspace_reuses_dead_temporaries():
+    x = K.placeholder((None, 8), name="x")
+    h = x
+    for i in range(6):
+        h = K.dot(K.exp(h), K.variable(np.eye(8), name=f"w{i}"))
+    program = lower(optimize(FunctionGraph([x], [h])), "chain")
+    assert len(program.temps) >= 10
+    assert len(program.regions) <= 3
+
+
+def test_swap_updates_read_old_values(backend):
+    a = K.variable(np.array([1.0]), name="a")
+    b = K.variable(np.array([2.0]), name="b")
+    x = K.placeholder((None, 1), name="x")
+    f = K.function([x], [K.sum(x)], updates=[(a, b), (b, a)], backend=backend, name="swap")
+    f([np.ones((1, 1))])
+    assert K.get_value(a)[0] == 2.0 and K.get_value(b)[0] == 1.0
+
+
+def test_update_that_reads_a_variable_written_in_place_elsewhere(backend):
+    """w is updated from g(w); u reads the *old* w afterwards: no in-place write may clobber it."""
+    w = K.variable(np.array([1.0, 2.0]), name="w")
+    u = K.variable(np.array([0.0, 0.0]), name="u")
+    x = K.placeholder((None, 2), name="x")
+    f = K.function([x], [K.sum(x)], updates=[(w, w * 3.0), (u, u + w)], backend=backend, name="order")
+    f([np.ones((1, 2))])
+    np.testing.assert_array_equal(K.get_value(w), [3.0, 6.0])
+    np.testing.assert_array_equal(K.get_value(u), [1.0, 2.0])
