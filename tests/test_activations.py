@@ -168,7 +168,7 @@ def _points(seed=0, rows=6):
 
 
 X = _points()
-X3 = np.random.RandomState(1).uniform(-3, 3, (2, 3, 4))
+X3 = np.random.RandomState(1).uniform(-3, 3, (len(X), 3, 4))
 
 
 # ----------------------------------------------------------------------------- values and gradients
@@ -236,21 +236,22 @@ def test_softmax_is_stable_for_large_logits(backend):
 def test_tf_keras_doc_examples():
     """The values printed in tf-keras's docstrings (float32)."""
     x = K.placeholder((None, 5))
-    cases = {
-        "relu": (activations.relu(x), [0, 0, 0, 5, 10], [-10, -5, 0, 5, 10]),
-        "relu_alpha": (activations.relu(x, alpha=0.5), [-5, -2.5, 0, 5, 10], [-10, -5, 0, 5, 10]),
-        "relu_max": (activations.relu(x, max_value=5.0), [0, 0, 0, 5, 5], [-10, -5, 0, 5, 10]),
-        "relu_thr": (activations.relu(x, threshold=5.0), [0, 0, 0, 0, 10], [-10, -5, 0, 5, 10]),
-        "hard_sigmoid": (activations.hard_sigmoid(x), [0, 0.3, 0.5, 0.7, 1], [-3, -1, 0, 1, 3]),
-        "gelu_tanh": (activations.gelu(x, approximate=True),
-                      [-0.00363752, -0.15880796, 0, 0.841192, 2.9963627], [-3, -1, 0, 1, 3]),
-        "mish": (activations.mish(x), [-0.14564745, -0.30340144, 0, 0.86509836, 1.9439589],
-                 [-3, -1, 0, 1, 2]),
-    }
-    f = K.function([x], [c[0] for c in cases.values()], backend="numpy")
-    for (name, (_node, expected, inputs)) in cases.items():
-        (y,) = [out for out, n in zip(f([np.array([inputs], np.float32)]), cases) if n == name]
-        np.testing.assert_allclose(y[0], expected, rtol=1e-5, atol=1e-6, err_msg=name)
+    cases = [  # (output node, inputs, expected)
+        (activations.relu(x), [-10, -5, 0, 5, 10], [0, 0, 0, 5, 10]),
+        (activations.relu(x, alpha=0.5), [-10, -5, 0, 5, 10], [-5, -2.5, 0, 5, 10]),
+        (activations.relu(x, max_value=5.0), [-10, -5, 0, 5, 10], [0, 0, 0, 5, 5]),
+        (activations.relu(x, threshold=5.0), [-10, -5, 0, 5, 10], [0, 0, 0, 0, 10]),
+        (activations.hard_sigmoid(x), [-3, -1, 0, 1, 3], [0, 0.3, 0.5, 0.7, 1]),
+        (activations.gelu(x, approximate=True), [-3, -1, 0, 1, 3],
+         [-0.00363752, -0.15880796, 0, 0.841192, 2.9963627]),
+        (activations.mish(x), [-3, -1, 0, 1, 1], [-0.14564745, -0.30340144, 0, 0.86509836, 0.86509836]),
+        (activations.swish(x), [-20, -1, 0, 1, 20], [-4.1223075e-08, -2.6894143e-01, 0, 7.3105860e-01, 20]),
+        (activations.softplus(x), [-20, -1, 0, 1, 20], [2.0611537e-09, 3.1326166e-01, 6.9314718e-01,
+                                                        1.3132616e+00, 2.0000000e+01]),
+    ]
+    for i, (node, inputs, expected) in enumerate(cases):
+        (y,) = K.function([x], [node], backend="numpy")([np.array([inputs], np.float32)])
+        np.testing.assert_allclose(y[0], expected, rtol=1e-5, atol=3e-7, err_msg=f"case {i}")
 
 
 # ----------------------------------------------------------------------------- errors

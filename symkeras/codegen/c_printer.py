@@ -101,7 +101,7 @@ class _FloatPrinter(C99CodePrinter):
         if exp.is_Integer and 2 <= abs(int(exp)) <= 4:
             factor = self.parenthesize(base, PRECEDENCE["Mul"])
             product = "*".join([factor] * abs(int(exp)))
-            return product if exp > 0 else f"{one}/({product})"
+            return f"({product})" if exp > 0 else f"{one}/({product})"   # () so a/(t*t) stays right
         if exp == -1:
             return f"{one}/{self.parenthesize(base, PRECEDENCE['Mul'])}"
         if exp == sympy.S.Half:
@@ -189,7 +189,7 @@ class IntegerPrinter(C99CodePrinter):
     def _print_Pow(self, expr):
         if expr.exp.is_Integer and 2 <= int(expr.exp) <= 4:
             factor = self.parenthesize(expr.base, PRECEDENCE["Mul"])
-            return "*".join([factor] * int(expr.exp))
+            return "(" + "*".join([factor] * int(expr.exp)) + ")"
         return super()._print_Pow(expr)
 
     def _print_Piecewise(self, expr):

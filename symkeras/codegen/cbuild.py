@@ -154,6 +154,9 @@ def _recipe(c_source, cdef, use_blas, extra_cflags, mode):
     if native is None:
         raise CompileError(f"no working C compiler (CC={' '.join(cc)!r})")
     blas_compile, link_flags, blas_version = _blas_flags() if use_blas else ((), (), "")
+    # Calls inside the module bind to its own functions: a generated function named like a libc
+    # symbol (`step`, `index`) must not be interposed by the C library's definition.
+    link_flags = (*link_flags, "-Wl,-Bsymbolic")
     compile_flags = (*BASE_CFLAGS, *native, *blas_compile, *extra_cflags)
     if mode == "api":
         compile_flags += tuple(_python_include_flags())
