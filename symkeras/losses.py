@@ -17,6 +17,8 @@ crossentropy is computed from them, without clipping.
 import math
 import warnings
 
+import numpy as np
+
 from symkeras import backend as K
 from symkeras.ir import ops as _ops
 from symkeras.ir import scalar as _scalar
@@ -234,8 +236,14 @@ def _binary_crossentropy_elementwise(y_true, y_pred, from_logits):
         # sigmoid cross-entropy with logits x: softplus(x) − x·z, stable for any x.
         return K.softplus(y_pred) - y_pred * y_true
     eps = _epsilon()
-    p = K.clip(y_pred, eps, 1.0 - eps)
-    return -(y_true * K.log(p + eps) + (1.0 - y_true) * K.log(1.0 - p + eps))
+    dt = np.dtype(y_pred.dtype)
+    hi = dt.type(1.0) - dt.type(eps)                   # 1 − ε as the compute dtype rounds it
+    p = K.clip(y_pred, eps, float(hi))
+    # 1 − clip(p, ε, hi) is written clip(1 − p, 1 − hi, 1 − ε) with both bounds rounded in the
+    # dtype: equal to tf-keras's (1 − p) + ε step by step, and SymPy cannot fold the constants
+    # of "1 − p + ε" into (1 + ε) − p, which is not the same number in float32.
+    q = K.clip(1.0 - y_pred, float(dt.type(1.0) - hi), float(dt.type(1.0) - dt.type(eps)))
+    return -(y_true * K.log(p + eps) + (1.0 - y_true) * K.log(q + eps))
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):

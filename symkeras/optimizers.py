@@ -529,6 +529,8 @@ class Nadam(_BetaOptimizer):
         return self._hyper("beta_1", dtype) * (1 - 0.5 * 0.96 ** step)
 
     def _shared_updates(self, params):
+        if self._u_product is None:     # no parameters
+            return []
         dtype = self._u_product.dtype
         self._u_t = self._mu(self._local_step(dtype), dtype)
         self._u_product_t = self._u_product * self._u_t

@@ -764,13 +764,12 @@ def test_categorical_crossentropy_axis_and_single_class_warning():
     f = K.function([yt, yp, lab], outs, backend="numpy")
     rng = np.random.RandomState(8)
     y = np.moveaxis(np.eye(C)[rng.randint(0, C, (B, T))], -1, 1)
-    x = rng.randn(B, C, T)
-    p = np.moveaxis(_softmax(np.moveaxis(x, 1, -1)), -1, 1)
+    p = np.moveaxis(_softmax(np.moveaxis(rng.randn(B, C, T), 1, -1)), -1, 1)
     got = f([y, p, y.argmax(1).astype(np.float64)])
     move = lambda a: np.moveaxis(a, 1, -1)  # noqa: E731
     np.testing.assert_allclose(got[0], ref_cce(move(y), move(p), "float64"), rtol=1e-9)
-    np.testing.assert_allclose(got[1], ref_cce_logits(move(y), move(x)), rtol=1e-9)
-    np.testing.assert_allclose(got[2], ref_scce_logits(y.argmax(1), move(x)), rtol=1e-9)
+    np.testing.assert_allclose(got[1], ref_cce_logits(move(y), move(p)), rtol=1e-9)
+    np.testing.assert_allclose(got[2], ref_scce_logits(y.argmax(1), move(p)), rtol=1e-9)
     np.testing.assert_allclose(got[3], ref_cosine(move(y), move(p)), rtol=1e-9)
     one = K.placeholder((None, 1), name="one")
     with pytest.warns(SyntaxWarning, match="binary_crossentropy"):

@@ -16,6 +16,7 @@ from symkeras.ir import ops as O
 from symkeras.ir.grad import gradients as _gradients
 from symkeras.ir.graph import FunctionGraph
 from symkeras.ir.node import Node, name_scope  # noqa: F401
+from symkeras.engine.function import GeneratedFunction
 
 X = scalar.X
 floatx, set_floatx, epsilon, set_epsilon = config.floatx, config.set_floatx, config.epsilon, config.set_epsilon
@@ -416,7 +417,6 @@ def _random_state_updates(roots):
 
 def function(inputs, outputs, updates=None, backend=None, name=None, **kwargs):
     """Compile ``outputs`` (and ``updates``) of ``inputs`` into a GeneratedFunction."""
-    from symkeras.engine.function import GeneratedFunction
     if kwargs:
         raise TypeError(f"function: unexpected keyword arguments {sorted(kwargs)}")
     single = not isinstance(outputs, (list, tuple))

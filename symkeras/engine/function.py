@@ -12,10 +12,12 @@ import sys
 import warnings
 
 import numpy as np
+import sympy
 
 import symkeras
 from symkeras import config
 from symkeras.codegen import cache, numpy_backend, schedule
+from symkeras.engine import graph_cache
 from symkeras.engine.inputs import InputSpec, convert_all
 from symkeras.ir import dims
 from symkeras.ir.passes import optimize
@@ -44,22 +46,21 @@ class GeneratedFunction:
     def __init__(self, graph, backend=None, name=None):
         self.name = _identifier(name or graph.name)
         self.backend = resolve_backend(backend)
-        debug = config.debug_level()
-        if debug >= 1:
-            print(f"[symkeras] graph {self.name}:\n{graph.describe()}", file=sys.stderr)
-        log = _pass_logger(self.name) if debug >= 2 else None
-        optimized = optimize(graph, log=log)
-        self.program = schedule.lower(optimized, self.name)
-        self.input_specs = [InputSpec(b.name, b.shape, b.dtype) for b in self.program.inputs]
-        self.storages = [n.op.storage for n in optimized.variables()]
-        self._outputs = [(b.shape, np.dtype(b.dtype)) for b in self.program.outputs]
-        if self.backend == "c":
-            self._runner = _CRunner(self.program, self.storages)
-        else:
-            self._runner = _NumPyRunner(self.program, self.storages)
-        self.source, self.path = self._runner.source, self._runner.path
+        graph.name = self.name
+        key = graph_cache.graph_key(graph, self.backend, symkeras.__version__)
+        artifact = graph_cache.load(key)
+        if artifact is None:
+            artifact = _render(graph, self.backend)
+            graph_cache.store(key, artifact)
+        variables = graph.variables()
+        self.storages = [variables[i].op.storage for i in artifact["variables"]]
+        self.input_specs = [InputSpec(name, _shape(shape), dtype) for name, shape, dtype in artifact["inputs"]]
+        self._outputs = [(_shape(shape), np.dtype(dtype)) for shape, dtype in artifact["outputs"]]
+        runner = _CRunner if self.backend == "c" else _NumPyRunner
+        self._runner = runner(artifact, self.storages)
+        self.source, self.path = artifact["source"], self._runner.path
         self.compiled = self._runner.compiled     # False when the build came from the cache
-        if debug >= 3:
+        if config.debug_level() >= 3:
             print(f"[symkeras] {self.name} ({self.backend}): {self.path}", file=sys.stderr)
 
     @property
@@ -74,6 +75,35 @@ class GeneratedFunction:
 
     def __repr__(self):
         return f"<GeneratedFunction {self.name} backend={self.backend} path={self.path}>"
+
+
+def _render(graph, backend):
+    """Optimise, lower and render ``graph``: everything a runner needs, as JSON-able data."""
+    debug = config.debug_level()
+    if debug >= 1:
+        print(f"[symkeras] graph {graph.name}:\n{graph.describe()}", file=sys.stderr)
+    optimized = optimize(graph, log=_pass_logger(graph.name) if debug >= 2 else None)
+    program = schedule.lower(optimized, graph.name)
+    position = {id(v.op.storage): i for i, v in enumerate(graph.variables())}
+    artifact = {
+        "inputs": [(b.name, [str(d) for d in b.shape], b.dtype) for b in program.inputs],
+        "outputs": [([str(d) for d in b.shape], b.dtype) for b in program.outputs],
+        "variables": [position[id(v.op.storage)] for v in optimized.variables()],
+    }
+    if backend == "c":
+        from symkeras.codegen import c_backend
+        rendered = c_backend.render(program)
+        artifact.update(source=rendered.source, cdef=rendered.cdef, symbol=rendered.symbol,
+                        args_type=rendered.args_type, workspace_symbol=rendered.workspace_symbol,
+                        fields=[(field, role, buf.dtype) for field, role, buf in rendered.fields])
+    else:
+        artifact.update(source=numpy_backend.render(program, symkeras.__version__), symbol=program.name)
+    return artifact
+
+
+def _shape(strings):
+    return tuple(int(s) if s.isdigit() else dims.as_dim(sympy.sympify(s, locals={"batch": dims.BATCH}))
+                 for s in strings)
 
 
 def _identifier(name):
@@ -105,10 +135,9 @@ class _Workspace:
 
 
 class _NumPyRunner:
-    def __init__(self, program, storages):
-        self.source = numpy_backend.render(program, symkeras.__version__)
-        self.path, module, self.compiled = _load_python_module(self.source, program.name)
-        self.fn = getattr(module, program.name)
+    def __init__(self, artifact, storages):
+        self.path, module, self.compiled = _load_python_module(artifact["source"], artifact["symbol"])
+        self.fn = getattr(module, artifact["symbol"])
         self.storages = storages
         self.workspace = _Workspace(module.workspace_bytes)
         self.views = module.workspace_views
@@ -148,19 +177,17 @@ _C_TYPES = {"float32": "float", "float64": "double", "int64": "int64_t", "int32"
 
 
 class _CRunner:
-    def __init__(self, program, storages):
-        from symkeras.codegen import c_backend, cbuild
-        rendered = c_backend.render(program)
-        built = cbuild.build_module(rendered.source, rendered.cdef)
-        self.source, self.path = rendered.source, built.source_path
-        self.compiled = built.compiled
+    def __init__(self, artifact, storages):
+        from symkeras.codegen import cbuild
+        built = cbuild.build_module(artifact["source"], artifact["cdef"])
+        self.path, self.compiled = built.source_path, built.compiled
         self.ffi, lib = built.ffi, built.lib
-        self.fn = getattr(lib, rendered.symbol)
-        self.args = self.ffi.new(f"{rendered.args_type} *")
-        self.workspace = _Workspace(getattr(lib, rendered.workspace_symbol))
+        self.fn = getattr(lib, artifact["symbol"])
+        self.args = self.ffi.new(f"{artifact['args_type']} *")
+        self.workspace = _Workspace(getattr(lib, artifact["workspace_symbol"]))
         roles = {"input": [], "output": [], "variable": []}
-        for field, role, buf in rendered.fields:
-            roles[role].append((field, _C_TYPES[buf.dtype] + "[]"))
+        for field, role, dtype in artifact["fields"]:
+            roles[role].append((field, _C_TYPES[dtype] + "[]"))
         self.input_fields, self.output_fields = roles["input"], roles["output"]
         self.storages = storages
         self._bound = None

@@ -126,6 +126,13 @@ def _gather(node, g):
     return [O.ScatterAdd(table.shape)(g, indices), None]
 
 
+@vjp(O.ScatterAdd)
+def _scatter_add(node, g):
+    # The gradient of gather's gradient (second order): each update row reads its table row.
+    updates, indices = node.inputs
+    return [O.Gather()(g, indices), None]
+
+
 @vjp(O.StopGradient)
 def _stop(node, g):
     return [None]

@@ -303,7 +303,6 @@ class ScatterAdd(Op):
     """Zeros of ``shape`` (the table) with rows of ``updates`` added at ``indices``."""
 
     __props__ = ("shape",)
-    differentiable = False
 
     def __init__(self, shape):
         self.shape = dims.as_shape(shape)

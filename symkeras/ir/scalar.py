@@ -13,6 +13,7 @@ import sympy
 from sympy.codegen.cfunctions import expm1, log1p  # noqa: F401  (printed as C99 log1pf/expm1f)
 
 X = tuple(sympy.Symbol(f"x{i}", real=True) for i in range(64))
+X[0] + X[1]   # SymPy imports its tensor module on the first Add: pay for it at import time
 
 
 def operand(i):

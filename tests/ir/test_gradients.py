@@ -68,7 +68,7 @@ def per(*samplers):
     return lambda rng, shapes: [s(rng, shape) for s, shape in zip(samplers, shapes)]
 
 
-def apart(gap=0.1, spread=1.0):
+def apart(gap=0.1):
     """Two inputs (x, y) broadcastable to each other with |x - y| >= gap everywhere."""
     def sample(rng, shapes):
         sx, sy = shapes
@@ -213,24 +213,31 @@ case("cast_float64", [BT], lambda a: K.cast(a * a, "float64"), ref=np.square)
 case("same_input_twice", [BT], lambda a: a * a + K.exp(a) * a, ref=lambda a: a * a + np.exp(a) * a)
 
 # --- reductions: rank-3 inputs, static and with a symbolic batch axis
-RANK3 = {"static": (2, 3, 4), "batch": (None, 2, 4)}
+# Every axis choice x keepdims on a rank-3 input with a symbolic batch axis (3 x 2 x 4 = 24
+# elements; axis 0 reduces over the batch, so mean divides by the symbolic batch size), and a
+# few on a static (2, 3, 4) input. Kept to this size so the C compiles stay few.
+REDUCE_AXES = [(axis, keepdims, (None, 2, 4)) for axis in (None, 0, 1, (0, 2)) for keepdims in (False, True)]
+REDUCE_AXES += [(-1, False, (2, 3, 4)), ((0, 2), True, (2, 3, 4))]
 REDUCERS = {"sum": (K.sum, np.sum), "mean": (K.mean, np.mean), "max": (K.max, np.max), "min": (K.min, np.min)}
+
+
+def _axis_id(axis):
+    return "_".join(str(a) for a in axis) if isinstance(axis, tuple) else str(axis)
+
+
+def _reduction(kfn, nfn, axis, keepdims):
+    return (lambda x: kfn(x, axis=axis, keepdims=keepdims)), (lambda x: nfn(x, axis=axis, keepdims=keepdims))
+
+
 for rname, (kfn, nfn) in REDUCERS.items():
-    for axis in (None, 0, 1, (0, 2), -1):
-        for keepdims in (False, True):
-            for sname, shape in RANK3.items():
-                case(f"{rname}_axis{axis}_keepdims{keepdims}_{sname}".replace(" ", "").replace(",", "_")
-                     .replace("(", "").replace(")", ""),
-                     [shape], (lambda kf, ax, kd: lambda x: kf(x, axis=ax, keepdims=kd))(kfn, axis, keepdims),
-                     gen=each(distinct() if rname in ("max", "min") else uniform()),
-                     ref=(lambda nf, ax, kd: lambda x: nf(x, axis=ax, keepdims=kd))(nfn, axis, keepdims))
+    for axis, keepdims, shape in REDUCE_AXES:
+        build, ref = _reduction(kfn, nfn, axis, keepdims)
+        case(f"{rname}_axis{_axis_id(axis)}_keepdims{keepdims}_{'batch' if shape[0] is None else 'static'}",
+             [shape], build, gen=each(distinct() if rname in ("max", "min") else uniform()), ref=ref)
 for fname, (kfn, nfn) in {"var": (K.var, np.var), "std": (K.std, np.std)}.items():
-    for axis in (None, 0, -1, (0, 2)):
-        for keepdims in (False, True):
-            case(f"{fname}_axis{axis}_keepdims{keepdims}".replace(" ", "").replace(",", "_")
-                 .replace("(", "").replace(")", ""),
-                 [(None, 2, 4)], (lambda kf, ax, kd: lambda x: kf(x, axis=ax, keepdims=kd))(kfn, axis, keepdims),
-                 ref=(lambda nf, ax, kd: lambda x: nf(x, axis=ax, keepdims=kd))(nfn, axis, keepdims))
+    for axis, keepdims in ((None, False), (0, True), (-1, False), ((0, 2), False)):
+        build, ref = _reduction(kfn, nfn, axis, keepdims)
+        case(f"{fname}_axis{_axis_id(axis)}_keepdims{keepdims}", [(None, 2, 4)], build, ref=ref)
 case("softmax_last", [(None, 2, 4)], K.softmax, ref=lambda x: np_softmax(x, -1))
 case("softmax_middle", [(None, 3, 4)], lambda x: K.softmax(x, axis=1), gen=each(uniform(-3, 3)),
      ref=lambda x: np_softmax(x, 1))
@@ -253,6 +260,14 @@ case("dot_2d_static", [(2, 5), (5, 3)], K.dot, ref=np.matmul)
 case("dot_3d_2d", [(None, 2, 3), (3, 4)], K.dot, ref=np.matmul)
 case("dot_3d_2d_transposed", [(None, 2, 3), (4, 3)], lambda a, b: K.dot(a, K.transpose(b)),
      ref=lambda a, b: a @ b.T)
+case("matmul_2d_transpose_a", [(3, 2), (3, 4)], lambda a, b: B.matmul(a, b, transpose_a=True),
+     ref=lambda a, b: a.T @ b)
+case("matmul_2d_transpose_both", [(3, 2), (4, 3)], lambda a, b: B.matmul(a, b, True, True),
+     ref=lambda a, b: a.T @ b.T)
+case("matmul_3d_2d_transpose_b", [(None, 2, 3), (4, 3)], lambda a, b: B.matmul(a, b, transpose_b=True),
+     ref=lambda a, b: a @ b.T)
+case("matmul_3d_3d_transpose_both", [(None, 3, 2), (None, 4, 3)], lambda a, b: B.matmul(a, b, True, True),
+     ref=lambda a, b: np.einsum("bji,bkj->bik", a, b))
 case("batch_dot_2d", [(None, 4), (None, 4)], K.batch_dot,
      ref=lambda a, b: np.sum(a * b, axis=1, keepdims=True))
 case("batch_dot_3d_axes_2_1", [(None, 2, 3), (None, 3, 4)], lambda a, b: K.batch_dot(a, b, axes=(2, 1)),
@@ -279,6 +294,10 @@ case("expand_dims_last", [BT], lambda x: K.expand_dims(x), ref=lambda x: x[..., 
 case("expand_dims_middle", [BT], lambda x: K.expand_dims(x, 1), ref=lambda x: x[:, None])
 case("squeeze", [(None, 1, 4)], lambda x: K.squeeze(x, 1), ref=lambda x: x[:, 0])
 case("squeeze_last", [(None, 4, 1)], lambda x: K.squeeze(x, -1) ** 2, ref=lambda x: x[..., 0] ** 2)
+case("broadcast_to_rows", [(1, 4)], lambda x: B.broadcast_to(x, (3, 4)) * 1.5,
+     ref=lambda x: np.broadcast_to(x, (3, 4)) * 1.5)
+case("broadcast_to_batch", [(4,)], lambda x: O.BroadcastTo((None, 2, 4))(x),
+     ref=lambda x: np.broadcast_to(x, (BATCH, 2, 4)))
 case("concatenate_axis0", [(2, 4), (3, 4)], lambda a, b: K.concatenate([a, b], axis=0),
      ref=lambda a, b: np.concatenate([a, b], 0))
 case("concatenate_axis1", [(None, 2), (None, 3), (None, 1)], lambda a, b, c: K.concatenate([a, b, c], axis=1),
@@ -304,6 +323,25 @@ case("gather_repeated", [(5, 3)], lambda t: K.gather(t, GATHER_IDX), ref=lambda 
 case("gather_1d_indices", [(4, 2)], lambda t: K.gather(t, np.array([3, 3, 1, 3], dtype=np.int64)) ** 2,
      ref=lambda t: t[[3, 3, 1, 3]] ** 2)
 # stop_gradient cannot be checked by finite differences (the loss does move): see the exact tests.
+
+
+# --- second order: y = d sum(fn(x) * S) / dx, so the gradient rules are differentiated too
+def _first_gradient(fn):
+    def build(x):
+        fx = fn(x)
+        s = np.random.RandomState(7).standard_normal(K.int_shape(fx))
+        return K.gradients(K.sum(fx * K.constant(s, dtype="float64")), [x])[0]
+    return build
+
+
+case("second_order_tanh_softmax", [(3, 4)], _first_gradient(lambda x: K.softmax(K.tanh(x) * 2.0)))
+case("second_order_log_softmax_max", [(3, 4)], _first_gradient(lambda x: K.log_softmax(x) * K.max(x, 1, True)),
+     gen=each(distinct()))
+case("second_order_slice_concat", [(3, 4)],
+     _first_gradient(lambda x: K.concatenate([B.full_slice(x, 1, 1, 3) ** 3, x * x], 1)))
+case("second_order_gather", [(3, 4)], _first_gradient(lambda x: K.gather(x, np.array([0, 2, 2])) ** 3))
+case("second_order_dot_bcast", [(3, 4)],
+     _first_gradient(lambda x: K.dot(K.sigmoid(x), K.constant(np.eye(4)[:, :2] + 0.5, "float64")) ** 2))
 
 
 # --- composite: 2-layer MLP with softmax cross-entropy (targets fed, not differentiated)
