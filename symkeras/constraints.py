@@ -158,10 +158,8 @@ def get(identifier):
     """A constraint from a name, a config dict, or a callable."""
     if identifier is None:
         return None
-    if isinstance(identifier, dict):
+    if isinstance(identifier, (str, dict)):   # a class named by string is instantiated, a function returned
         return deserialize(identifier)
-    if isinstance(identifier, str):
-        return deserialize({"class_name": identifier, "config": {}})
     if callable(identifier):
         return identifier
     raise ValueError(f"Could not interpret constraint function identifier: {identifier!r}")

@@ -347,10 +347,8 @@ def get(identifier):
     """An initializer from a name, a config dict, an instance, a class or any callable."""
     if identifier is None:
         return None
-    if isinstance(identifier, dict):
+    if isinstance(identifier, (str, dict)):   # a class named by string is instantiated, a function returned
         return deserialize(identifier)
-    if isinstance(identifier, str):
-        return deserialize({"class_name": identifier, "config": {}})
     if callable(identifier):
         return identifier() if isinstance(identifier, type) else identifier
     raise ValueError(f"Could not interpret initializer identifier: {identifier!r}")

@@ -85,7 +85,7 @@ class _Hyper:
 class Optimizer:
     """Base class: hyper-parameter variables, slots, clipping, updates, weights, config.
 
-    A subclass sets ``_slot_groups`` (or overrides ``_groups``) and implements
+    A subclass sets ``_slot_groups`` (or overrides ``_build_groups``) and implements
     ``_update_step(grad, param, slots)`` → ``(new_param, [(slot, new_slot_value), ...])``.
     """
 
@@ -128,6 +128,7 @@ class Optimizer:
         self._add_hyper("decay", decay, 0.0)
         self._initial_decay = self._hyper_given["decay"]
         self._slots = {}        # id(param) -> {slot name: variable}
+        self._slot_owners = []  # every param with slots (keeps the ids above valid)
         self._params = []       # params of the last build, in order
         self._groups = None     # slot groups, fixed at the first build
         self.updates = []
@@ -188,6 +189,7 @@ class Optimizer:
                 slot: K.variable(np.full(value.shape, self._slot_initial_value(slot)), dtype=p.dtype,
                                  name=f"{base}/{slot}")
                 for group in self._groups for slot in group}
+            self._slot_owners.append(p)
         self._params = params
 
     @property

@@ -26,6 +26,12 @@ _seed_source = np.random.RandomState()
 
 # ----------------------------------------------------------------------------- tensors
 
+def clear_session():
+    """Reset the automatic layer and model names (``dense``, ``dense_1``, ...)."""
+    from symkeras.engine.base_layer import clear_session as reset_names
+    reset_names()
+
+
 def is_tensor(x):
     return isinstance(x, Node)
 
@@ -69,7 +75,7 @@ def constant(value, dtype=None, shape=None, name=None):
     arr = np.asarray(value, dtype=_float_dtype(dtype))
     if shape is not None:
         arr = np.broadcast_to(arr, shape) if arr.size == 1 else arr.reshape(shape)
-    return O.constant(np.ascontiguousarray(arr))
+    return O.constant(np.array(arr, order="C"))
 
 
 def zeros(shape, dtype=None, name=None):
@@ -358,7 +364,9 @@ def one_hot(indices, num_classes):
 
 def _random(distribution, shape, dtype, seed):
     seed = _seed_source.randint(1 << 30) if seed is None else int(seed)
-    state = O.variable(O.VariableStorage(np.array([seed, 0], dtype=np.int64), f"rng_state_{next(_names)}"))
+    from symkeras.ir.node import current_scope
+    label = f"{current_scope()}/rng_state" if current_scope() else f"rng_state_{next(_names)}"
+    state = O.variable(O.VariableStorage(np.array([seed, 0], dtype=np.int64), label))
     return O.Random(distribution, shape, _float_dtype(dtype))(state)
 
 
@@ -390,7 +398,13 @@ def gradients(loss, variables):
 
 
 def update(x, new_x):
-    return O.Assign()(x, _tensor(new_x, dtype=x.dtype))
+    """Assign ``new_x`` to variable ``x`` (cast to its dtype, broadcast to its shape)."""
+    new_x = _tensor(new_x, dtype=x.dtype)
+    if new_x.dtype != x.dtype:
+        new_x = cast(new_x, x.dtype)
+    if new_x.shape != x.shape:
+        new_x = B.broadcast_to(new_x, x.shape)
+    return O.Assign()(x, new_x)
 
 
 def update_add(x, increment):
@@ -415,12 +429,9 @@ def _random_state_updates(roots):
     return updates
 
 
-def function(inputs, outputs, updates=None, backend=None, name=None, **kwargs):
-    """Compile ``outputs`` (and ``updates``) of ``inputs`` into a GeneratedFunction."""
-    if kwargs:
-        raise TypeError(f"function: unexpected keyword arguments {sorted(kwargs)}")
-    single = not isinstance(outputs, (list, tuple))
-    outputs = [outputs] if single else list(outputs)
+def function_graph(inputs, outputs, updates=None, name=None):
+    """The FunctionGraph ``function`` compiles: outputs, updates (and random-state advances)."""
+    outputs = [outputs] if not isinstance(outputs, (list, tuple)) else list(outputs)
     inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
     assigns = []
     for u in updates or []:
@@ -432,9 +443,15 @@ def function(inputs, outputs, updates=None, backend=None, name=None, **kwargs):
             raise TypeError(f"updates: expected update ops or (variable, new_value) pairs, got {u!r}")
     written = {id(a.inputs[0]) for a in assigns}
     assigns += [a for a in _random_state_updates(outputs + assigns) if id(a.inputs[0]) not in written]
-    graph = FunctionGraph([_check_input(x) for x in inputs], [_tensor(o) for o in outputs], assigns,
-                          name=name or "function")
-    return GeneratedFunction(graph, backend=backend)
+    return FunctionGraph([_check_input(x) for x in inputs], [_tensor(o) for o in outputs], assigns,
+                         name=name or "function")
+
+
+def function(inputs, outputs, updates=None, backend=None, name=None, **kwargs):
+    """Compile ``outputs`` (and ``updates``) of ``inputs`` into a GeneratedFunction."""
+    if kwargs:
+        raise TypeError(f"function: unexpected keyword arguments {sorted(kwargs)}")
+    return GeneratedFunction(function_graph(inputs, outputs, updates, name), backend=backend)
 
 
 def _check_input(x):

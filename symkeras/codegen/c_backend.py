@@ -256,17 +256,29 @@ def _plan_elementwise(k, names):
         (levels[depth]["loads"] if depth >= 0 else preloads).append(load)
 
     temps = [{"ctype": "int" if isinstance(value, sympy.logic.boolalg.Boolean) and not value.is_Symbol
-              else ctype, "name": str(sym), "value": printer.doprint(value)}
+              else ctype, "name": str(sym), "value": _unwrap(printer.doprint(value))}
              for sym, value in replacements]
     out_index = dim(sum((v * s for v, s in zip(index_vars, loops.full_strides)), sympy.Integer(0)))
     stores = [{"target": f"{names[buf]}[{out_index}]",
-               "value": _store_cast(printer.doprint(expr), compute, buf.dtype)}
+               "value": _store_cast(_unwrap(printer.doprint(expr)), compute, buf.dtype)}
               for buf, expr in zip(k.outputs, reduced)]
     outs = ", ".join(names[b] for b in k.outputs)
     ins = ", ".join(names[b] for b in k.operands)
     return {"summary": f"elementwise {outs}{_shape_text(k.shape)} = f({ins})",
             "levels": levels, "preloads": preloads, "temps": temps, "stores": stores,
             "block": bool(preloads) or not levels}
+
+
+def _unwrap(code):
+    """``code`` without one pair of parentheses around all of it (they add nothing to a statement)."""
+    if not (code.startswith("(") and code.endswith(")")):
+        return code
+    depth = 0
+    for i, char in enumerate(code):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and i < len(code) - 1:
+            return code        # the first "(" closes before the end: "(a) + (b)"
+    return code[1:-1]
 
 
 def _compute_dtype(k):

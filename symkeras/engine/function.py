@@ -77,6 +77,11 @@ class GeneratedFunction:
         return f"<GeneratedFunction {self.name} backend={self.backend} path={self.path}>"
 
 
+def render_source(graph, backend):
+    """The generated source of ``graph`` for ``backend`` ('c' or 'numpy'), without building it."""
+    return _render(graph, config.requested_backend(backend))["source"]
+
+
 def _render(graph, backend):
     """Optimise, lower and render ``graph``: everything a runner needs, as JSON-able data."""
     debug = config.debug_level()

@@ -162,6 +162,11 @@ class Model(Network):
             raise RuntimeError(f"You must compile your model before {what}. Use `model.compile(optimizer, loss)`.")
 
     @property
+    def _n_losses(self):
+        """How many of the function outputs are loss values (the rest are metric sums)."""
+        return len(self.metrics_names) - len(self._compiled["metrics"])
+
+    @property
     def metrics_names(self):
         if self._compiled is None:
             return []
@@ -210,33 +215,37 @@ class Model(Network):
         losses = [total] + (out_losses if len(self.outputs) > 1 else [])
         return inputs, losses, metric_outputs, total
 
+    def function_spec(self, kind):
+        """(inputs, outputs, updates, name) of the 'train', 'test' or 'predict' function."""
+        if kind == "predict":
+            outputs = self.run_graph(list(self.inputs), training=False)
+            return list(self.inputs), outputs, [], f"{self.name}_predict"
+        self._check_compiled("training" if kind == "train" else "evaluating")
+        inputs, losses, metrics, total = self._loss_outputs(training=kind == "train")
+        if kind == "test":
+            return inputs, losses + metrics, [], f"{self.name}_test_step"
+        params = self._collected_trainable_weights
+        constraints = {id(p): p.op.storage.constraint for p in params
+                       if getattr(p.op.storage, "constraint", None) is not None}
+        updates = self.optimizer.get_updates(total, params, constraints=constraints)
+        return inputs, losses + metrics, updates, f"{self.name}_train_step"
+
     def make_train_function(self):
-        self._check_compiled("training")
         if self.train_function is None:
-            inputs, losses, metrics, total = self._loss_outputs(training=True)
-            params = self._collected_trainable_weights
-            constraints = {id(p): p.op.storage.constraint for p in params
-                           if getattr(p.op.storage, "constraint", None) is not None}
-            updates = self.optimizer.get_updates(total, params, constraints=constraints)
-            self.train_function = K.function(inputs, losses + metrics, updates=updates, backend=self._backend,
-                                             name=f"{self.name}_train_step")
-            self._n_losses = len(losses)
+            inputs, outputs, updates, name = self.function_spec("train")
+            self.train_function = K.function(inputs, outputs, updates=updates, backend=self._backend, name=name)
         return self.train_function
 
     def make_test_function(self):
-        self._check_compiled("evaluating")
         if self.test_function is None:
-            inputs, losses, metrics, _ = self._loss_outputs(training=False)
-            self.test_function = K.function(inputs, losses + metrics, backend=self._backend,
-                                            name=f"{self.name}_test_step")
-            self._n_losses = len(losses)
+            inputs, outputs, updates, name = self.function_spec("test")
+            self.test_function = K.function(inputs, outputs, backend=self._backend, name=name)
         return self.test_function
 
     def make_predict_function(self):
         if self.predict_function is None:
-            outputs = self.run_graph(list(self.inputs), training=False)
-            self.predict_function = K.function(list(self.inputs), outputs, backend=self._backend,
-                                               name=f"{self.name}_predict")
+            inputs, outputs, _, name = self.function_spec("predict")
+            self.predict_function = K.function(inputs, outputs, backend=self._backend, name=name)
         return self.predict_function
 
     # ------------------------------------------------------------------ data

@@ -208,9 +208,9 @@ def test_float32_source_has_no_double_math():
 
 def test_float32_powers_are_products_and_roots():
     code = kernel_code(c_backend.render(math_program("float32")).source)
-    assert "sk_x0*sk_x0*sk_x0" in code
-    assert "powf(fabsf(sk_x0), 1.5f)" in code
-    assert "sqrtf(fabsf(sk_x0))" in code
+    assert "(sk_x0*sk_x0*sk_x0)" in code
+    assert re.search(r"powf\(\w+, 1\.5f\)", code)                # other powers: powf
+    assert re.search(r"sqrtf\(\w+\)", code)                       # x**0.5: sqrtf
     assert "powf(sk_x0, 2" not in code
 
 
