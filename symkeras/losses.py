@@ -217,12 +217,12 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, 
     if labels.ndim == logits.ndim and K.int_shape(labels)[-1] == 1:
         labels = K.squeeze(labels, -1)
     if labels.shape != logits.shape[:-1]:
-        try:
-            labels = K.reshape(labels, (-1,) + K.int_shape(logits)[1:-1])
-        except Exception as exc:
+        want, have = K.int_shape(logits)[1:-1], K.int_shape(labels)[1:]
+        if None in have or int(np.prod(have)) != int(np.prod(want)):
             raise ValueError(f"sparse_categorical_crossentropy: labels of shape "
                              f"{K.int_shape(y_true)} do not match predictions of shape "
-                             f"{K.int_shape(y_pred)}") from exc
+                             f"{K.int_shape(logits)} (classes last)")
+        labels = K.reshape(labels, (-1,) + want)
     one_hot = K.one_hot(K.cast(labels, "int64"), num_classes)
     if one_hot.dtype != logits.dtype:
         one_hot = K.cast(one_hot, logits.dtype)

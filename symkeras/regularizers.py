@@ -33,7 +33,7 @@ class Regularizer:
         return cls(**config)
 
     def get_config(self):
-        raise NotImplementedError(f"{self} does not implement get_config()")
+        raise NotImplementedError(f"{type(self).__name__} does not implement get_config()")
 
     def __repr__(self):
         try:

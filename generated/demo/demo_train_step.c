@@ -29,7 +29,7 @@
  *     signal_dense_bias        variable (64,) float32
  *     context_dense_kernel     variable (4, 16) float32
  *     context_dense_bias       variable (16,) float32
- *     rng_state_0              variable (2,) int64
+ *     joint_dropout_rng_state  variable (2,) int64
  *     shared_kernel            variable (80, 64) float32
  *     shared_bias              variable (64,) float32
  *     level_kernel             variable (64, 1) float32
@@ -68,7 +68,7 @@
  *         signal_dense_bias    256
  *         context_dense_kernel 256
  *         context_dense_bias   64
- *         rng_state_0          16
+ *         joint_dropout_rng_state 16
  *         shared_kernel        20480
  *         shared_bias          256
  *         level_kernel         256
@@ -280,7 +280,7 @@ typedef struct {
     float *signal_dense_bias;      /* variable (64,) float32 */
     float *context_dense_kernel;   /* variable (4, 16) float32 */
     float *context_dense_bias;     /* variable (16,) float32 */
-    int64_t *rng_state_0;          /* variable (2,) int64 */
+    int64_t *joint_dropout_rng_state; /* variable (2,) int64 */
     float *shared_kernel;          /* variable (80, 64) float32 */
     float *shared_bias;            /* variable (64,) float32 */
     float *level_kernel;           /* variable (64, 1) float32 */
@@ -339,7 +339,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     float *const signal_dense_bias = args->signal_dense_bias;
     float *const context_dense_kernel = args->context_dense_kernel;
     float *const context_dense_bias = args->context_dense_bias;
-    int64_t *const rng_state_0 = args->rng_state_0;
+    int64_t *const joint_dropout_rng_state = args->joint_dropout_rng_state;
     float *const shared_kernel = args->shared_kernel;
     float *const shared_bias = args->shared_bias;
     float *const level_kernel = args->level_kernel;
@@ -482,9 +482,9 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* joint_dropout: random t7[batch,80] = uniform(state=rng_state_0, stream=0) */
+    /* joint_dropout: random t7[batch,80] = uniform(state=joint_dropout_rng_state, stream=0) */
     {
-        const uint64_t sk_key = sk_rng_key((uint64_t)rng_state_0[0], (uint64_t)rng_state_0[1], 0);
+        const uint64_t sk_key = sk_rng_key((uint64_t)joint_dropout_rng_state[0], (uint64_t)joint_dropout_rng_state[1], 0);
         for (int64_t sk_i = 0; sk_i < 80*batch; ++sk_i) t7[sk_i] = sk_rng_uniformf(sk_key, (uint64_t)sk_i);
     }
 
@@ -1077,11 +1077,11 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* elementwise rng_state_0[2] = f(rng_state_0, const0) */
+    /* elementwise joint_dropout_rng_state[2] = f(joint_dropout_rng_state, const0) */
     for (int64_t sk_i0 = 0; sk_i0 < 2; ++sk_i0) {
-        const int64_t sk_x0 = rng_state_0[sk_i0];
+        const int64_t sk_x0 = joint_dropout_rng_state[sk_i0];
         const int64_t sk_x1 = const0[sk_i0];
-        rng_state_0[sk_i0] = sk_x0 + sk_x1;
+        joint_dropout_rng_state[sk_i0] = sk_x0 + sk_x1;
     }
 
     /* level_loss: copy out6[] = out4 */

@@ -517,8 +517,13 @@ def _plan_slice_grad(k, names):
 
 
 def _slice_text(axes):
-    return ", ".join(f"{dim(a)}:{dim(dims.as_dim(a + s * c))}:{s}" if s != 1 else
-                     f"{dim(a)}:{dim(dims.as_dim(a + c))}" for a, s, c in axes)
+    """NumPy slice notation for the comment: start:stop[:step] per axis."""
+    parts = []
+    for start, step, count in axes:
+        stop = sympy.sympify(start + step * count)
+        stop_text = "" if stop.is_negative else dim(stop)     # a reversed slice down to index 0
+        parts.append(f"{dim(start)}:{stop_text}" + (f":{step}" if step != 1 else ""))
+    return ", ".join(parts)
 
 
 def _plan_concat(k, names):

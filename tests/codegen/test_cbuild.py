@@ -230,11 +230,14 @@ def test_twelve_processes_build_the_same_module_at_once(tmp_path):
     root, barrier = tmp_path / "cache", tmp_path / "barrier"
     barrier.mkdir()
     workers = [start_worker(root, barrier) for _ in range(12)]
-    deadline = time.monotonic() + 120
-    while len(os.listdir(barrier)) < 12 and time.monotonic() < deadline:
-        assert all(worker.poll() in (None, 0) for worker in workers)
-        time.sleep(0.01)
-    (barrier / "go").touch()
+    try:
+        deadline = time.monotonic() + 120
+        while len(os.listdir(barrier)) < 12 and time.monotonic() < deadline:
+            assert all(worker.poll() in (None, 0) for worker in workers), \
+                [w.communicate()[1][-2000:] for w in workers if w.poll() not in (None, 0)]
+            time.sleep(0.01)
+    finally:
+        (barrier / "go").touch()    # never leave workers waiting, even when the test fails
     results = [worker_result(worker) for worker in workers]
     assert all(result["out"] == [0.0, 2.0, 4.0, 6.0, 8.0] for result in results)
     assert len({result["key"] for result in results}) == 1
