@@ -6,12 +6,18 @@ alpha, relu6'(6) = 0, clip passes the gradient on its closed interval).
 """
 
 import math
+import numbers
 
 from symkeras import backend as K
 from symkeras.utils.generic_utils import deserialize_keras_object, serialize_keras_object
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _node(x):
+    """An IR node for ``x`` (arrays and numbers become constants of floatx)."""
+    return x if K.is_tensor(x) else K.constant(x)
 
 
 def linear(x):
@@ -28,7 +34,7 @@ def relu(x, alpha=0.0, max_value=None, threshold=0.0):
     and a negative threshold lets ``threshold < x < 0`` through unless ``max_value`` clips
     it at 0 (tf-keras clips the positive part to ``[0, max_value]``).
     """
-    x = K._tensor(x)
+    x = _node(x)
     if alpha != 0.0 and max_value is None and threshold == 0:
         return leaky_relu(x, alpha)
     if alpha != 0.0:
@@ -49,13 +55,13 @@ def relu(x, alpha=0.0, max_value=None, threshold=0.0):
 
 def leaky_relu(x, alpha=0.2):
     """``x`` if ``x > 0`` else ``alpha * x`` (``tf.nn.leaky_relu``; gradient ``alpha`` at 0)."""
-    x = K._tensor(x)
+    x = _node(x)
     return K.switch(K.greater(x, 0.0), x, float(alpha) * x)
 
 
 def relu6(x):
     """``min(max(x, 0), 6)`` with zero gradient at both kinks (``tf.nn.relu6``)."""
-    x = K._tensor(x)
+    x = _node(x)
     return K.switch(K.less(x, 6.0), K.relu(x), 6.0)
 
 
@@ -81,7 +87,7 @@ def softsign(x):
 
 def swish(x):
     """``x * sigmoid(x)``."""
-    x = K._tensor(x)
+    x = _node(x)
     return x * K.sigmoid(x)
 
 
@@ -95,7 +101,7 @@ def gelu(x, approximate=False):
     ``approximate=False`` (the tf-keras default) needs ``erf``, which the backend API has
     no primitive for yet; rather than substitute a different function it raises.
     """
-    x = K._tensor(x)
+    x = _node(x)
     if not approximate:
         raise NotImplementedError(
             "gelu(approximate=False) needs erf, which symkeras.backend does not provide yet; "
@@ -125,17 +131,17 @@ def hard_sigmoid(x):
 
 def mish(x):
     """``x * tanh(softplus(x))``."""
-    x = K._tensor(x)
+    x = _node(x)
     return x * K.tanh(K.softplus(x))
 
 
 def softmax(x, axis=-1):
     """Softmax along ``axis`` (an int or a tuple of ints); rank-1 input is an error."""
-    x = K._tensor(x)
+    x = _node(x)
     if x.ndim <= 1:
         raise ValueError(f"Cannot apply softmax to a tensor that is 1D. Received input: {x}")
-    if isinstance(axis, int):
-        return K.softmax(x, axis)
+    if isinstance(axis, numbers.Integral):
+        return K.softmax(x, int(axis))
     shifted = x - K.stop_gradient(K.max(x, axis=axis, keepdims=True))
     e = K.exp(shifted)
     return e / K.sum(e, axis=axis, keepdims=True)
@@ -143,9 +149,9 @@ def softmax(x, axis=-1):
 
 def log_softmax(x, axis=-1):
     """``x - logsumexp(x, axis)``."""
-    x = K._tensor(x)
-    if isinstance(axis, int):
-        return K.log_softmax(x, axis)
+    x = _node(x)
+    if isinstance(axis, numbers.Integral):
+        return K.log_softmax(x, int(axis))
     return x - K.logsumexp(x, axis=axis, keepdims=True)
 
 

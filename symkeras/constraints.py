@@ -10,6 +10,11 @@ from symkeras import backend as K
 from symkeras.utils.generic_utils import deserialize_keras_object, serialize_keras_object
 
 
+def _node(x):
+    """An IR node for ``x`` (arrays and numbers become constants of floatx)."""
+    return x if K.is_tensor(x) else K.constant(x)
+
+
 def _norms(w, axis):
     return K.sqrt(K.sum(K.square(w), axis=axis, keepdims=True))
 
@@ -43,7 +48,7 @@ class MaxNorm(Constraint):
         self.max_value, self.axis = max_value, _axis_config(axis)
 
     def __call__(self, w):
-        w = K._tensor(w)
+        w = _node(w)
         norms = _norms(w, self.axis)
         desired = K.clip(norms, 0, self.max_value)
         return w * (desired / (K.epsilon() + norms))
@@ -56,7 +61,7 @@ class NonNeg(Constraint):
     """``w * (w >= 0)``."""
 
     def __call__(self, w):
-        w = K._tensor(w)
+        w = _node(w)
         return w * K.cast(K.greater_equal(w, 0.0), w.dtype)
 
 
@@ -67,7 +72,7 @@ class UnitNorm(Constraint):
         self.axis = _axis_config(axis)
 
     def __call__(self, w):
-        w = K._tensor(w)
+        w = _node(w)
         return w / (K.epsilon() + _norms(w, self.axis))
 
     def get_config(self):
@@ -82,7 +87,7 @@ class MinMaxNorm(Constraint):
         self.axis = _axis_config(axis)
 
     def __call__(self, w):
-        w = K._tensor(w)
+        w = _node(w)
         norms = _norms(w, self.axis)
         desired = self.rate * K.clip(norms, self.min_value, self.max_value) + (1 - self.rate) * norms
         return w * (desired / (K.epsilon() + norms))
@@ -119,7 +124,7 @@ class RadialConstraint(Constraint):
     """
 
     def __call__(self, w):
-        w = K._tensor(w)
+        w = _node(w)
         shape = K.int_shape(w)
         if len(shape) != 4:
             raise ValueError(f"The weight tensor must have rank 4. Received weight tensor with shape: {shape}")

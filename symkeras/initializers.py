@@ -23,7 +23,7 @@ _TRUNCATED_STD = 0.87962566103423978
 
 
 def _rng(seed):
-    return global_random_state() if seed is None else np.random.RandomState(seed)
+    return global_random_state() if seed is None else np.random.RandomState(int(seed) % 2 ** 32)
 
 
 def _as_shape(shape):
@@ -94,12 +94,12 @@ class Initializer:
 
 
 class Zeros(Initializer):
-    def __call__(self, shape, dtype=None, **kwargs):
+    def __call__(self, shape, dtype=None):
         return np.zeros(_as_shape(shape), dtype=_dtype(dtype, floating=False))
 
 
 class Ones(Initializer):
-    def __call__(self, shape, dtype=None, **kwargs):
+    def __call__(self, shape, dtype=None):
         return np.ones(_as_shape(shape), dtype=_dtype(dtype, floating=False))
 
 
@@ -113,7 +113,7 @@ class Constant(Initializer):
             value = value.item()
         self.value = value
 
-    def __call__(self, shape, dtype=None, **kwargs):
+    def __call__(self, shape, dtype=None):
         shape = _as_shape(shape)
         value = np.asarray(self.value, dtype=_dtype(dtype, floating=False))
         if value.size == 1:
@@ -132,7 +132,7 @@ class RandomUniform(Initializer):
     def __init__(self, minval=-0.05, maxval=0.05, seed=None):
         self.minval, self.maxval, self.seed = minval, maxval, seed
 
-    def __call__(self, shape, dtype=None, **kwargs):
+    def __call__(self, shape, dtype=None):
         dtype = _dtype(dtype, floating=False)
         rng, shape = _rng(self.seed), _as_shape(shape)
         if dtype.kind in "iu":
@@ -149,7 +149,7 @@ class RandomNormal(Initializer):
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         self.mean, self.stddev, self.seed = mean, stddev, seed
 
-    def __call__(self, shape, dtype=None, **kwargs):
+    def __call__(self, shape, dtype=None):
         dtype = _dtype(dtype)
         z = _rng(self.seed).standard_normal(_as_shape(shape))
         return (self.mean + self.stddev * z).astype(dtype)
@@ -164,7 +164,7 @@ class TruncatedNormal(Initializer):
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         self.mean, self.stddev, self.seed = mean, stddev, seed
 
-    def __call__(self, shape, dtype=None, **kwargs):
+    def __call__(self, shape, dtype=None):
         dtype = _dtype(dtype)
         z = _truncated_standard_normal(_rng(self.seed), _as_shape(shape))
         return (self.mean + self.stddev * z).astype(dtype)
@@ -197,7 +197,7 @@ class VarianceScaling(Initializer):
                              f"Allowed distributions: {self._DISTRIBUTIONS}.")
         self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, seed
 
-    def __call__(self, shape, dtype=None, **kwargs):
+    def __call__(self, shape, dtype=None):
         dtype, shape = _dtype(dtype), _as_shape(shape)
         fan_in, fan_out = compute_fans(shape)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
@@ -227,7 +227,7 @@ class Orthogonal(Initializer):
     def __init__(self, gain=1.0, seed=None):
         self.gain, self.seed = gain, seed
 
-    def __call__(self, shape, dtype=None, **kwargs):
+    def __call__(self, shape, dtype=None):
         dtype, shape = _dtype(dtype), _as_shape(shape)
         if len(shape) < 2:
             raise ValueError(f"The tensor to initialize must be at least two-dimensional. "
@@ -250,7 +250,7 @@ class Identity(Initializer):
     def __init__(self, gain=1.0):
         self.gain = gain
 
-    def __call__(self, shape, dtype=None, **kwargs):
+    def __call__(self, shape, dtype=None):
         dtype, shape = _dtype(dtype), _as_shape(shape)
         if len(shape) != 2:
             raise ValueError(f"Identity matrix initializer can only be used for 2D matrices. "

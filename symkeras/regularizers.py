@@ -8,6 +8,11 @@ from symkeras import backend as K
 from symkeras.utils.generic_utils import deserialize_keras_object, serialize_keras_object
 
 
+def _node(x):
+    """An IR node for ``x`` (arrays and numbers become constants of floatx)."""
+    return x if K.is_tensor(x) else K.constant(x)
+
+
 def _check_penalty_number(x):
     if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
         raise ValueError(f"Value {x!r} is not a valid regularization penalty number, "
@@ -54,14 +59,14 @@ class L1L2(Regularizer):
         self.l1, self.l2 = _floatx(l1), _floatx(l2)
 
     def __call__(self, x):
-        x = K._tensor(x)
+        x = _node(x)
         terms = []
         if self.l1:
             terms.append(float(self.l1) * K.sum(K.abs(x)))
         if self.l2:
             terms.append(float(self.l2) * K.sum(K.square(x)))
         if not terms:
-            return K._tensor(0.0, dtype=x.dtype)    # a rank-0 zero (K.constant(0.) is rank 1)
+            return K.constant(0.0, dtype=x.dtype)
         return terms[0] if len(terms) == 1 else terms[0] + terms[1]
 
     def get_config(self):
@@ -80,7 +85,7 @@ class L1(Regularizer):
         self.l1 = _floatx(l1)
 
     def __call__(self, x):
-        return float(self.l1) * K.sum(K.abs(K._tensor(x)))
+        return float(self.l1) * K.sum(K.abs(_node(x)))
 
     def get_config(self):
         return {"l1": float(self.l1)}
@@ -98,7 +103,7 @@ class L2(Regularizer):
         self.l2 = _floatx(l2)
 
     def __call__(self, x):
-        return float(self.l2) * K.sum(K.square(K._tensor(x)))
+        return float(self.l2) * K.sum(K.square(_node(x)))
 
     def get_config(self):
         return {"l2": float(self.l2)}
@@ -116,7 +121,7 @@ class OrthogonalRegularizer(Regularizer):
         self.factor, self.mode = _floatx(factor), mode
 
     def __call__(self, x):
-        x = K._tensor(x)
+        x = _node(x)
         if x.ndim != 2:
             raise ValueError(f"Inputs to OrthogonalRegularizer must have rank 2. "
                              f"Received: inputs.shape == {K.int_shape(x)}")

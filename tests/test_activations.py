@@ -256,6 +256,11 @@ def test_tf_keras_doc_examples():
 
 # ----------------------------------------------------------------------------- errors
 
+def test_softmax_accepts_numpy_integer_axis():
+    x = K.placeholder((None, 3, 4))
+    assert activations.softmax(x, axis=np.int64(1)).shape == activations.softmax(x, axis=1).shape
+
+
 def test_softmax_rejects_rank_1():
     with pytest.raises(ValueError, match="Cannot apply softmax to a tensor that is 1D"):
         activations.softmax(K.placeholder((None,)))

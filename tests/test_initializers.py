@@ -307,3 +307,11 @@ def test_custom_initializer_class_by_config():
     assert config == {"class_name": "Scaled", "config": {"factor": 3.0}}
     restored = I.deserialize(config, custom_objects={"Scaled": Scaled})
     np.testing.assert_array_equal(restored((2,)), [3.0, 3.0])
+
+
+def test_large_and_negative_seeds_and_unknown_kwargs():
+    for seed in (2 ** 40 + 3, -5):
+        init = I.RandomNormal(seed=seed)
+        np.testing.assert_array_equal(init((3,)), init((3,)))
+    with pytest.raises(TypeError):
+        I.GlorotUniform()((2, 2), partition_info=None)

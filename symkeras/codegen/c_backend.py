@@ -98,18 +98,22 @@ class _BufferNames:
 
     def __init__(self, program, reserved):
         self.names = {}
-        taken = set(reserved) | C_RESERVED
-        roots = (program.inputs + program.outputs + program.variables + program.constants
-                 + program.temps)
-        for buf in roots:
-            name = buf.name
-            while name in taken:
-                name += "_"
-            taken.add(name)
-            self.names[id(buf)] = name
+        self.taken = set(reserved) | C_RESERVED
+        for buf in (program.inputs + program.outputs + program.variables + program.constants
+                    + program.temps):
+            self._assign(buf)
+
+    def _assign(self, root):
+        name = root.name
+        while name in self.taken:
+            name += "_"
+        self.taken.add(name)
+        self.names[id(root)] = name
+        return name
 
     def __getitem__(self, buf):
-        return self.names[id(buf.root)]
+        root = buf.root
+        return self.names.get(id(root)) or self._assign(root)
 
 
 # ----------------------------------------------------------------------------- file-level context
@@ -370,14 +374,19 @@ def _plan_gemm(k, names):
 def _math(dtype):
     """Names of the math functions and literals for a float type."""
     if dtype == "float32":
-        return {"exp": "expf", "log": "logf", "zero": "0.0f", "inf": "INFINITY"}
-    return {"exp": "exp", "log": "log", "zero": "0.0", "inf": "INFINITY"}
+        return {"exp": "expf", "log": "logf", "zero": "0.0f"}
+    return {"exp": "exp", "log": "log", "zero": "0.0"}
 
 
-_IDENTITY = {
-    ("sum", True): "0", ("max", True): "-INFINITY", ("min", True): "INFINITY",
-    ("sum", False): "0", ("max", False): "INT64_MIN", ("min", False): "INT64_MAX",
-}
+def _identity(op, dtype):
+    """The start value of a sum/max/min reduction over ``dtype``."""
+    if op == "sum":
+        return "0"
+    if dtype in FLOATS:
+        return "-INFINITY" if op == "max" else "INFINITY"
+    low, high = {"int64": ("INT64_MIN", "INT64_MAX"), "int32": ("INT32_MIN", "INT32_MAX"),
+                 "bool": ("0", "1")}[dtype]
+    return low if op == "max" else high
 
 
 def _plan_reduce(k, names):
@@ -389,7 +398,7 @@ def _plan_reduce(k, names):
         "summary": f"reduce {names[k.out]}{_shape_text(k.out.shape)} = {k.op}({names[k.x]}"
                    f"{_shape_text(k.x.shape)})",
         "op": k.op, "ctype": CTYPES[dtype], "floating": floating, "rows": rows,
-        "identity": _IDENTITY[(k.op, floating)],
+        "identity": _identity(k.op, dtype),
         "outer": dim(k.outer), "n": dim(k.n), "inner": dim(k.inner),
         "src": _offset(names[k.x], [("sk_o", k.outer, row)]),
         "dst": _offset(names[k.out], [("sk_o", k.outer, k.inner)]),
@@ -410,7 +419,7 @@ def _plan_argmax(k, names):
         "summary": f"arg{k.op} {names[k.out]}{_shape_text(k.out.shape)} over an axis of "
                    f"{names[k.x]}{_shape_text(k.x.shape)}",
         "ctype": CTYPES[dtype], "floating": floating, "better": ">" if k.op == "max" else "<",
-        "start": _IDENTITY[(k.op, floating)],
+        "start": _identity(k.op, dtype),
         "outer": dim(k.outer), "n": dim(k.n), "inner": dim(k.inner),
         "src": _offset(names[k.x], loops), "step": _loop_index([("sk_r", k.n, k.inner)]),
         "out": names[k.out], "out_index": _loop_index([("sk_o", k.outer, k.inner), ("sk_j", k.inner, 1)]),

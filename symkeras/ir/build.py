@@ -100,3 +100,37 @@ def full_slice(x, axis, start, stop, step=1):
 
 __all__ = ["ew", "add_n", "reshape", "transpose", "broadcast_to", "reduce", "mean", "unbroadcast",
            "matmul", "zeros_like", "is_float", "full_slice", "keepdims_shape", "Node"]
+
+
+def getitem(x, key):
+    """``x[key]`` for ints, slices and Ellipsis (NumPy basic indexing; the batch axis whole)."""
+    key = key if isinstance(key, tuple) else (key,)
+    if sum(k is Ellipsis for k in key) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    if Ellipsis in key:
+        at = key.index(Ellipsis)
+        key = key[:at] + (slice(None),) * (x.ndim - len(key) + 1) + key[at + 1:]
+    if len(key) > x.ndim:
+        raise IndexError(f"too many indices for a tensor of rank {x.ndim}")
+    key = key + (slice(None),) * (x.ndim - len(key))
+    starts, stops, steps, drop = [], [], [], []
+    for axis, (k, d) in enumerate(zip(key, x.shape)):
+        if not dims.is_static(d):
+            if k != slice(None):
+                raise IndexError("the batch axis can only be taken whole (`:`)")
+            starts.append(0), stops.append(d), steps.append(1)
+        elif isinstance(k, slice):
+            start, stop, step = k.indices(d)
+            starts.append(start), stops.append(stop), steps.append(step)
+        elif isinstance(k, int) or hasattr(k, "__index__"):
+            i = int(k)
+            if not -d <= i < d:
+                raise IndexError(f"index {i} is out of bounds for axis {axis} with size {d}")
+            i %= d
+            starts.append(i), stops.append(i + 1), steps.append(1)
+            drop.append(axis)
+        else:
+            raise TypeError(f"unsupported index {k!r}: use ints, slices or ...")
+    if all(s == slice(None) for s in key):
+        return x
+    return O.Slice(starts, stops, steps, drop)(x)

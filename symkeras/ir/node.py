@@ -157,4 +157,17 @@ Node.__rtruediv__ = _binary(lambda a, b: a / b, reflected=True)
 Node.__pow__ = _binary(lambda a, b: a ** b)
 Node.__rpow__ = _binary(lambda a, b: a ** b, reflected=True)
 Node.__neg__ = _unary(lambda a: -a)
+
+
+def _getitem(self, key):
+    from symkeras.ir import build
+    return build.getitem(self, key)
+
+
+def _not_iterable(self):
+    raise TypeError("a symbolic tensor is not iterable; index it with x[i] or slice it with x[a:b]")
+
+
+Node.__getitem__ = _getitem
+Node.__iter__ = _not_iterable
 Node.__abs__ = _unary(abs)
