@@ -42,9 +42,10 @@
  *         kind_bias            12
  *     constants (in this file) 0 bytes
  *
- * Build: a plain C99 compiler. Define SK_USE_CBLAS to call a CBLAS sgemm/dgemm (by default
- * cblas_sgemm/cblas_dgemm; SK_CBLAS_SGEMM and SK_CBLAS_DGEMM rename them); without it the
- * matrix products use the portable loops below.
+ * Build: any C99 compiler, e.g. cc -std=c99 -O3 -fno-math-errno -c (the code never reads
+ * errno; the flag lets loops calling sqrtf & co. vectorise). Define SK_USE_CBLAS to call a
+ * CBLAS sgemm/dgemm (cblas_sgemm/cblas_dgemm unless SK_CBLAS_SGEMM/SK_CBLAS_DGEMM rename
+ * them); without it the matrix products use the portable loops below.
  */
 #include <stddef.h>
 #include <stdint.h>

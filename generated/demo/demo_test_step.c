@@ -51,9 +51,10 @@
  *         kind_bias            12
  *     constants (in this file) 0 bytes
  *
- * Build: a plain C99 compiler. Define SK_USE_CBLAS to call a CBLAS sgemm/dgemm (by default
- * cblas_sgemm/cblas_dgemm; SK_CBLAS_SGEMM and SK_CBLAS_DGEMM rename them); without it the
- * matrix products use the portable loops below.
+ * Build: any C99 compiler, e.g. cc -std=c99 -O3 -fno-math-errno -c (the code never reads
+ * errno; the flag lets loops calling sqrtf & co. vectorise). Define SK_USE_CBLAS to call a
+ * CBLAS sgemm/dgemm (cblas_sgemm/cblas_dgemm unless SK_CBLAS_SGEMM/SK_CBLAS_DGEMM rename
+ * them); without it the matrix products use the portable loops below.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -255,23 +256,23 @@ int demo_test_step(const demo_test_step_args *args, void *workspace)
     float *const t7 = (float *)(sk_ws + 640*batch);    /* region 3: [batch,1] */
     float *const t8 = (float *)(sk_ws + 640*batch);    /* region 3: [batch,1] */
     float *const t9 = (float *)(sk_ws + 640*batch + SK_ROUND64(4*batch)); /* region 4: [batch,1] */
-    float *const t10 = (float *)(sk_ws + 640*batch + 2*SK_ROUND64(4*batch)); /* region 5: [batch] */
-    float *const t11 = (float *)(sk_ws + 640*batch + 2*SK_ROUND64(4*batch)); /* region 5: [batch] */
+    float *const t10 = (float *)(sk_ws + 640*batch);   /* region 3: [batch] */
+    float *const t11 = (float *)(sk_ws + 640*batch);   /* region 3: [batch] */
     float *const t12 = (float *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch)); /* region 6: [] */
     float *const t14 = (float *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch) + 64); /* region 7: [batch,3] */
     float *const t15 = (float *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch) + 64); /* region 7: [batch,3] */
     float *const t16 = (float *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(12*batch) + 64); /* region 8: [batch,3] */
     float *const t17 = (float *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(12*batch) + 64); /* region 8: [batch,3] */
-    float *const t18 = (float *)(sk_ws + 640*batch + 2*SK_ROUND64(4*batch)); /* region 5: [batch] */
-    float *const t19 = (float *)(sk_ws + 640*batch + 2*SK_ROUND64(4*batch)); /* region 5: [batch] */
+    float *const t18 = (float *)(sk_ws + 640*batch);   /* region 3: [batch] */
+    float *const t19 = (float *)(sk_ws + 640*batch);   /* region 3: [batch] */
     float *const t20 = (float *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch)); /* region 6: [] */
-    float *const t23 = (float *)(sk_ws + 640*batch);   /* region 3: [batch,1] */
-    float *const t24 = (float *)(sk_ws + 640*batch + 2*SK_ROUND64(4*batch)); /* region 5: [batch] */
+    float *const t23 = (float *)(sk_ws + 640*batch + 2*SK_ROUND64(4*batch)); /* region 5: [batch,1] */
+    float *const t24 = (float *)(sk_ws + 640*batch);   /* region 3: [batch] */
     int64_t *const t27 = (int64_t *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + 64); /* region 9: [batch] */
     float *const t28 = (float *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(12*batch) + 64); /* region 8: [batch,3] */
     int64_t *const t29 = (int64_t *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 2*SK_ROUND64(12*batch) + 64); /* region 10: [batch] */
     int64_t *const t30 = (int64_t *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 2*SK_ROUND64(12*batch) + 64); /* region 10: [batch] */
-    float *const t31 = (float *)(sk_ws + 640*batch + 2*SK_ROUND64(4*batch)); /* region 5: [batch] */
+    float *const t31 = (float *)(sk_ws + 640*batch);   /* region 3: [batch] */
 
     SK_FTZ_BEGIN();
 
@@ -328,7 +329,7 @@ int demo_test_step(const demo_test_step_args *args, void *workspace)
     /* level: gemm t7[batch,1] = t6 @ level_kernel */
     sk_sgemm(0, 0, batch, 1, 64, t6, 64, level_kernel, 1, t7, 1);
 
-    /* level_loss: elementwise t8, t9[batch,1] = f(t7, level_bias, level_target) */
+    /* level_loss; level_mae: elementwise t8, t9, t23[batch,1] = f(t7, level_bias, level_target) */
     {
         const float sk_x1 = level_bias[0];
         for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
@@ -337,6 +338,7 @@ int demo_test_step(const demo_test_step_args *args, void *workspace)
             const float sk_t0 = sk_x0 + sk_x1 - sk_x2;
             t8[sk_i0] = sk_t0;
             t9[sk_i0] = sk_t0*sk_t0;
+            t23[sk_i0] = fabsf(sk_t0);
         }
     }
 
@@ -415,19 +417,14 @@ int demo_test_step(const demo_test_step_args *args, void *workspace)
     /* kind_loss: reduce t20[] = sum(t19[batch]) */
     t20[0] = sk_sum_f32(t19, batch);
 
-    /* kind_loss; loss: elementwise out2, out0[] = f(t20, out1) */
+    /* kind_loss; loss; level_loss: elementwise out2, out0, out4[] = f(t20, out1) */
     {
         const float sk_x0 = t20[0];
         const float sk_x1 = out1[0];
         const float sk_t0 = sk_x0/((float)batch);
         out2[0] = sk_t0;
         out0[0] = 0.5f*sk_t0 + sk_x1;
-    }
-
-    /* level_mae: elementwise t23[batch,1] = f(t8) */
-    for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const float sk_x0 = t8[sk_i0];
-        t23[sk_i0] = fabsf(sk_x0);
+        out4[0] = (float)batch;
     }
 
     /* level_mae: reduce t24[batch] = sum(t23[batch,1]) */
@@ -437,11 +434,6 @@ int demo_test_step(const demo_test_step_args *args, void *workspace)
 
     /* level_mae: reduce out3[] = sum(t24[batch]) */
     out3[0] = sk_sum_f32(t24, batch);
-
-    /* level_loss: elementwise out4[] = f() */
-    {
-        out4[0] = (float)batch;
-    }
 
     /* kind_accuracy: argmax t27[batch] over an axis of kind_target[batch,3] */
     for (int64_t sk_o = 0; sk_o < batch; ++sk_o) {

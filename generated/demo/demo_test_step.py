@@ -121,23 +121,23 @@ def demo_test_step(batch, signal, context, level_target, kind_target, level_samp
     t7 = sk_ws3[:batch].reshape((batch, 1, ))  # level (None, 1)
     t8 = sk_ws3[:batch].reshape((batch, 1, ))  # level_loss (None, 1)
     t9 = sk_ws4[:batch].reshape((batch, 1, ))  # level_loss (None, 1)
-    t10 = sk_ws5[:batch].reshape((batch, ))  # level_loss (None,)
-    t11 = sk_ws5[:batch].reshape((batch, ))  # level_loss (None,)
+    t10 = sk_ws3[:batch].reshape((batch, ))  # level_loss (None,)
+    t11 = sk_ws3[:batch].reshape((batch, ))  # level_loss (None,)
     t12 = sk_ws6[:1].reshape(())  # level_loss ()
     t14 = sk_ws7[:3*batch].reshape((batch, 3, ))  # kind (None, 3)
     t15 = sk_ws7[:3*batch].reshape((batch, 3, ))  # kind (None, 3)
     t16 = sk_ws8[:3*batch].reshape((batch, 3, ))  # kind_loss (None, 3)
     t17 = sk_ws8[:3*batch].reshape((batch, 3, ))  # kind_loss (None, 3)
-    t18 = sk_ws5[:batch].reshape((batch, ))  # kind_loss (None,)
-    t19 = sk_ws5[:batch].reshape((batch, ))  # kind_loss (None,)
+    t18 = sk_ws3[:batch].reshape((batch, ))  # kind_loss (None,)
+    t19 = sk_ws3[:batch].reshape((batch, ))  # kind_loss (None,)
     t20 = sk_ws6[:1].reshape(())  # kind_loss ()
-    t23 = sk_ws3[:batch].reshape((batch, 1, ))  # level_mae (None, 1)
-    t24 = sk_ws5[:batch].reshape((batch, ))  # level_mae (None,)
+    t23 = sk_ws5[:batch].reshape((batch, 1, ))  # level_mae (None, 1)
+    t24 = sk_ws3[:batch].reshape((batch, ))  # level_mae (None,)
     t27 = sk_ws9[:batch].reshape((batch, ))  # kind_accuracy (None,)
     t28 = sk_ws8[:3*batch].reshape((batch, 3, ))  # kind (None, 3)
     t29 = sk_ws10[:batch].reshape((batch, ))  # kind_accuracy (None,)
     t30 = sk_ws10[:batch].reshape((batch, ))  # kind_accuracy (None,)
-    t31 = sk_ws5[:batch].reshape((batch, ))  # kind_accuracy (None,)
+    t31 = sk_ws3[:batch].reshape((batch, ))  # kind_accuracy (None,)
 
     # signal_dense: gemm t0 = signal @ signal_dense_kernel
     np.matmul(signal, signal_dense_kernel, out=t0)
@@ -167,12 +167,14 @@ def demo_test_step(batch, signal, context, level_target, kind_target, level_samp
     # level: gemm t7 = t6 @ level_kernel
     np.matmul(t6, level_kernel, out=t7)
 
-    # level_loss: elementwise t8, t9 = x0 + x1 - x2; (x0 + x1 - x2)**2
+    # level_loss; level_mae: elementwise t8, t9, t23 = x0 + x1 - x2; (x0 + x1 - x2)**2; Abs(x0 + x1 - x2)
     sk_t0 = level_bias - level_target + t7
     sk_r0 = sk_t0
     sk_r1 = sk_t0**2
+    sk_r2 = abs(sk_t0)
     np.copyto(t8, sk_r0, casting="unsafe")
     np.copyto(t9, sk_r1, casting="unsafe")
+    np.copyto(t23, sk_r2, casting="unsafe")
 
     # level_loss: reduce t10 <- t9
     np.sum(t9.reshape(batch, 1, 1), axis=1, out=t10.reshape(batch, 1))
@@ -209,24 +211,20 @@ def demo_test_step(batch, signal, context, level_target, kind_target, level_samp
     # kind_loss: reduce t20 <- t19
     np.sum(t19.reshape(1, batch, 1), axis=1, out=t20.reshape(1, 1))
 
-    # kind_loss; loss: elementwise out2, out0 = x0/batch; x1 + 0.5*x0/batch
+    # kind_loss; loss; level_loss: elementwise out2, out0, out4 = x0/batch; x1 + 0.5*x0/batch; batch
     sk_t0 = t20/batch
     sk_r0 = sk_t0
     sk_r1 = out1 + 0.5*sk_t0
+    sk_r2 = batch
     np.copyto(out2, sk_r0, casting="unsafe")
     np.copyto(out0, sk_r1, casting="unsafe")
-
-    # level_mae: elementwise t23 = Abs(x0)
-    np.copyto(t23, abs(t8), casting="unsafe")
+    np.copyto(out4, sk_r2, casting="unsafe")
 
     # level_mae: reduce t24 <- t23
     np.sum(t23.reshape(batch, 1, 1), axis=1, out=t24.reshape(batch, 1))
 
     # level_mae: reduce out3 <- t24
     np.sum(t24.reshape(1, batch, 1), axis=1, out=out3.reshape(1, 1))
-
-    # level_loss: elementwise out4 = batch
-    np.copyto(out4, batch, casting="unsafe")
 
     # kind_accuracy: argmax t27 <- kind_target
     np.argmax(kind_target.reshape(batch, 3, 1), axis=1, out=t27.reshape(batch, 1))

@@ -62,7 +62,7 @@
  *     kind_bias_v              variable (3,) float32
  *
  * Memory:
- *     workspace                2368*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 24960 bytes in 28 region(s)
+ *     workspace                2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 24960 bytes in 29 region(s)
  *     variables                76308 bytes
  *         signal_dense_kernel  3072
  *         signal_dense_bias    256
@@ -101,9 +101,10 @@
  *         kind_bias_v          12
  *     constants (in this file) 16 bytes
  *
- * Build: a plain C99 compiler. Define SK_USE_CBLAS to call a CBLAS sgemm/dgemm (by default
- * cblas_sgemm/cblas_dgemm; SK_CBLAS_SGEMM and SK_CBLAS_DGEMM rename them); without it the
- * matrix products use the portable loops below.
+ * Build: any C99 compiler, e.g. cc -std=c99 -O3 -fno-math-errno -c (the code never reads
+ * errno; the flag lets loops calling sqrtf & co. vectorise). Define SK_USE_CBLAS to call a
+ * CBLAS sgemm/dgemm (cblas_sgemm/cblas_dgemm unless SK_CBLAS_SGEMM/SK_CBLAS_DGEMM rename
+ * them); without it the matrix products use the portable loops below.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -316,7 +317,7 @@ typedef struct {
 size_t demo_train_step_workspace_bytes(int64_t batch)
 {
     (void)batch;
-    return (size_t)(2368*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 24960);
+    return (size_t)(2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 24960);
 }
 
 int demo_train_step(const demo_train_step_args *args, void *workspace)
@@ -388,52 +389,52 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     float *const t12 = (float *)(sk_ws + 1536*batch);  /* region 7: [batch,1] */
     float *const t13 = (float *)(sk_ws + 1536*batch);  /* region 7: [batch,1] */
     float *const t14 = (float *)(sk_ws + 1536*batch + SK_ROUND64(4*batch)); /* region 8: [batch,1] */
-    float *const t15 = (float *)(sk_ws + 1536*batch + 2*SK_ROUND64(4*batch)); /* region 9: [batch] */
-    float *const t16 = (float *)(sk_ws + 1536*batch + 2*SK_ROUND64(4*batch)); /* region 9: [batch] */
-    float *const t17 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch)); /* region 10: [] */
-    float *const t19 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 64); /* region 11: [batch,3] */
-    float *const t20 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 64); /* region 11: [batch,3] */
-    float *const t21 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(12*batch) + 64); /* region 12: [batch,3] */
-    float *const t22 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + 64); /* region 13: [batch,3] */
-    float *const t23 = (float *)(sk_ws + 1536*batch + 2*SK_ROUND64(4*batch)); /* region 9: [batch] */
-    float *const t24 = (float *)(sk_ws + 1536*batch + 2*SK_ROUND64(4*batch)); /* region 9: [batch] */
-    float *const t25 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch)); /* region 10: [] */
+    float *const t15 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch)); /* region 10: [batch] */
+    float *const t16 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch)); /* region 10: [batch] */
+    float *const t17 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch)); /* region 11: [] */
+    float *const t19 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 64); /* region 12: [batch,3] */
+    float *const t20 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 64); /* region 12: [batch,3] */
+    float *const t21 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + SK_ROUND64(12*batch) + 64); /* region 13: [batch,3] */
+    float *const t22 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + 64); /* region 14: [batch,3] */
+    float *const t23 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch)); /* region 10: [batch] */
+    float *const t24 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch)); /* region 10: [batch] */
+    float *const t25 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch)); /* region 11: [] */
     float *const t28 = (float *)(sk_ws + 1536*batch + 2*SK_ROUND64(4*batch)); /* region 9: [batch,1] */
-    float *const t29 = (float *)(sk_ws + 1536*batch + SK_ROUND64(4*batch)); /* region 8: [batch] */
-    int64_t *const t32 = (int64_t *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 14: [batch] */
-    float *const t33 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + 64); /* region 13: [batch,3] */
-    int64_t *const t34 = (int64_t *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 15: [batch] */
-    int64_t *const t35 = (int64_t *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 15: [batch] */
-    float *const t36 = (float *)(sk_ws + 1536*batch + SK_ROUND64(4*batch)); /* region 8: [batch] */
-    float *const t39 = (float *)(sk_ws + 1536*batch + SK_ROUND64(4*batch)); /* region 8: [batch] */
-    float *const t40 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + 64); /* region 13: [batch,3] */
-    float *const t41 = (float *)(sk_ws + 1536*batch + SK_ROUND64(4*batch)); /* region 8: [batch,1] */
-    float *const t42 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(12*batch) + 64); /* region 12: [batch,3] */
-    float *const t43 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 16: [batch,64] */
+    float *const t29 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch)); /* region 10: [batch] */
+    int64_t *const t32 = (int64_t *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 15: [batch] */
+    float *const t33 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + 64); /* region 14: [batch,3] */
+    int64_t *const t34 = (int64_t *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 16: [batch] */
+    int64_t *const t35 = (int64_t *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 16: [batch] */
+    float *const t36 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch)); /* region 10: [batch] */
+    float *const t39 = (float *)(sk_ws + 1536*batch + 2*SK_ROUND64(4*batch)); /* region 9: [batch] */
+    float *const t40 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + 64); /* region 14: [batch,3] */
+    float *const t41 = (float *)(sk_ws + 1536*batch + 2*SK_ROUND64(4*batch)); /* region 9: [batch,1] */
+    float *const t42 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + SK_ROUND64(12*batch) + 64); /* region 13: [batch,3] */
+    float *const t43 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 17: [batch,64] */
     float *const t44 = (float *)(sk_ws + 1536*batch + SK_ROUND64(4*batch)); /* region 8: [batch] */
     float *const t45 = (float *)(sk_ws + 1536*batch + SK_ROUND64(4*batch)); /* region 8: [batch,1] */
-    float *const t46 = (float *)(sk_ws + 1792*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 17: [batch,64] */
-    float *const t47 = (float *)(sk_ws + 1792*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 17: [batch,64] */
-    float *const t48 = (float *)(sk_ws + 2048*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 18: [batch,80] */
-    float *const t49 = (float *)(sk_ws + 2048*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 18: [batch,80] */
-    float *const t50 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 16: [batch,64] */
-    float *const t51 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 16: [batch,64] */
-    float *const t52 = (float *)(sk_ws + 2368*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 19: [12,64] */
-    float *const t53 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch)); /* region 10: [] */
-    float *const t55 = (float *)(sk_ws + 2368*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3136); /* region 20: [] */
-    float *const t57 = (float *)(sk_ws + 2368*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3200); /* region 21: [] */
-    float *const t58 = (float *)(sk_ws + 2368*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3264); /* region 22: [] */
-    float *const t60 = (float *)(sk_ws + 2368*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 23: [64] */
+    float *const t46 = (float *)(sk_ws + 1792*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 18: [batch,64] */
+    float *const t47 = (float *)(sk_ws + 1792*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 18: [batch,64] */
+    float *const t48 = (float *)(sk_ws + 2048*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 19: [batch,80] */
+    float *const t49 = (float *)(sk_ws + 2048*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 19: [batch,80] */
+    float *const t50 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 17: [batch,64] */
+    float *const t51 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 17: [batch,64] */
+    float *const t52 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 20: [12,64] */
+    float *const t53 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch)); /* region 11: [] */
+    float *const t55 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3136); /* region 21: [] */
+    float *const t57 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3200); /* region 22: [] */
+    float *const t58 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3264); /* region 23: [] */
+    float *const t60 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 24: [64] */
     float *const t64 = (float *)(sk_ws + 576*batch);   /* region 3: [batch,16] */
     float *const t65 = (float *)(sk_ws + 576*batch);   /* region 3: [batch,16] */
-    float *const t66 = (float *)(sk_ws + 2368*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 23: [4,16] */
-    float *const t70 = (float *)(sk_ws + 2368*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3584); /* region 24: [16] */
-    float *const t74 = (float *)(sk_ws + 2368*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3648); /* region 25: [80,64] */
-    float *const t78 = (float *)(sk_ws + 2368*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 23: [64] */
-    float *const t82 = (float *)(sk_ws + 2368*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 23: [64,1] */
-    float *const t86 = (float *)(sk_ws + 2368*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3200); /* region 21: [1] */
-    float *const t90 = (float *)(sk_ws + 2368*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 24128); /* region 26: [64,3] */
-    float *const t94 = (float *)(sk_ws + 2368*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 24896); /* region 27: [3] */
+    float *const t66 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 24: [4,16] */
+    float *const t70 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3584); /* region 25: [16] */
+    float *const t74 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3648); /* region 26: [80,64] */
+    float *const t78 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 24: [64] */
+    float *const t82 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 24: [64,1] */
+    float *const t86 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3200); /* region 22: [1] */
+    float *const t90 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 24128); /* region 27: [64,3] */
+    float *const t94 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 24896); /* region 28: [3] */
 
     /* const0: constant (2,) */
     static const int64_t const0[2] = {
@@ -512,7 +513,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     /* level: gemm t12[batch,1] = t11 @ level_kernel */
     sk_sgemm(0, 0, batch, 1, 64, t11, 64, level_kernel, 1, t12, 1);
 
-    /* level_loss: elementwise t13, t14[batch,1] = f(t12, level_bias, level_target) */
+    /* level_loss; level_mae: elementwise t13, t14, t28[batch,1] = f(t12, level_bias, level_target) */
     {
         const float sk_x1 = level_bias[0];
         for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
@@ -521,6 +522,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
             const float sk_t0 = sk_x0 + sk_x1 - sk_x2;
             t13[sk_i0] = sk_t0;
             t14[sk_i0] = sk_t0*sk_t0;
+            t28[sk_i0] = fabsf(sk_t0);
         }
     }
 
@@ -599,19 +601,14 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     /* kind_loss: reduce t25[] = sum(t24[batch]) */
     t25[0] = sk_sum_f32(t24, batch);
 
-    /* kind_loss; loss: elementwise out2, out0[] = f(t25, out1) */
+    /* kind_loss; loss; level_loss: elementwise out2, out0, out4[] = f(t25, out1) */
     {
         const float sk_x0 = t25[0];
         const float sk_x1 = out1[0];
         const float sk_t0 = sk_x0/((float)batch);
         out2[0] = sk_t0;
         out0[0] = 0.5f*sk_t0 + sk_x1;
-    }
-
-    /* level_mae: elementwise t28[batch,1] = f(t13) */
-    for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const float sk_x0 = t13[sk_i0];
-        t28[sk_i0] = fabsf(sk_x0);
+        out4[0] = (float)batch;
     }
 
     /* level_mae: reduce t29[batch] = sum(t28[batch,1]) */
@@ -621,11 +618,6 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
 
     /* level_mae: reduce out3[] = sum(t29[batch]) */
     out3[0] = sk_sum_f32(t29, batch);
-
-    /* level_loss: elementwise out4[] = f() */
-    {
-        out4[0] = (float)batch;
-    }
 
     /* kind_accuracy: argmax t32[batch] over an axis of kind_target[batch,3] */
     for (int64_t sk_o = 0; sk_o < batch; ++sk_o) {
@@ -684,10 +676,15 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         t35[sk_i0] = (sk_x0 == sk_x1) ? 1 : 0;
     }
 
-    /* kind_accuracy: elementwise t36[batch] = f(t35) */
+    /* kind_accuracy; ; : elementwise t36, t39, t44[batch] = f(t35, kind_sample_weights, level_sample_weights) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         const float sk_x0 = (float)t35[sk_i0];
+        const float sk_x1 = kind_sample_weights[sk_i0];
+        const float sk_x2 = level_sample_weights[sk_i0];
+        const float sk_t0 = 1.0f/((float)batch);
         t36[sk_i0] = sk_x0;
+        t39[sk_i0] = -0.5f*sk_t0*sk_x1;
+        t44[sk_i0] = sk_t0*sk_x2;
     }
 
     /* kind_accuracy: reduce out5[] = sum(t36[batch]) */
@@ -697,12 +694,6 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     {
         const int64_t sk_x0 = Adam_iterations[0];
         Adam_iterations[0] = sk_x0 + 1;
-    }
-
-    /* elementwise t39[batch] = f(kind_sample_weights) */
-    for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const float sk_x0 = kind_sample_weights[sk_i0];
-        t39[sk_i0] = -0.5f*sk_x0/((float)batch);
     }
 
     /* elementwise t40[batch,3] = f(kind_target, t39) */
@@ -731,12 +722,6 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
 
     /* kind/grad: gemm t43[batch,64] = t42 @ kind_kernel.T */
     sk_sgemm(0, 1, batch, 64, 3, t42, 3, kind_kernel, 3, t43, 64);
-
-    /* elementwise t44[batch] = f(level_sample_weights) */
-    for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const float sk_x0 = level_sample_weights[sk_i0];
-        t44[sk_i0] = sk_x0/((float)batch);
-    }
 
     /* level_loss/grad: elementwise t45[batch,1] = f(t13, t44) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
@@ -783,56 +768,33 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     /* signal_dense/grad: gemm t52[12,64] = signal.T @ t51 */
     sk_sgemm(1, 0, 12, 64, batch, signal, 12, t51, 64, t52, 64);
 
-    /* elementwise t53[] = f(Adam_beta_1) */
+    /* elementwise t53, t55, t57, t58[] = f(Adam_beta_1, Adam_beta_2, Adam_iterations, Adam_learning_rate) */
     {
         const float sk_x0 = Adam_beta_1[0];
+        const float sk_x1 = Adam_beta_2[0];
+        const float sk_x2 = (float)Adam_iterations[0];
+        const float sk_x3 = Adam_learning_rate[0];
         t53[0] = 1 - sk_x0;
+        t55[0] = 1 - sk_x1;
+        t57[0] = sk_x2;
+        t58[0] = sk_x3*sqrtf(1 - powf(sk_x1, sk_x2))/(1 - powf(sk_x0, sk_x2));
     }
 
-    /* elementwise signal_dense_kernel_m[12,64] = f(signal_dense_kernel_m, t52, t53) */
+    /* elementwise signal_dense_kernel_m, signal_dense_kernel_v, signal_dense_kernel[12,64] = f(signal_dense_kernel_m, t52, t53, signal_dense_kernel_v, t55, signal_dense_kernel, t58) */
     {
         const float sk_x2 = t53[0];
+        const float sk_x4 = t55[0];
+        const float sk_x6 = t58[0];
         for (int64_t sk_i0 = 0; sk_i0 < 768; ++sk_i0) {
             const float sk_x0 = signal_dense_kernel_m[sk_i0];
             const float sk_x1 = t52[sk_i0];
-            signal_dense_kernel_m[sk_i0] = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
-        }
-    }
-
-    /* elementwise t55[] = f(Adam_beta_2) */
-    {
-        const float sk_x0 = Adam_beta_2[0];
-        t55[0] = 1 - sk_x0;
-    }
-
-    /* elementwise signal_dense_kernel_v[12,64] = f(signal_dense_kernel_v, t52, t55) */
-    {
-        const float sk_x2 = t55[0];
-        for (int64_t sk_i0 = 0; sk_i0 < 768; ++sk_i0) {
-            const float sk_x0 = signal_dense_kernel_v[sk_i0];
-            const float sk_x1 = t52[sk_i0];
-            signal_dense_kernel_v[sk_i0] = sk_x0 + sk_x2*(-sk_x0 + (sk_x1*sk_x1));
-        }
-    }
-
-    /* elementwise t57, t58[] = f(Adam_iterations, Adam_learning_rate, Adam_beta_2, Adam_beta_1) */
-    {
-        const float sk_x0 = (float)Adam_iterations[0];
-        const float sk_x1 = Adam_learning_rate[0];
-        const float sk_x2 = Adam_beta_2[0];
-        const float sk_x3 = Adam_beta_1[0];
-        t57[0] = sk_x0;
-        t58[0] = sk_x1*sqrtf(1 - powf(sk_x2, sk_x0))/(1 - powf(sk_x3, sk_x0));
-    }
-
-    /* elementwise signal_dense_kernel[12,64] = f(signal_dense_kernel, signal_dense_kernel_m, t58, signal_dense_kernel_v) */
-    {
-        const float sk_x2 = t58[0];
-        for (int64_t sk_i0 = 0; sk_i0 < 768; ++sk_i0) {
-            const float sk_x0 = signal_dense_kernel[sk_i0];
-            const float sk_x1 = signal_dense_kernel_m[sk_i0];
             const float sk_x3 = signal_dense_kernel_v[sk_i0];
-            signal_dense_kernel[sk_i0] = sk_x0 - sk_x1*sk_x2/(sqrtf(sk_x3) + 1e-07f);
+            const float sk_x5 = signal_dense_kernel[sk_i0];
+            const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
+            const float sk_t1 = sk_x3 + sk_x4*((sk_x1*sk_x1) - sk_x3);
+            signal_dense_kernel_m[sk_i0] = sk_t0;
+            signal_dense_kernel_v[sk_i0] = sk_t1;
+            signal_dense_kernel[sk_i0] = -sk_t0*sk_x6/(sqrtf(sk_t1) + 1e-07f) + sk_x5;
         }
     }
 

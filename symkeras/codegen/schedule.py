@@ -273,14 +273,32 @@ class _Lowering:
 
     # --------------------------------------------------------------- loop merging
     def _merge_elementwise(self):
+        """Fold each elementwise kernel into an earlier one of the same shape when the kernels in
+        between neither produce what it reads nor touch what it writes (it may then run earlier)."""
         merged = []
         for k in self.kernels:
-            prev = merged[-1] if merged else None
-            if prev is not None and _can_merge(prev, k):
-                _merge_into(prev, k)
+            target = _merge_target(merged, k) if k.kind == "elementwise" else None
+            if target is not None:
+                _merge_into(target, k)
             else:
                 merged.append(k)
         self.kernels = merged
+
+
+_MERGE_LOOKBACK = 16
+
+
+def _merge_target(kernels, k):
+    reads = {id(b.root) for b in k.reads}
+    writes = {id(b.root) for b in k.writes}
+    for earlier in reversed(kernels[-_MERGE_LOOKBACK:]):
+        if _can_merge(earlier, k):
+            return earlier
+        earlier_writes = {id(b.root) for b in earlier.writes}
+        earlier_reads = {id(b.root) for b in earlier.reads}
+        if earlier_writes & (reads | writes) or earlier_reads & writes:
+            return None
+    return None
 
 
 def _swap_piece(item, old, new):

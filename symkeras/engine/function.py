@@ -20,6 +20,7 @@ from symkeras.codegen import cache, numpy_backend, schedule
 from symkeras.engine import graph_cache
 from symkeras.engine.inputs import InputSpec, convert_all
 from symkeras.ir import dims
+from symkeras.ir.ops import VariableStorage
 from symkeras.ir.passes import optimize
 
 _warned_no_compiler = False
@@ -198,21 +199,20 @@ class _CRunner:
             roles[role].append((field, _C_TYPES[dtype] + "[]"))
         self.input_fields, self.output_fields = roles["input"], roles["output"]
         self.storages = storages
-        self._bound = None
-        self._bind_variables = lambda: self._bind(roles["variable"])
+        self.variable_fields = roles["variable"]
+        self._bound_epoch = None
 
-    def _bind(self, fields):
+    def _bind_variables(self):
         """Point the args struct at the variables' arrays (they are updated in place)."""
-        arrays = [s.value for s in self.storages]
-        for (field, ctype), arr in zip(fields, arrays):
+        for (field, ctype), storage in zip(self.variable_fields, self.storages):
+            arr = storage.value
             if not arr.flags.c_contiguous or not arr.flags.writeable:
-                raise ValueError(f"variable {field!r}: its array must be C-contiguous and writeable")
+                raise ValueError(f"variable {storage.name!r}: its array must be C-contiguous and writeable")
             setattr(self.args, field, self.ffi.from_buffer(ctype, arr))
-        self._bound = arrays
+        self._bound_epoch = VariableStorage.epoch
 
     def run(self, batch, inputs, outputs):
-        bound = self._bound
-        if bound is None or any(a is not s.value for a, s in zip(bound, self.storages)):
+        if self._bound_epoch != VariableStorage.epoch:
             self._bind_variables()
         args, from_buffer = self.args, self.ffi.from_buffer
         args.batch = batch

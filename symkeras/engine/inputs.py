@@ -9,7 +9,7 @@ from symkeras.ir import dims
 class InputSpec:
     """What one placeholder accepts."""
 
-    __slots__ = ("name", "shape", "dtype", "batch_axes", "static")
+    __slots__ = ("name", "shape", "dtype", "batch_axes", "static", "tail")
 
     def __init__(self, name, shape, dtype):
         self.name, self.shape, self.dtype = name, tuple(shape), np.dtype(dtype)
@@ -18,6 +18,8 @@ class InputSpec:
             if shape[i] != dims.BATCH:
                 raise ValueError(f"placeholder {name!r}: only the batch dimension may be unknown")
         self.static = tuple((i, d) for i, d in enumerate(shape) if dims.is_static(d))
+        # The common case, batch first and every other axis known: one tuple comparison.
+        self.tail = tuple(shape[1:]) if self.batch_axes == (0,) else None
 
     @property
     def keras_shape(self):
@@ -52,7 +54,12 @@ def convert_all(specs, values):
         raise ValueError(f"inputs: expected {len(specs)} arrays {names}, got {len(values)}")
     arrays, batch, batch_from = [], None, None
     for position, (spec, value) in enumerate(zip(specs, values)):
-        arr = spec.convert(value, position)
+        if (type(value) is np.ndarray and value.dtype == spec.dtype and spec.tail is not None
+                and value.shape[1:] == spec.tail and value.ndim == len(spec.shape)
+                and value.flags.c_contiguous):
+            arr = value
+        else:
+            arr = spec.convert(value, position)
         for axis in spec.batch_axes:
             if batch is None:
                 batch, batch_from = arr.shape[axis], spec.name

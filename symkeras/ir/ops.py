@@ -37,11 +37,27 @@ class Placeholder(Op):
 
 
 class VariableStorage:
-    """The NumPy array that holds a variable's value; generated code updates it in place."""
+    """The NumPy array that holds a variable's value; generated code updates it in place.
+
+    Replacing the array object (``storage.value = new_array``) bumps ``VariableStorage.epoch``
+    so compiled functions know to re-bind their pointers; writing into it (``value[...] = x``)
+    needs nothing.
+    """
+
+    epoch = 0
 
     def __init__(self, value, name, dtype=None):
         self.value = np.array(value, dtype=dtype, copy=True, order="C")
         self.name = str(name)
+
+    @property
+    def value(self):
+        return self._value
+
+    @value.setter
+    def value(self, array):
+        self._value = array
+        VariableStorage.epoch += 1
 
 
 class Variable(Op):
