@@ -3,7 +3,8 @@
 ``C99CodePrinter`` with ``type_aliases={real: float32}`` already picks ``expf``/``logf``/
 ``sqrtf``, but it prints ``x**2`` as ``powf(x, 2)``, ``Piecewise`` across several lines,
 ``pi`` as ``M_PI`` (not C99) and ``batch`` as an int64 in float math. The printers here fix
-that and name the generated code's locals: operand ``x<k>`` prints as ``sk_x<k>``.
+that and name the generated code's locals: operand ``x<k>`` prints as ``sk_x<k>``. The
+``sk_sigmoid``/``sk_softplus``/``sk_mod`` helpers they call are defined by the template.
 
 Float32 discipline: a float32 kernel does no hidden double math — float functions, ``f``
 literals, ``(float)batch``.
@@ -18,9 +19,6 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 from symkeras.ir import dims, scalar
 
 OPERAND_NAMES = {x: f"sk_x{i}" for i, x in enumerate(scalar.X)}
-
-# Helpers defined by the template; the printer records which ones a source needs.
-HELPER_FUNCTIONS = ("sk_sigmoidf", "sk_sigmoid", "sk_softplusf", "sk_softplus", "sk_modf", "sk_mod")
 
 
 class _FloatPrinter(C99CodePrinter):
@@ -38,7 +36,6 @@ class _FloatPrinter(C99CodePrinter):
             "user_functions": {"sigmoid": f"sk_sigmoid{fs}", "softplus": f"sk_softplus{fs}"},
         })
         self.math_suffix = fs
-        self.helpers_used = set()
 
     # ------------------------------------------------------------------ names
     def _print_Symbol(self, symbol):
@@ -47,13 +44,6 @@ class _FloatPrinter(C99CodePrinter):
         if symbol == dims.BATCH:
             return f"(({self.ctype})batch)"
         return symbol.name
-
-    def _print_Function(self, expr):
-        code = super()._print_Function(expr)
-        name = code.split("(", 1)[0]
-        if name in HELPER_FUNCTIONS:
-            self.helpers_used.add(name)
-        return code
 
     # ------------------------------------------------------------------ literals
     def literal(self, value):
@@ -135,9 +125,7 @@ class _FloatPrinter(C99CodePrinter):
         return f"(({self.ctype})(({arg} > 0) - ({arg} < 0)))"
 
     def _print_Mod(self, expr):                         # Python/NumPy sign convention
-        name = f"sk_mod{self.math_suffix}"
-        self.helpers_used.add(name)
-        return f"{name}({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+        return f"sk_mod{self.math_suffix}({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
     def _print_Relational(self, expr):
         lhs = self.parenthesize(expr.lhs, precedence(expr))
@@ -178,10 +166,6 @@ class Round64(sympy.Function):
 
 class IntegerPrinter(C99CodePrinter):
     """Integer compute (int64 kernels) and index/size expressions in ``batch``."""
-
-    def __init__(self):
-        super().__init__()
-        self.helpers_used = set()
 
     def _print_Symbol(self, symbol):
         return OPERAND_NAMES.get(symbol, symbol.name)

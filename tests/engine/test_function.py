@@ -153,3 +153,30 @@ def test_cache_shared_between_processes(tmp_path):
     first, second = (r.stdout.split() for r in runs)
     assert first[0] == second[0]
     assert first[1] == "True" and second[1] == "False"
+
+
+def test_backend_choice_argument_beats_environment(monkeypatch):
+    monkeypatch.setenv("SYMKERAS_BACKEND", "numpy")
+    x = K.placeholder((None, 2), name="x")
+    assert K.function([x], [x * 2.0], name="env_choice").backend == "numpy"
+    from symkeras.codegen import cbuild
+    if cbuild.compiler_available():
+        assert K.function([x], [x * 2.0], backend="c", name="arg_choice").backend == "c"
+    with pytest.raises(ValueError, match="backend"):
+        K.function([x], [x * 2.0], backend="fortran")
+
+
+def test_without_a_compiler_c_falls_back_to_numpy_with_one_warning(monkeypatch):
+    import warnings
+    from symkeras.engine import function as function_module
+    monkeypatch.setenv("CC", "/nonexistent/cc")
+    monkeypatch.setattr(function_module, "_warned_no_compiler", False)
+    x = K.placeholder((None, 2), name="x")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        f1 = K.function([x], [x + 1.0], backend="c", name="fallback_1")
+        f2 = K.function([x], [x + 2.0], backend="c", name="fallback_2")
+    assert f1.backend == f2.backend == "numpy"
+    messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert len(messages) == 1 and "no working C compiler" in messages[0]
+    np.testing.assert_array_equal(f2([np.ones((1, 2))])[0], [[3.0, 3.0]])
