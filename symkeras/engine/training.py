@@ -13,6 +13,7 @@ from symkeras import callbacks as callbacks_module
 from symkeras import optimizers as optimizers_module
 from symkeras.engine import compile_utils, data_adapter
 from symkeras.engine.network import Network
+from symkeras.engine.training_generator import GeneratorMethods
 from symkeras.ir import dims
 
 
@@ -48,7 +49,7 @@ class _Results:
         return dict(zip(self.names, self.values()))
 
 
-class Model(Network):
+class Model(GeneratorMethods, Network):
     """``Model(inputs, outputs)``: a functional model that trains with generated code."""
 
     def __init__(self, *args, **kwargs):
