@@ -26,31 +26,8 @@ def linear(x):
 
 
 def relu(x, alpha=0.0, max_value=None, threshold=0.0):
-    """Rectified linear unit, exactly as the tf-keras backend builds it.
-
-    ``x >= max_value`` → ``max_value``; ``threshold < x < max_value`` → ``x``; otherwise
-    ``alpha * (x - threshold)``. With ``threshold != 0`` the positive part is
-    ``x * (x > threshold)``, so at the threshold itself the output is 0 (not ``threshold``),
-    and a negative threshold lets ``threshold < x < 0`` through unless ``max_value`` clips
-    it at 0 (tf-keras clips the positive part to ``[0, max_value]``).
-    """
-    x = _node(x)
-    if alpha != 0.0 and max_value is None and threshold == 0:
-        return leaky_relu(x, alpha)
-    if alpha != 0.0:
-        negative_part = K.relu(threshold - x if threshold != 0 else -x)
-    clip_max = max_value is not None
-    if threshold != 0:
-        out = x * K.cast(K.greater(x, float(threshold)), x.dtype)
-    elif max_value == 6:
-        out, clip_max = relu6(x), False
-    else:
-        out = K.relu(x)
-    if clip_max:
-        out = K.clip(out, 0.0, float(max_value))
-    if alpha != 0.0:
-        out = out - float(alpha) * negative_part
-    return out
+    """Rectified linear unit (see ``K.relu``: tf-keras semantics, including its edge cases)."""
+    return K.relu(_node(x), alpha=alpha, max_value=max_value, threshold=threshold)
 
 
 def leaky_relu(x, alpha=0.2):

@@ -190,16 +190,32 @@ def clip(x, min_value, max_value):
 
 
 def relu(x, alpha=0.0, max_value=None, threshold=0.0):
-    """Keras 2: x >= max_value → max_value; threshold <= x < max_value → x; else alpha*(x - threshold)."""
-    a = X[0]
-    below = sympy.Float(alpha) * (a - threshold) if alpha else sympy.Integer(0)
-    if threshold == 0 and not alpha:
-        expr = scalar.relu(a)
+    """Rectified linear unit, composed as the tf-keras backend composes it.
+
+    ``x >= max_value`` → ``max_value``; ``threshold < x < max_value`` → ``x``; otherwise
+    ``alpha * (x - threshold)``. With ``threshold != 0`` the positive part is
+    ``x * (x > threshold)`` (0 at the threshold itself), and ``max_value`` clips that
+    positive part to ``[0, max_value]``; ``max_value=6`` is relu6 (zero gradient at 6).
+    """
+    x = _tensor(x)
+    plain = B.ew(scalar.relu(X[0]), x)
+    if alpha == 0.0 and max_value is None and threshold == 0:
+        return plain
+    if alpha != 0.0 and max_value is None and threshold == 0:
+        return B.ew(scalar.select(scalar.greater(X[0], 0), X[0], sympy.Float(alpha) * X[0]), x)
+    negative = relu(float(threshold) - x if threshold != 0 else -x) if alpha != 0.0 else None
+    clip_max = max_value is not None
+    if threshold != 0:
+        out = x * cast(greater(x, float(threshold)), x.dtype)
+    elif max_value == 6:
+        out, clip_max = B.ew(scalar.select(scalar.less(X[0], 6), scalar.relu(X[0]), 6), x), False
     else:
-        expr = sympy.Piecewise((a, a > threshold), (below, True))
-    if max_value is not None:
-        expr = sympy.Piecewise((sympy.Float(max_value), a >= max_value), (expr, True))
-    return B.ew(expr, _tensor(x))
+        out = plain
+    if clip_max:
+        out = clip(out, 0.0, float(max_value))
+    if negative is not None:
+        out = out - float(alpha) * negative
+    return out
 
 
 def elu(x, alpha=1.0):

@@ -254,9 +254,9 @@ def _plan_elementwise(k, names):
         index = dim(sum((v * s for v, s in zip(index_vars, strides)), sympy.Integer(0)))
         cast = "" if buf.dtype == compute else f"({ctype})"
         load = {"ctype": ctype, "name": f"sk_x{j}", "value": f"{cast}{names[buf]}[{index}]"}
-        depth = max((g for g, s in enumerate(strides) if s != 0), default=-1)
-        if depth < len(levels) - 1:
+        if strides != loops.full_strides:
             _check_not_written(k, buf)
+        depth = max((g for g, s in enumerate(strides) if s != 0), default=-1)   # hoist loads
         (levels[depth]["loads"] if depth >= 0 else preloads).append(load)
 
     temps = [{"ctype": "int" if isinstance(value, sympy.logic.boolalg.Boolean) and not value.is_Symbol
@@ -305,7 +305,8 @@ def _store_cast(code, compute, dtype):
 
 
 def _check_not_written(kernel, buf):
-    """A broadcast operand is loaded once per row; the kernel must not be writing it."""
+    """An operand read with broadcasting must not be written by the same loop: an element
+    would be overwritten before its last read."""
     if any(_storage(buf) == _storage(out) for out in kernel.outputs):
         raise ValueError(f"elementwise kernel ({kernel.scope}) writes {buf.name!r}, "
                          "which it also reads with broadcasting")

@@ -155,9 +155,11 @@ case("relu_max_value", [BT], lambda x: K.relu(x, max_value=1.2), gen=each(avoidi
      ref=lambda x: np.clip(x, 0, 1.2))
 case("relu_threshold", [BT], lambda x: K.relu(x, threshold=0.5), gen=each(avoiding(0.5)),
      ref=lambda x: np.where(x > 0.5, x, 0.0))
+# tf-keras composition: the positive part x*(x > threshold) is clipped to [0, max_value], so with
+# a negative threshold the values between it and 0 come out as 0.
 case("relu_all", [BT], lambda x: K.relu(x, alpha=0.2, max_value=1.5, threshold=-0.5),
-     gen=each(avoiding(-0.5, 1.5)),
-     ref=lambda x: np.where(x >= 1.5, 1.5, np.where(x > -0.5, x, 0.2 * (x + 0.5))))
+     gen=each(avoiding(-0.5, 0.0, 1.5)),
+     ref=lambda x: np.where(x >= 1.5, 1.5, np.where(x > 0, x, np.where(x > -0.5, 0.0, 0.2 * (x + 0.5)))))
 case("elu", [BT], K.elu, gen=each(avoiding(0.0)), ref=lambda x: np.where(x > 0, x, np.expm1(x)))
 case("elu_alpha", [BT], lambda x: K.elu(x, 0.5), gen=each(avoiding(0.0)),
      ref=lambda x: np.where(x > 0, x, 0.5 * np.expm1(x)))
