@@ -276,6 +276,11 @@ int demo_test_step(const demo_test_step_args *args, void *workspace)
 
     SK_FTZ_BEGIN();
 
+    /* level_loss: elementwise out4[] = f() */
+    {
+        out4[0] = (float)batch;
+    }
+
     /* signal_dense: gemm t0[batch,64] = signal @ signal_dense_kernel */
     sk_sgemm(0, 0, batch, 64, 12, signal, 12, signal_dense_kernel, 64, t0, 64);
 
@@ -417,14 +422,13 @@ int demo_test_step(const demo_test_step_args *args, void *workspace)
     /* kind_loss: reduce t20[] = sum(t19[batch]) */
     t20[0] = sk_sum_f32(t19, batch);
 
-    /* kind_loss; loss; level_loss: elementwise out2, out0, out4[] = f(t20, out1) */
+    /* kind_loss; loss: elementwise out2, out0[] = f(t20, out1) */
     {
         const float sk_x0 = t20[0];
         const float sk_x1 = out1[0];
         const float sk_t0 = sk_x0/((float)batch);
         out2[0] = sk_t0;
         out0[0] = 0.5f*sk_t0 + sk_x1;
-        out4[0] = (float)batch;
     }
 
     /* level_mae: reduce t24[batch] = sum(t23[batch,1]) */

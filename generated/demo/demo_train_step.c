@@ -374,65 +374,65 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
 
     /* temporaries in the workspace */
     char *const sk_ws = (char *)workspace;
-    float *const t0 = (float *)(sk_ws + 0);            /* region 0: [batch,64] */
-    float *const t1 = (float *)(sk_ws + 0);            /* region 0: [batch,64] */
-    float *const t2 = (float *)(sk_ws + 256*batch);    /* region 1: [batch,64] */
-    float *const t3 = (float *)(sk_ws + 512*batch);    /* region 2: [batch,16] */
-    float *const t4 = (float *)(sk_ws + 512*batch);    /* region 2: [batch,16] */
-    float *const t5 = (float *)(sk_ws + 576*batch);    /* region 3: [batch,16] */
-    float *const t6 = (float *)(sk_ws + 640*batch);    /* region 4: [batch,80] */
-    float *const t7 = (float *)(sk_ws + 960*batch);    /* region 5: [batch,80] */
-    float *const t8 = (float *)(sk_ws + 640*batch);    /* region 4: [batch,80] */
-    float *const t9 = (float *)(sk_ws + 256*batch);    /* region 1: [batch,64] */
-    float *const t10 = (float *)(sk_ws + 256*batch);   /* region 1: [batch,64] */
-    float *const t11 = (float *)(sk_ws + 1280*batch);  /* region 6: [batch,64] */
-    float *const t12 = (float *)(sk_ws + 1536*batch);  /* region 7: [batch,1] */
-    float *const t13 = (float *)(sk_ws + 1536*batch);  /* region 7: [batch,1] */
-    float *const t14 = (float *)(sk_ws + 1536*batch + SK_ROUND64(4*batch)); /* region 8: [batch,1] */
-    float *const t15 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch)); /* region 10: [batch] */
-    float *const t16 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch)); /* region 10: [batch] */
-    float *const t17 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch)); /* region 11: [] */
-    float *const t19 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 64); /* region 12: [batch,3] */
-    float *const t20 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 64); /* region 12: [batch,3] */
-    float *const t21 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + SK_ROUND64(12*batch) + 64); /* region 13: [batch,3] */
-    float *const t22 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + 64); /* region 14: [batch,3] */
-    float *const t23 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch)); /* region 10: [batch] */
-    float *const t24 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch)); /* region 10: [batch] */
-    float *const t25 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch)); /* region 11: [] */
-    float *const t28 = (float *)(sk_ws + 1536*batch + 2*SK_ROUND64(4*batch)); /* region 9: [batch,1] */
-    float *const t29 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch)); /* region 10: [batch] */
-    int64_t *const t32 = (int64_t *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 15: [batch] */
-    float *const t33 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + 64); /* region 14: [batch,3] */
-    int64_t *const t34 = (int64_t *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 16: [batch] */
-    int64_t *const t35 = (int64_t *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 16: [batch] */
-    float *const t36 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch)); /* region 10: [batch] */
-    float *const t39 = (float *)(sk_ws + 1536*batch + 2*SK_ROUND64(4*batch)); /* region 9: [batch] */
-    float *const t40 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + 64); /* region 14: [batch,3] */
-    float *const t41 = (float *)(sk_ws + 1536*batch + 2*SK_ROUND64(4*batch)); /* region 9: [batch,1] */
-    float *const t42 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + SK_ROUND64(12*batch) + 64); /* region 13: [batch,3] */
-    float *const t43 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 17: [batch,64] */
-    float *const t44 = (float *)(sk_ws + 1536*batch + SK_ROUND64(4*batch)); /* region 8: [batch] */
-    float *const t45 = (float *)(sk_ws + 1536*batch + SK_ROUND64(4*batch)); /* region 8: [batch,1] */
-    float *const t46 = (float *)(sk_ws + 1792*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 18: [batch,64] */
-    float *const t47 = (float *)(sk_ws + 1792*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 18: [batch,64] */
-    float *const t48 = (float *)(sk_ws + 2048*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 19: [batch,80] */
-    float *const t49 = (float *)(sk_ws + 2048*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 19: [batch,80] */
-    float *const t50 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 17: [batch,64] */
-    float *const t51 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 17: [batch,64] */
-    float *const t52 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 64); /* region 20: [12,64] */
-    float *const t53 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch)); /* region 11: [] */
-    float *const t55 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3136); /* region 21: [] */
-    float *const t57 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3200); /* region 22: [] */
-    float *const t58 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3264); /* region 23: [] */
+    float *const t0 = (float *)(sk_ws + 256);          /* region 4: [batch,64] */
+    float *const t1 = (float *)(sk_ws + 256);          /* region 4: [batch,64] */
+    float *const t2 = (float *)(sk_ws + 256*batch + 256); /* region 5: [batch,64] */
+    float *const t3 = (float *)(sk_ws + 512*batch + 256); /* region 6: [batch,16] */
+    float *const t4 = (float *)(sk_ws + 512*batch + 256); /* region 6: [batch,16] */
+    float *const t5 = (float *)(sk_ws + 576*batch + 256); /* region 7: [batch,16] */
+    float *const t6 = (float *)(sk_ws + 640*batch + 256); /* region 8: [batch,80] */
+    float *const t7 = (float *)(sk_ws + 960*batch + 256); /* region 9: [batch,80] */
+    float *const t8 = (float *)(sk_ws + 640*batch + 256); /* region 8: [batch,80] */
+    float *const t9 = (float *)(sk_ws + 256*batch + 256); /* region 5: [batch,64] */
+    float *const t10 = (float *)(sk_ws + 256*batch + 256); /* region 5: [batch,64] */
+    float *const t11 = (float *)(sk_ws + 1280*batch + 256); /* region 10: [batch,64] */
+    float *const t12 = (float *)(sk_ws + 1536*batch + 256); /* region 11: [batch,1] */
+    float *const t13 = (float *)(sk_ws + 1536*batch + 256); /* region 11: [batch,1] */
+    float *const t14 = (float *)(sk_ws + 1536*batch + SK_ROUND64(4*batch) + 256); /* region 12: [batch,1] */
+    float *const t15 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 256); /* region 14: [batch] */
+    float *const t16 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 256); /* region 14: [batch] */
+    float *const t17 = (float *)(sk_ws + 128);         /* region 2: [] */
+    float *const t19 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 256); /* region 15: [batch,3] */
+    float *const t20 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 256); /* region 15: [batch,3] */
+    float *const t21 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + SK_ROUND64(12*batch) + 256); /* region 16: [batch,3] */
+    float *const t22 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + 256); /* region 17: [batch,3] */
+    float *const t23 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 256); /* region 14: [batch] */
+    float *const t24 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 256); /* region 14: [batch] */
+    float *const t25 = (float *)(sk_ws + 128);         /* region 2: [] */
+    float *const t28 = (float *)(sk_ws + 1536*batch + 2*SK_ROUND64(4*batch) + 256); /* region 13: [batch,1] */
+    float *const t29 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 256); /* region 14: [batch] */
+    int64_t *const t32 = (int64_t *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 18: [batch] */
+    float *const t33 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + 256); /* region 17: [batch,3] */
+    int64_t *const t34 = (int64_t *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 19: [batch] */
+    int64_t *const t35 = (int64_t *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 19: [batch] */
+    float *const t36 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 256); /* region 14: [batch] */
+    float *const t39 = (float *)(sk_ws + 1536*batch + 2*SK_ROUND64(4*batch) + 256); /* region 13: [batch] */
+    float *const t40 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + 256); /* region 17: [batch,3] */
+    float *const t41 = (float *)(sk_ws + 1536*batch + 2*SK_ROUND64(4*batch) + 256); /* region 13: [batch,1] */
+    float *const t42 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + SK_ROUND64(12*batch) + 256); /* region 16: [batch,3] */
+    float *const t43 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 20: [batch,64] */
+    float *const t44 = (float *)(sk_ws + 1536*batch + SK_ROUND64(4*batch) + 256); /* region 12: [batch] */
+    float *const t45 = (float *)(sk_ws + 1536*batch + SK_ROUND64(4*batch) + 256); /* region 12: [batch,1] */
+    float *const t46 = (float *)(sk_ws + 1792*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 21: [batch,64] */
+    float *const t47 = (float *)(sk_ws + 1792*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 21: [batch,64] */
+    float *const t48 = (float *)(sk_ws + 2048*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 22: [batch,80] */
+    float *const t49 = (float *)(sk_ws + 2048*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 22: [batch,80] */
+    float *const t50 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 20: [batch,64] */
+    float *const t51 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 20: [batch,64] */
+    float *const t52 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 23: [12,64] */
+    float *const t53 = (float *)(sk_ws + 64);          /* region 1: [] */
+    float *const t55 = (float *)(sk_ws + 0);           /* region 0: [] */
+    float *const t57 = (float *)(sk_ws + 128);         /* region 2: [] */
+    float *const t58 = (float *)(sk_ws + 192);         /* region 3: [] */
     float *const t60 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 24: [64] */
-    float *const t64 = (float *)(sk_ws + 576*batch);   /* region 3: [batch,16] */
-    float *const t65 = (float *)(sk_ws + 576*batch);   /* region 3: [batch,16] */
+    float *const t64 = (float *)(sk_ws + 576*batch + 256); /* region 7: [batch,16] */
+    float *const t65 = (float *)(sk_ws + 576*batch + 256); /* region 7: [batch,16] */
     float *const t66 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 24: [4,16] */
     float *const t70 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3584); /* region 25: [16] */
     float *const t74 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3648); /* region 26: [80,64] */
     float *const t78 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 24: [64] */
     float *const t82 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 24: [64,1] */
-    float *const t86 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3200); /* region 22: [1] */
+    float *const t86 = (float *)(sk_ws + 128);         /* region 2: [1] */
     float *const t90 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 24128); /* region 27: [64,3] */
     float *const t94 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 24896); /* region 28: [3] */
 
@@ -442,6 +442,31 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     };
 
     SK_FTZ_BEGIN();
+
+    /* elementwise t55, t53[] = f(Adam_beta_2, Adam_beta_1) */
+    {
+        const float sk_x0 = Adam_beta_2[0];
+        const float sk_x1 = Adam_beta_1[0];
+        t55[0] = 1 - sk_x0;
+        t53[0] = 1 - sk_x1;
+    }
+
+    /* elementwise Adam_iterations[] = f(Adam_iterations) */
+    {
+        const int64_t sk_x0 = Adam_iterations[0];
+        Adam_iterations[0] = sk_x0 + 1;
+    }
+
+    /* ; level_loss: elementwise t57, t58, out4[] = f(Adam_iterations, Adam_learning_rate, Adam_beta_2, Adam_beta_1) */
+    {
+        const float sk_x0 = (float)Adam_iterations[0];
+        const float sk_x1 = Adam_learning_rate[0];
+        const float sk_x2 = Adam_beta_2[0];
+        const float sk_x3 = Adam_beta_1[0];
+        t57[0] = sk_x0;
+        t58[0] = sk_x1*sqrtf(1 - powf(sk_x2, sk_x0))/(1 - powf(sk_x3, sk_x0));
+        out4[0] = (float)batch;
+    }
 
     /* signal_dense: gemm t0[batch,64] = signal @ signal_dense_kernel */
     sk_sgemm(0, 0, batch, 64, 12, signal, 12, signal_dense_kernel, 64, t0, 64);
@@ -601,14 +626,13 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     /* kind_loss: reduce t25[] = sum(t24[batch]) */
     t25[0] = sk_sum_f32(t24, batch);
 
-    /* kind_loss; loss; level_loss: elementwise out2, out0, out4[] = f(t25, out1) */
+    /* kind_loss; loss: elementwise out2, out0[] = f(t25, out1) */
     {
         const float sk_x0 = t25[0];
         const float sk_x1 = out1[0];
         const float sk_t0 = sk_x0/((float)batch);
         out2[0] = sk_t0;
         out0[0] = 0.5f*sk_t0 + sk_x1;
-        out4[0] = (float)batch;
     }
 
     /* level_mae: reduce t29[batch] = sum(t28[batch,1]) */
@@ -690,12 +714,6 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     /* kind_accuracy: reduce out5[] = sum(t36[batch]) */
     out5[0] = sk_sum_f32(t36, batch);
 
-    /* elementwise Adam_iterations[] = f(Adam_iterations) */
-    {
-        const int64_t sk_x0 = Adam_iterations[0];
-        Adam_iterations[0] = sk_x0 + 1;
-    }
-
     /* elementwise t40[batch,3] = f(kind_target, t39) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         const float sk_x1 = t39[sk_i0];
@@ -767,18 +785,6 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
 
     /* signal_dense/grad: gemm t52[12,64] = signal.T @ t51 */
     sk_sgemm(1, 0, 12, 64, batch, signal, 12, t51, 64, t52, 64);
-
-    /* elementwise t53, t55, t57, t58[] = f(Adam_beta_1, Adam_beta_2, Adam_iterations, Adam_learning_rate) */
-    {
-        const float sk_x0 = Adam_beta_1[0];
-        const float sk_x1 = Adam_beta_2[0];
-        const float sk_x2 = (float)Adam_iterations[0];
-        const float sk_x3 = Adam_learning_rate[0];
-        t53[0] = 1 - sk_x0;
-        t55[0] = 1 - sk_x1;
-        t57[0] = sk_x2;
-        t58[0] = sk_x3*sqrtf(1 - powf(sk_x1, sk_x2))/(1 - powf(sk_x0, sk_x2));
-    }
 
     /* elementwise signal_dense_kernel_m, signal_dense_kernel_v, signal_dense_kernel[12,64] = f(signal_dense_kernel_m, t52, t53, signal_dense_kernel_v, t55, signal_dense_kernel, t58) */
     {
@@ -971,20 +977,20 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     /* level/grad: reduce t86[1] = sum(t45[batch,1]) */
     t86[0] = sk_sum_f32(t45, batch);
 
-    /* elementwise level_bias_m, level_bias_v, level_bias[1] = f(level_bias_m, t86, t53, level_bias_v, t55, level_bias, t58) */
+    /* elementwise level_bias_v, level_bias_m, level_bias[1] = f(level_bias_v, t86, t55, level_bias_m, t53, level_bias, t58) */
     {
-        const float sk_x0 = level_bias_m[0];
+        const float sk_x0 = level_bias_v[0];
         const float sk_x1 = t86[0];
-        const float sk_x2 = t53[0];
-        const float sk_x3 = level_bias_v[0];
-        const float sk_x4 = t55[0];
+        const float sk_x2 = t55[0];
+        const float sk_x3 = level_bias_m[0];
+        const float sk_x4 = t53[0];
         const float sk_x5 = level_bias[0];
         const float sk_x6 = t58[0];
-        const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
-        const float sk_t1 = sk_x3 + sk_x4*((sk_x1*sk_x1) - sk_x3);
-        level_bias_m[0] = sk_t0;
-        level_bias_v[0] = sk_t1;
-        level_bias[0] = -sk_t0*sk_x6/(sqrtf(sk_t1) + 1e-07f) + sk_x5;
+        const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + (sk_x1*sk_x1));
+        const float sk_t1 = sk_x3 + sk_x4*(sk_x1 - sk_x3);
+        level_bias_v[0] = sk_t0;
+        level_bias_m[0] = sk_t1;
+        level_bias[0] = -sk_t1*sk_x6/(sqrtf(sk_t0) + 1e-07f) + sk_x5;
     }
 
     /* kind/grad: gemm t90[64,3] = t11.T @ t42 */

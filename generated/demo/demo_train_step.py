@@ -53,7 +53,7 @@ Arguments (None is the batch dimension):
     kind_bias_m              variable  (3,) float32
     kind_bias_v              variable  (3,) float32
     workspace: the tuple returned by workspace_views(batch, buffer), buffer of
-               workspace_bytes(batch) bytes (64*batch x float32 + 64*batch x float32 + 16*batch x float32 + 16*batch x float32 + 80*batch x float32 + 80*batch x float32 + 64*batch x float32 + batch x float32 + batch x float32 + batch x float32 + batch x float32 + 1 x float32 + 3*batch x float32 + 3*batch x float32 + 3*batch x float32 + batch x int64 + batch x int64 + 64*batch x float32 + 64*batch x float32 + 80*batch x float32 + 768 x float32 + 1 x float32 + 1 x float32 + 1 x float32 + 64 x float32 + 16 x float32 + 5120 x float32 + 192 x float32 + 3 x float32).
+               workspace_bytes(batch) bytes (1 x float32 + 1 x float32 + 1 x float32 + 1 x float32 + 64*batch x float32 + 64*batch x float32 + 16*batch x float32 + 16*batch x float32 + 80*batch x float32 + 80*batch x float32 + 64*batch x float32 + batch x float32 + batch x float32 + batch x float32 + batch x float32 + 3*batch x float32 + 3*batch x float32 + 3*batch x float32 + batch x int64 + batch x int64 + 64*batch x float32 + 64*batch x float32 + 80*batch x float32 + 768 x float32 + 64 x float32 + 16 x float32 + 5120 x float32 + 192 x float32 + 3 x float32).
 """
 
 import numpy as np
@@ -113,7 +113,7 @@ def _sk_random(state, size, distribution, stream, dtype):
     r = np.sqrt(ftype(-2.0) * np.log(u1))
     return (r * np.cos(ftype(2.0 * np.pi) * u2)).astype(dtype)
 
-_REGIONS = [('float32', '64*batch'), ('float32', '64*batch'), ('float32', '16*batch'), ('float32', '16*batch'), ('float32', '80*batch'), ('float32', '80*batch'), ('float32', '64*batch'), ('float32', 'batch'), ('float32', 'batch'), ('float32', 'batch'), ('float32', 'batch'), ('float32', '1'), ('float32', '3*batch'), ('float32', '3*batch'), ('float32', '3*batch'), ('int64', 'batch'), ('int64', 'batch'), ('float32', '64*batch'), ('float32', '64*batch'), ('float32', '80*batch'), ('float32', '768'), ('float32', '1'), ('float32', '1'), ('float32', '1'), ('float32', '64'), ('float32', '16'), ('float32', '5120'), ('float32', '192'), ('float32', '3')]
+_REGIONS = [('float32', '1'), ('float32', '1'), ('float32', '1'), ('float32', '1'), ('float32', '64*batch'), ('float32', '64*batch'), ('float32', '16*batch'), ('float32', '16*batch'), ('float32', '80*batch'), ('float32', '80*batch'), ('float32', '64*batch'), ('float32', 'batch'), ('float32', 'batch'), ('float32', 'batch'), ('float32', 'batch'), ('float32', '3*batch'), ('float32', '3*batch'), ('float32', '3*batch'), ('int64', 'batch'), ('int64', 'batch'), ('float32', '64*batch'), ('float32', '64*batch'), ('float32', '80*batch'), ('float32', '768'), ('float32', '64'), ('float32', '16'), ('float32', '5120'), ('float32', '192'), ('float32', '3')]
 
 
 def workspace_bytes(batch):
@@ -137,67 +137,84 @@ def workspace_views(batch, buffer):
 
 def demo_train_step(batch, signal, context, level_target, kind_target, level_sample_weights, kind_sample_weights, out0, out1, out2, out3, out4, out5, out6, signal_dense_kernel, signal_dense_bias, context_dense_kernel, context_dense_bias, joint_dropout_rng_state, shared_kernel, shared_bias, level_kernel, level_bias, kind_kernel, kind_bias, Adam_iterations, signal_dense_kernel_m, Adam_beta_1, signal_dense_kernel_v, Adam_beta_2, Adam_learning_rate, signal_dense_bias_m, signal_dense_bias_v, context_dense_kernel_m, context_dense_kernel_v, context_dense_bias_m, context_dense_bias_v, shared_kernel_m, shared_kernel_v, shared_bias_m, shared_bias_v, level_kernel_m, level_kernel_v, level_bias_m, level_bias_v, kind_kernel_m, kind_kernel_v, kind_bias_m, kind_bias_v, workspace):
     sk_ws0, sk_ws1, sk_ws2, sk_ws3, sk_ws4, sk_ws5, sk_ws6, sk_ws7, sk_ws8, sk_ws9, sk_ws10, sk_ws11, sk_ws12, sk_ws13, sk_ws14, sk_ws15, sk_ws16, sk_ws17, sk_ws18, sk_ws19, sk_ws20, sk_ws21, sk_ws22, sk_ws23, sk_ws24, sk_ws25, sk_ws26, sk_ws27, sk_ws28, = workspace
-    t0 = sk_ws0[:64*batch].reshape((batch, 64, ))  # signal_dense (None, 64)
-    t1 = sk_ws0[:64*batch].reshape((batch, 64, ))  # signal_dense (None, 64)
-    t2 = sk_ws1[:64*batch].reshape((batch, 64, ))  # signal_dense (None, 64)
-    t3 = sk_ws2[:16*batch].reshape((batch, 16, ))  # context_dense (None, 16)
-    t4 = sk_ws2[:16*batch].reshape((batch, 16, ))  # context_dense (None, 16)
-    t5 = sk_ws3[:16*batch].reshape((batch, 16, ))  # context_dense (None, 16)
-    t6 = sk_ws4[:80*batch].reshape((batch, 80, ))  # joint (None, 80)
-    t7 = sk_ws5[:80*batch].reshape((batch, 80, ))  # joint_dropout (None, 80)
-    t8 = sk_ws4[:80*batch].reshape((batch, 80, ))  # joint_dropout (None, 80)
-    t9 = sk_ws1[:64*batch].reshape((batch, 64, ))  # shared (None, 64)
-    t10 = sk_ws1[:64*batch].reshape((batch, 64, ))  # shared (None, 64)
-    t11 = sk_ws6[:64*batch].reshape((batch, 64, ))  # shared (None, 64)
-    t12 = sk_ws7[:batch].reshape((batch, 1, ))  # level (None, 1)
-    t13 = sk_ws7[:batch].reshape((batch, 1, ))  # level_loss (None, 1)
-    t14 = sk_ws8[:batch].reshape((batch, 1, ))  # level_loss (None, 1)
-    t15 = sk_ws10[:batch].reshape((batch, ))  # level_loss (None,)
-    t16 = sk_ws10[:batch].reshape((batch, ))  # level_loss (None,)
-    t17 = sk_ws11[:1].reshape(())  # level_loss ()
-    t19 = sk_ws12[:3*batch].reshape((batch, 3, ))  # kind (None, 3)
-    t20 = sk_ws12[:3*batch].reshape((batch, 3, ))  # kind (None, 3)
-    t21 = sk_ws13[:3*batch].reshape((batch, 3, ))  # kind_loss (None, 3)
-    t22 = sk_ws14[:3*batch].reshape((batch, 3, ))  # kind_loss (None, 3)
-    t23 = sk_ws10[:batch].reshape((batch, ))  # kind_loss (None,)
-    t24 = sk_ws10[:batch].reshape((batch, ))  # kind_loss (None,)
-    t25 = sk_ws11[:1].reshape(())  # kind_loss ()
-    t28 = sk_ws9[:batch].reshape((batch, 1, ))  # level_mae (None, 1)
-    t29 = sk_ws10[:batch].reshape((batch, ))  # level_mae (None,)
-    t32 = sk_ws15[:batch].reshape((batch, ))  # kind_accuracy (None,)
-    t33 = sk_ws14[:3*batch].reshape((batch, 3, ))  # kind (None, 3)
-    t34 = sk_ws16[:batch].reshape((batch, ))  # kind_accuracy (None,)
-    t35 = sk_ws16[:batch].reshape((batch, ))  # kind_accuracy (None,)
-    t36 = sk_ws10[:batch].reshape((batch, ))  # kind_accuracy (None,)
-    t39 = sk_ws9[:batch].reshape((batch, ))  # - (None,)
-    t40 = sk_ws14[:3*batch].reshape((batch, 3, ))  # - (None, 3)
-    t41 = sk_ws9[:batch].reshape((batch, 1, ))  # kind_loss/grad (None, 1)
-    t42 = sk_ws13[:3*batch].reshape((batch, 3, ))  # kind_loss/grad (None, 3)
-    t43 = sk_ws17[:64*batch].reshape((batch, 64, ))  # kind/grad (None, 64)
-    t44 = sk_ws8[:batch].reshape((batch, ))  # - (None,)
-    t45 = sk_ws8[:batch].reshape((batch, 1, ))  # level_loss/grad (None, 1)
-    t46 = sk_ws18[:64*batch].reshape((batch, 64, ))  # level/grad (None, 64)
-    t47 = sk_ws18[:64*batch].reshape((batch, 64, ))  # shared/grad (None, 64)
-    t48 = sk_ws19[:80*batch].reshape((batch, 80, ))  # shared/grad (None, 80)
-    t49 = sk_ws19[:80*batch].reshape((batch, 80, ))  # - (None, 80)
-    t50 = sk_ws17[:64*batch].reshape((batch, 64, ))  # joint/grad (None, 64)
-    t51 = sk_ws17[:64*batch].reshape((batch, 64, ))  # signal_dense/grad (None, 64)
-    t52 = sk_ws20[:768].reshape((12, 64, ))  # signal_dense/grad (12, 64)
-    t53 = sk_ws11[:1].reshape(())  # - ()
-    t55 = sk_ws21[:1].reshape(())  # - ()
-    t57 = sk_ws22[:1].reshape(())  # - ()
-    t58 = sk_ws23[:1].reshape(())  # - ()
+    t0 = sk_ws4[:64*batch].reshape((batch, 64, ))  # signal_dense (None, 64)
+    t1 = sk_ws4[:64*batch].reshape((batch, 64, ))  # signal_dense (None, 64)
+    t2 = sk_ws5[:64*batch].reshape((batch, 64, ))  # signal_dense (None, 64)
+    t3 = sk_ws6[:16*batch].reshape((batch, 16, ))  # context_dense (None, 16)
+    t4 = sk_ws6[:16*batch].reshape((batch, 16, ))  # context_dense (None, 16)
+    t5 = sk_ws7[:16*batch].reshape((batch, 16, ))  # context_dense (None, 16)
+    t6 = sk_ws8[:80*batch].reshape((batch, 80, ))  # joint (None, 80)
+    t7 = sk_ws9[:80*batch].reshape((batch, 80, ))  # joint_dropout (None, 80)
+    t8 = sk_ws8[:80*batch].reshape((batch, 80, ))  # joint_dropout (None, 80)
+    t9 = sk_ws5[:64*batch].reshape((batch, 64, ))  # shared (None, 64)
+    t10 = sk_ws5[:64*batch].reshape((batch, 64, ))  # shared (None, 64)
+    t11 = sk_ws10[:64*batch].reshape((batch, 64, ))  # shared (None, 64)
+    t12 = sk_ws11[:batch].reshape((batch, 1, ))  # level (None, 1)
+    t13 = sk_ws11[:batch].reshape((batch, 1, ))  # level_loss (None, 1)
+    t14 = sk_ws12[:batch].reshape((batch, 1, ))  # level_loss (None, 1)
+    t15 = sk_ws14[:batch].reshape((batch, ))  # level_loss (None,)
+    t16 = sk_ws14[:batch].reshape((batch, ))  # level_loss (None,)
+    t17 = sk_ws2[:1].reshape(())  # level_loss ()
+    t19 = sk_ws15[:3*batch].reshape((batch, 3, ))  # kind (None, 3)
+    t20 = sk_ws15[:3*batch].reshape((batch, 3, ))  # kind (None, 3)
+    t21 = sk_ws16[:3*batch].reshape((batch, 3, ))  # kind_loss (None, 3)
+    t22 = sk_ws17[:3*batch].reshape((batch, 3, ))  # kind_loss (None, 3)
+    t23 = sk_ws14[:batch].reshape((batch, ))  # kind_loss (None,)
+    t24 = sk_ws14[:batch].reshape((batch, ))  # kind_loss (None,)
+    t25 = sk_ws2[:1].reshape(())  # kind_loss ()
+    t28 = sk_ws13[:batch].reshape((batch, 1, ))  # level_mae (None, 1)
+    t29 = sk_ws14[:batch].reshape((batch, ))  # level_mae (None,)
+    t32 = sk_ws18[:batch].reshape((batch, ))  # kind_accuracy (None,)
+    t33 = sk_ws17[:3*batch].reshape((batch, 3, ))  # kind (None, 3)
+    t34 = sk_ws19[:batch].reshape((batch, ))  # kind_accuracy (None,)
+    t35 = sk_ws19[:batch].reshape((batch, ))  # kind_accuracy (None,)
+    t36 = sk_ws14[:batch].reshape((batch, ))  # kind_accuracy (None,)
+    t39 = sk_ws13[:batch].reshape((batch, ))  # - (None,)
+    t40 = sk_ws17[:3*batch].reshape((batch, 3, ))  # - (None, 3)
+    t41 = sk_ws13[:batch].reshape((batch, 1, ))  # kind_loss/grad (None, 1)
+    t42 = sk_ws16[:3*batch].reshape((batch, 3, ))  # kind_loss/grad (None, 3)
+    t43 = sk_ws20[:64*batch].reshape((batch, 64, ))  # kind/grad (None, 64)
+    t44 = sk_ws12[:batch].reshape((batch, ))  # - (None,)
+    t45 = sk_ws12[:batch].reshape((batch, 1, ))  # level_loss/grad (None, 1)
+    t46 = sk_ws21[:64*batch].reshape((batch, 64, ))  # level/grad (None, 64)
+    t47 = sk_ws21[:64*batch].reshape((batch, 64, ))  # shared/grad (None, 64)
+    t48 = sk_ws22[:80*batch].reshape((batch, 80, ))  # shared/grad (None, 80)
+    t49 = sk_ws22[:80*batch].reshape((batch, 80, ))  # - (None, 80)
+    t50 = sk_ws20[:64*batch].reshape((batch, 64, ))  # joint/grad (None, 64)
+    t51 = sk_ws20[:64*batch].reshape((batch, 64, ))  # signal_dense/grad (None, 64)
+    t52 = sk_ws23[:768].reshape((12, 64, ))  # signal_dense/grad (12, 64)
+    t53 = sk_ws1[:1].reshape(())  # - ()
+    t55 = sk_ws0[:1].reshape(())  # - ()
+    t57 = sk_ws2[:1].reshape(())  # - ()
+    t58 = sk_ws3[:1].reshape(())  # - ()
     t60 = sk_ws24[:64].reshape((64, ))  # signal_dense/grad (64,)
-    t64 = sk_ws3[:16*batch].reshape((batch, 16, ))  # joint/grad (None, 16)
-    t65 = sk_ws3[:16*batch].reshape((batch, 16, ))  # context_dense/grad (None, 16)
+    t64 = sk_ws7[:16*batch].reshape((batch, 16, ))  # joint/grad (None, 16)
+    t65 = sk_ws7[:16*batch].reshape((batch, 16, ))  # context_dense/grad (None, 16)
     t66 = sk_ws24[:64].reshape((4, 16, ))  # context_dense/grad (4, 16)
     t70 = sk_ws25[:16].reshape((16, ))  # context_dense/grad (16,)
     t74 = sk_ws26[:5120].reshape((80, 64, ))  # shared/grad (80, 64)
     t78 = sk_ws24[:64].reshape((64, ))  # shared/grad (64,)
     t82 = sk_ws24[:64].reshape((64, 1, ))  # level/grad (64, 1)
-    t86 = sk_ws22[:1].reshape((1, ))  # level/grad (1,)
+    t86 = sk_ws2[:1].reshape((1, ))  # level/grad (1,)
     t90 = sk_ws27[:192].reshape((64, 3, ))  # kind/grad (64, 3)
     t94 = sk_ws28[:3].reshape((3, ))  # kind/grad (3,)
+
+    # -: elementwise t55, t53 = 1 - x0; 1 - x1
+    sk_r0 = 1 - Adam_beta_2
+    sk_r1 = 1 - Adam_beta_1
+    np.copyto(t55, sk_r0, casting="unsafe")
+    np.copyto(t53, sk_r1, casting="unsafe")
+
+    # -: elementwise Adam_iterations = x0 + 1
+    np.copyto(Adam_iterations, Adam_iterations + 1, casting="unsafe")
+
+    # ; level_loss: elementwise t57, t58, out4 = x0; x1*sqrt(1 - x2**x0)/(1 - x3**x0); batch
+    sk_r0 = Adam_iterations
+    sk_r1 = Adam_learning_rate*np.sqrt(1 - Adam_beta_2**Adam_iterations)/(1 - Adam_beta_1**Adam_iterations)
+    sk_r2 = batch
+    np.copyto(t57, sk_r0, casting="unsafe")
+    np.copyto(t58, sk_r1, casting="unsafe")
+    np.copyto(out4, sk_r2, casting="unsafe")
 
     # signal_dense: gemm t0 = signal @ signal_dense_kernel
     np.matmul(signal, signal_dense_kernel, out=t0)
@@ -287,14 +304,12 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     # kind_loss: reduce t25 <- t24
     np.sum(t24.reshape(1, batch, 1), axis=1, out=t25.reshape(1, 1))
 
-    # kind_loss; loss; level_loss: elementwise out2, out0, out4 = x0/batch; x1 + 0.5*x0/batch; batch
+    # kind_loss; loss: elementwise out2, out0 = x0/batch; x1 + 0.5*x0/batch
     sk_t0 = t25/batch
     sk_r0 = sk_t0
     sk_r1 = out1 + 0.5*sk_t0
-    sk_r2 = batch
     np.copyto(out2, sk_r0, casting="unsafe")
     np.copyto(out0, sk_r1, casting="unsafe")
-    np.copyto(out4, sk_r2, casting="unsafe")
 
     # level_mae: reduce t29 <- t28
     np.sum(t28.reshape(batch, 1, 1), axis=1, out=t29.reshape(batch, 1))
@@ -328,9 +343,6 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
 
     # kind_accuracy: reduce out5 <- t36
     np.sum(t36.reshape(1, batch, 1), axis=1, out=out5.reshape(1, 1))
-
-    # -: elementwise Adam_iterations = x0 + 1
-    np.copyto(Adam_iterations, Adam_iterations + 1, casting="unsafe")
 
     # -: elementwise t40 = x0*x1
     np.copyto(t40, kind_target*t39.reshape((batch, 1, )), casting="unsafe")
@@ -367,16 +379,6 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
 
     # signal_dense/grad: gemm t52 = signal.T @ t51
     np.matmul(np.swapaxes(signal, -1, -2), t51, out=t52)
-
-    # -: elementwise t53, t55, t57, t58 = 1 - x0; 1 - x1; x2; x3*sqrt(1 - x1**x2)/(1 - x0**x2)
-    sk_r0 = 1 - Adam_beta_1
-    sk_r1 = 1 - Adam_beta_2
-    sk_r2 = Adam_iterations
-    sk_r3 = Adam_learning_rate*np.sqrt(1 - Adam_beta_2**Adam_iterations)/(1 - Adam_beta_1**Adam_iterations)
-    np.copyto(t53, sk_r0, casting="unsafe")
-    np.copyto(t55, sk_r1, casting="unsafe")
-    np.copyto(t57, sk_r2, casting="unsafe")
-    np.copyto(t58, sk_r3, casting="unsafe")
 
     # -: elementwise signal_dense_kernel_m, signal_dense_kernel_v, signal_dense_kernel = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
     sk_t0 = signal_dense_kernel_m + t53*(-signal_dense_kernel_m + t52)
@@ -475,14 +477,14 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     # level/grad: reduce t86 <- t45
     np.sum(t45.reshape(1, batch, 1), axis=1, out=t86.reshape(1, 1))
 
-    # -: elementwise level_bias_m, level_bias_v, level_bias = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
-    sk_t0 = level_bias_m + t53*(-level_bias_m + t86)
-    sk_t1 = level_bias_v + t55*(-level_bias_v + t86**2)
+    # -: elementwise level_bias_v, level_bias_m, level_bias = x0 + x2*(-x0 + x1**2); x3 + x4*(x1 - x3); x5 - x6*(x3 + x4*(x1 - x3))/(sqrt(x0 + x2*(-x0 + x1**2)) + 1.00000001e-7)
+    sk_t0 = level_bias_v + t55*(-level_bias_v + t86**2)
+    sk_t1 = level_bias_m + t53*(-level_bias_m + t86)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = level_bias - sk_t0*t58/(np.sqrt(sk_t1) + 1.0000000116860974e-07)
-    np.copyto(level_bias_m, sk_r0, casting="unsafe")
-    np.copyto(level_bias_v, sk_r1, casting="unsafe")
+    sk_r2 = level_bias - sk_t1*t58/(np.sqrt(sk_t0) + 1.0000000116860974e-07)
+    np.copyto(level_bias_v, sk_r0, casting="unsafe")
+    np.copyto(level_bias_m, sk_r1, casting="unsafe")
     np.copyto(level_bias, sk_r2, casting="unsafe")
 
     # kind/grad: gemm t90 = t11.T @ t42

@@ -85,6 +85,7 @@ class _Lowering:
             self._lower_node(node)
         self._bind_outputs()
         self._apply_updates()
+        self.kernels = _hoist_scalar_kernels(self.kernels)
         self._merge_elementwise()
         regions = _plan_workspace(self.kernels, self.temps)
         workspace = {}
@@ -286,6 +287,28 @@ class _Lowering:
 
 
 _MERGE_LOOKBACK = 16
+
+
+def _conflicts(a, b):
+    """Whether kernels a and b cannot swap places (one writes what the other touches)."""
+    a_reads, a_writes = {id(x.root) for x in a.reads}, {id(x.root) for x in a.writes}
+    b_reads, b_writes = {id(x.root) for x in b.reads}, {id(x.root) for x in b.writes}
+    return bool(a_writes & (b_reads | b_writes) or b_writes & a_reads)
+
+
+def _hoist_scalar_kernels(kernels):
+    """Move one-element elementwise kernels (step sizes, bias corrections) up to just after what
+    they depend on, so they do not sit between loops that could otherwise be merged."""
+    out = []
+    for k in kernels:
+        if k.kind == "elementwise" and dims.size(k.shape) == 1:
+            at = len(out)
+            while at > 0 and not _conflicts(out[at - 1], k):
+                at -= 1
+            out.insert(at, k)
+        else:
+            out.append(k)
+    return out
 
 
 def _merge_target(kernels, k):
