@@ -1,79 +1,109 @@
-"""Models: the functional ``Model`` and ``Sequential``."""
+"""Models: the functional ``Model``, ``Sequential``, and loading architectures from configs."""
 
-from symkeras.engine.base_layer import Layer
+import json
+import warnings
+
+import numpy as np
+
+from symkeras.engine.base_layer import Layer, to_list
 from symkeras.engine.input_layer import Input, InputLayer
+from symkeras.engine.keras_tensor import is_keras_tensor
 from symkeras.engine.training import Model
+
+SINGLE_LAYER_OUTPUT_ERROR_MSG = ("All layers in a Sequential model should have a single output tensor. "
+                                 "For multi-output layers, use the functional API.")
 
 
 class Sequential(Model):
-    """A linear stack of layers."""
+    """A linear stack of layers.
+
+    With an input shape (an ``Input`` added first, or ``input_shape=`` on the first layer)
+    the graph is built as layers are added; otherwise it is built by ``build(input_shape)``
+    or from the first data given to fit/evaluate/predict, and ``compile`` waits until then.
+    """
 
     def __init__(self, layers=None, name=None):
         super().__init__(name=name)
-        self._stack = []
-        for layer in layers or []:
+        self._stack = []        # the added layers, in order (an added InputLayer first)
+        for layer in to_list(layers):
             self.add(layer)
 
     @property
     def layers(self):
-        return [layer for layer in self._layers if not isinstance(layer, InputLayer)] if self._is_graph_network \
-            else list(self._stack)
+        """The added layers; the InputLayer (automatic or added) is hidden, as in Keras."""
+        return [layer for layer in self._stack if not isinstance(layer, InputLayer)]
 
+    @property
+    def model(self):
+        warnings.warn("`Sequential.model` is deprecated; the Sequential is itself a Model.", UserWarning,
+                      stacklevel=2)
+        return self
+
+    # ------------------------------------------------------------------ building the stack
     def add(self, layer):
+        if is_keras_tensor(layer) and isinstance(layer._keras_history[0], InputLayer):
+            layer = layer._keras_history[0]
         if not isinstance(layer, Layer):
-            raise TypeError(f"The added layer must be an instance of class Layer. Found: {layer!r}")
-        if self._is_graph_network:
-            output = layer(self.outputs[0])
-            if isinstance(output, list):
-                raise TypeError("All layers in a Sequential model should have a single output tensor.")
-            self._stack.append(layer)
-            self._init_graph_network(self.inputs[0], output)
-            return
+            raise TypeError(f"The added layer must be an instance of class Layer. Received: layer={layer!r} "
+                            f"of type {type(layer)}.")
+        if any(other.name == layer.name and other is not layer for other in self._stack):
+            raise ValueError(f'All layers added to a Sequential model should have unique names. Name '
+                             f'"{layer.name}" is already the name of a layer in this model. Update the `name` '
+                             "argument to pass a unique name.")
         self._stack.append(layer)
-        shape = getattr(layer, "_batch_input_shape", None)
-        if isinstance(layer, Model) and layer._is_graph_network:
-            shape = (None,) + tuple(layer.input_shape[1:])
-        if shape is not None and len(self._stack) == 1:
-            self._build_from(shape, f"{layer.name}_input")
+        if self._is_graph_network:
+            self._init_graph_network(self.inputs, _call_single(layer, self.outputs[0]))
+        elif len(self._stack) == 1:
+            if isinstance(layer, InputLayer):
+                self._init_graph_network(layer.output, layer.output)
+            else:
+                batch_shape, dtype = _input_shape_and_dtype(layer)
+                if batch_shape is not None:
+                    self._build_from(batch_shape, dtype)
 
-    def _build_from(self, batch_input_shape, input_name):
-        x = Input(batch_shape=batch_input_shape, name=input_name)
-        inputs, out = x, x
-        for layer in self._stack:
-            out = layer(out)
-            if isinstance(out, list):
-                raise TypeError("All layers in a Sequential model should have a single output tensor.")
-        self._init_graph_network(inputs, out)
-        pending = getattr(self, "_pending_compile", None)
-        if pending is not None:
-            del self._pending_compile
-            self.compile(**pending)
+    def pop(self):
+        """Remove the last layer; the model's output becomes the previous layer's output."""
+        if not self.layers:
+            raise TypeError("There are no layers in the model.")
+        layer = self._stack.pop()
+        if not self._is_graph_network:
+            return
+        if self._stack:
+            node = layer._inbound_nodes[self.outputs[0]._keras_history[1]]
+            self._init_graph_network(self.inputs, node.input_tensors[0])
+        else:
+            self._is_graph_network, self.built = False, False
+            self.inputs = self.outputs = None
+            self._layers = []
 
     def build(self, input_shape=None):
         if self._is_graph_network:
             return
         if input_shape is None:
             raise ValueError("You must provide an `input_shape` argument.")
-        self._build_from(tuple(input_shape), f"{self.name}_input")
+        self._build_from(tuple(input_shape))
 
-    def pop(self):
-        if not self._stack:
-            raise TypeError("There are no layers in the model.")
-        self._stack.pop()
-        if self._is_graph_network:
-            self._is_graph_network = False
-            first_input = self.inputs[0]
-            shape = (None,) + tuple(first_input.shape[1:])
-            if self._stack:
-                self._build_from(tuple(None if not isinstance(d, int) else d for d in shape),
-                                 first_input._keras_history[0].name)
+    def _build_from(self, batch_shape, dtype=None):
+        """Create the Input (named after the first layer, as tf-keras), call the stack on it."""
+        first = self._stack[0].name if self._stack else self.name
+        x = Input(batch_shape=batch_shape, dtype=dtype, name=f"{first}_input")
+        out = x
+        for layer in self._stack:
+            out = _call_single(layer, out)
+        self._init_graph_network(x, out)
+        pending = self.__dict__.pop("_pending_compile", None)
+        if pending is not None:
+            self.compile(**pending)
 
     def _ensure_built(self, x):
-        if not self._is_graph_network:
-            import numpy as np
-            arr = np.asarray(x[0] if isinstance(x, (list, tuple)) else x)
-            self._build_from((None,) + arr.shape[1:], f"{self._stack[0].name}_input")
+        """Deferred build from the first data: the input shape is that of one sample."""
+        if self._is_graph_network or x is None:
+            return
+        first = next(iter(x.values())) if isinstance(x, dict) else (x[0] if isinstance(x, (list, tuple)) else x)
+        arr = np.asarray(first)
+        self._build_from((None,) + (arr.shape[1:] or (1,)))
 
+    # ------------------------------------------------------------------ data entry points build first
     def fit(self, x=None, y=None, *args, **kwargs):
         self._ensure_built(x)
         return super().fit(x, y, *args, **kwargs)
@@ -90,16 +120,88 @@ class Sequential(Model):
         self._ensure_built(x)
         return super().train_on_batch(x, y, *args, **kwargs)
 
+    def test_on_batch(self, x, y=None, *args, **kwargs):
+        self._ensure_built(x)
+        return super().test_on_batch(x, y, *args, **kwargs)
+
+    def predict_on_batch(self, x):
+        self._ensure_built(x)
+        return super().predict_on_batch(x)
+
     def predict_classes(self, x, batch_size=32, verbose=0):
+        """Class indices: argmax over the last axis, or ``p > 0.5`` for a single unit."""
         proba = self.predict(x, batch_size=batch_size, verbose=verbose)
         return proba.argmax(axis=-1) if proba.shape[-1] > 1 else (proba > 0.5).astype("int32")
 
     def predict_proba(self, x, batch_size=32, verbose=0):
-        return self.predict(x, batch_size=batch_size, verbose=verbose)
+        """``predict``, warning when the outputs are not probabilities."""
+        preds = self.predict(x, batch_size=batch_size, verbose=verbose)
+        if preds.min() < 0.0 or preds.max() > 1.0:
+            warnings.warn("Network returning invalid probability values. The last layer might not normalize "
+                          "predictions into probabilities (like softmax or sigmoid would).", UserWarning,
+                          stacklevel=2)
+        return preds
 
+    # ------------------------------------------------------------------ config
     def get_config(self):
-        return {"name": self.name, "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
-                                              for layer in self.layers]}
+        """``{'name', 'layers': [{'class_name', 'config'}, ...]}``; a built model lists its
+        InputLayer first (tf-keras), which carries the input shape."""
+        from symkeras.layers import serialize
+        layers = self._layers if self._is_graph_network else self._stack
+        return {"name": self.name, "layers": [serialize(layer) for layer in layers]}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """Accepts the dict format and Keras <= 2.1's bare list of layer configs."""
+        from symkeras.layers import deserialize
+        if isinstance(config, list):
+            name, build_input_shape, layer_configs = None, None, config
+        else:
+            name, build_input_shape = config.get("name"), config.get("build_input_shape")
+            layer_configs = config["layers"]
+        model = cls(name=name)
+        for layer_config in layer_configs:
+            model.add(deserialize(layer_config, custom_objects=custom_objects))
+        if not model._is_graph_network and build_input_shape:
+            model.build(build_input_shape)
+        return model
 
 
-__all__ = ["Model", "Sequential", "Input"]
+def _call_single(layer, x):
+    out = layer(x)
+    if isinstance(out, list):
+        if len(out) != 1:
+            raise ValueError(SINGLE_LAYER_OUTPUT_ERROR_MSG)
+        out = out[0]
+    return out
+
+
+def _input_shape_and_dtype(layer):
+    """The batch input shape a first layer declares (a built model: its input's), or None."""
+    if isinstance(layer, Model):
+        if layer._is_graph_network:
+            first = layer.input_layers[0]
+            return first._batch_input_shape, first.dtype
+        stack = getattr(layer, "_stack", [])
+        if not stack:
+            raise ValueError("An empty Model cannot be used as a Layer.")
+        return _input_shape_and_dtype(stack[0])
+    shape = getattr(layer, "_batch_input_shape", None)
+    return (shape, layer.dtype) if shape is not None else (None, None)
+
+
+def model_from_config(config, custom_objects=None):
+    """A model (functional or Sequential) from ``{'class_name', 'config'}``."""
+    if isinstance(config, list):
+        raise TypeError("`model_from_config` expects a dictionary, not a list. Maybe you meant to use "
+                        "`Sequential.from_config(config)`?")
+    from symkeras.layers import deserialize
+    return deserialize(config, custom_objects=custom_objects)
+
+
+def model_from_json(json_string, custom_objects=None):
+    """A model from the JSON written by ``model.to_json()`` (architecture only, new weights)."""
+    return model_from_config(json.loads(json_string), custom_objects=custom_objects)
+
+
+__all__ = ["Model", "Sequential", "Input", "model_from_config", "model_from_json"]

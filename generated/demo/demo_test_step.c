@@ -256,23 +256,21 @@ int demo_test_step(const demo_test_step_args *args, void *workspace)
     float *const t7 = (float *)(sk_ws + 640*batch);    /* region 3: [batch,1] */
     float *const t8 = (float *)(sk_ws + 640*batch);    /* region 3: [batch,1] */
     float *const t9 = (float *)(sk_ws + 640*batch + SK_ROUND64(4*batch)); /* region 4: [batch,1] */
-    float *const t10 = (float *)(sk_ws + 640*batch);   /* region 3: [batch] */
-    float *const t11 = (float *)(sk_ws + 640*batch);   /* region 3: [batch] */
-    float *const t12 = (float *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch)); /* region 6: [] */
+    float *const t10 = (float *)(sk_ws + 640*batch + SK_ROUND64(4*batch)); /* region 4: [batch] */
+    float *const t11 = (float *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch)); /* region 6: [] */
+    float *const t13 = (float *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch) + 64); /* region 7: [batch,3] */
     float *const t14 = (float *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch) + 64); /* region 7: [batch,3] */
-    float *const t15 = (float *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch) + 64); /* region 7: [batch,3] */
+    float *const t15 = (float *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(12*batch) + 64); /* region 8: [batch,3] */
     float *const t16 = (float *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(12*batch) + 64); /* region 8: [batch,3] */
-    float *const t17 = (float *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(12*batch) + 64); /* region 8: [batch,3] */
-    float *const t18 = (float *)(sk_ws + 640*batch);   /* region 3: [batch] */
-    float *const t19 = (float *)(sk_ws + 640*batch);   /* region 3: [batch] */
-    float *const t20 = (float *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch)); /* region 6: [] */
-    float *const t23 = (float *)(sk_ws + 640*batch + 2*SK_ROUND64(4*batch)); /* region 5: [batch,1] */
-    float *const t24 = (float *)(sk_ws + 640*batch);   /* region 3: [batch] */
-    int64_t *const t27 = (int64_t *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + 64); /* region 9: [batch] */
-    float *const t28 = (float *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(12*batch) + 64); /* region 8: [batch,3] */
-    int64_t *const t29 = (int64_t *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 2*SK_ROUND64(12*batch) + 64); /* region 10: [batch] */
-    int64_t *const t30 = (int64_t *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 2*SK_ROUND64(12*batch) + 64); /* region 10: [batch] */
-    float *const t31 = (float *)(sk_ws + 640*batch);   /* region 3: [batch] */
+    float *const t17 = (float *)(sk_ws + 640*batch + SK_ROUND64(4*batch)); /* region 4: [batch] */
+    float *const t18 = (float *)(sk_ws + 640*batch + SK_ROUND64(4*batch)); /* region 4: [batch] */
+    float *const t19 = (float *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch)); /* region 6: [] */
+    float *const t22 = (float *)(sk_ws + 640*batch + 2*SK_ROUND64(4*batch)); /* region 5: [batch,1] */
+    int64_t *const t25 = (int64_t *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + 64); /* region 9: [batch] */
+    float *const t26 = (float *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(12*batch) + 64); /* region 8: [batch,3] */
+    int64_t *const t27 = (int64_t *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 2*SK_ROUND64(12*batch) + 64); /* region 10: [batch] */
+    int64_t *const t28 = (int64_t *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 2*SK_ROUND64(12*batch) + 64); /* region 10: [batch] */
+    float *const t29 = (float *)(sk_ws + 640*batch + 2*SK_ROUND64(4*batch)); /* region 5: [batch] */
 
     SK_FTZ_BEGIN();
 
@@ -334,7 +332,7 @@ int demo_test_step(const demo_test_step_args *args, void *workspace)
     /* level: gemm t7[batch,1] = t6 @ level_kernel */
     sk_sgemm(0, 0, batch, 1, 64, t6, 64, level_kernel, 1, t7, 1);
 
-    /* level_loss; level_mae: elementwise t8, t9, t23[batch,1] = f(t7, level_bias, level_target) */
+    /* level_loss; level_mae: elementwise t8, t9, t22[batch,1] = f(t7, level_bias, level_target) */
     {
         const float sk_x1 = level_bias[0];
         for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
@@ -343,47 +341,42 @@ int demo_test_step(const demo_test_step_args *args, void *workspace)
             const float sk_t0 = sk_x0 + sk_x1 - sk_x2;
             t8[sk_i0] = sk_t0;
             t9[sk_i0] = sk_t0*sk_t0;
-            t23[sk_i0] = fabsf(sk_t0);
+            t22[sk_i0] = fabsf(sk_t0);
         }
     }
 
-    /* level_loss: reduce t10[batch] = sum(t9[batch,1]) */
-    for (int64_t sk_o = 0; sk_o < batch; ++sk_o) {
-        t10[sk_o] = sk_sum_f32(t9 + sk_o, 1);
-    }
-
-    /* level_loss: elementwise t11[batch] = f(t10, level_sample_weights) */
+    /* level_loss: elementwise t10[batch] = f(t9, level_sample_weights) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const float sk_x0 = t10[sk_i0];
+        const float sk_x0 = t9[sk_i0];
         const float sk_x1 = level_sample_weights[sk_i0];
-        t11[sk_i0] = sk_x0*sk_x1;
+        t10[sk_i0] = sk_x0*sk_x1;
     }
 
-    /* level_loss: reduce t12[] = sum(t11[batch]) */
-    t12[0] = sk_sum_f32(t11, batch);
+    /* level_loss: reduce t11[] = sum(t10[batch]) */
+    t11[0] = sk_sum_f32(t10, batch);
 
-    /* level_loss: elementwise out1[] = f(t12) */
+    /* level_loss: elementwise out1[] = f(t11) */
     {
-        const float sk_x0 = t12[0];
+        const float sk_x0 = t11[0];
         out1[0] = sk_x0/((float)batch);
     }
 
-    /* kind: gemm t14[batch,3] = t6 @ kind_kernel */
-    sk_sgemm(0, 0, batch, 3, 64, t6, 64, kind_kernel, 3, t14, 3);
+    /* kind: gemm t13[batch,3] = t6 @ kind_kernel */
+    sk_sgemm(0, 0, batch, 3, 64, t6, 64, kind_kernel, 3, t13, 3);
 
-    /* kind: elementwise t15[batch,3] = f(t14, kind_bias) */
+    /* kind: elementwise t14[batch,3] = f(t13, kind_bias) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         for (int64_t sk_i1 = 0; sk_i1 < 3; ++sk_i1) {
-            const float sk_x0 = t14[3*sk_i0 + sk_i1];
+            const float sk_x0 = t13[3*sk_i0 + sk_i1];
             const float sk_x1 = kind_bias[sk_i1];
-            t15[3*sk_i0 + sk_i1] = sk_x0 + sk_x1;
+            t14[3*sk_i0 + sk_i1] = sk_x0 + sk_x1;
         }
     }
 
-    /* kind_loss: log_softmax t16[batch,3] = log_softmax(t15) */
+    /* kind_loss: log_softmax t15[batch,3] = log_softmax(t14) */
     for (int64_t sk_o = 0; sk_o < batch; ++sk_o) {
-        const float *const sk_src = t15 + 3*sk_o;
-        float *const sk_dst = t16 + 3*sk_o;
+        const float *const sk_src = t14 + 3*sk_o;
+        float *const sk_dst = t15 + 3*sk_o;
         float sk_max = -INFINITY;
         for (int64_t sk_r = 0; sk_r < 3; ++sk_r) {
             const float sk_v = sk_src[sk_r];
@@ -400,46 +393,41 @@ int demo_test_step(const demo_test_step_args *args, void *workspace)
         }
     }
 
-    /* kind_loss: elementwise t17[batch,3] = f(kind_target, t16) */
+    /* kind_loss: elementwise t16[batch,3] = f(kind_target, t15) */
     for (int64_t sk_i0 = 0; sk_i0 < 3*batch; ++sk_i0) {
         const float sk_x0 = kind_target[sk_i0];
-        const float sk_x1 = t16[sk_i0];
-        t17[sk_i0] = sk_x0*sk_x1;
+        const float sk_x1 = t15[sk_i0];
+        t16[sk_i0] = sk_x0*sk_x1;
     }
 
-    /* kind_loss: reduce t18[batch] = sum(t17[batch,3]) */
+    /* kind_loss: reduce t17[batch] = sum(t16[batch,3]) */
     for (int64_t sk_o = 0; sk_o < batch; ++sk_o) {
-        t18[sk_o] = sk_sum_f32(t17 + 3*sk_o, 3);
+        t17[sk_o] = sk_sum_f32(t16 + 3*sk_o, 3);
     }
 
-    /* kind_loss: elementwise t19[batch] = f(t18, kind_sample_weights) */
+    /* kind_loss: elementwise t18[batch] = f(t17, kind_sample_weights) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const float sk_x0 = t18[sk_i0];
+        const float sk_x0 = t17[sk_i0];
         const float sk_x1 = kind_sample_weights[sk_i0];
-        t19[sk_i0] = -sk_x0*sk_x1;
+        t18[sk_i0] = -sk_x0*sk_x1;
     }
 
-    /* kind_loss: reduce t20[] = sum(t19[batch]) */
-    t20[0] = sk_sum_f32(t19, batch);
+    /* kind_loss: reduce t19[] = sum(t18[batch]) */
+    t19[0] = sk_sum_f32(t18, batch);
 
-    /* kind_loss; loss: elementwise out2, out0[] = f(t20, out1) */
+    /* kind_loss; loss: elementwise out2, out0[] = f(t19, out1) */
     {
-        const float sk_x0 = t20[0];
+        const float sk_x0 = t19[0];
         const float sk_x1 = out1[0];
         const float sk_t0 = sk_x0/((float)batch);
         out2[0] = sk_t0;
         out0[0] = 0.5f*sk_t0 + sk_x1;
     }
 
-    /* level_mae: reduce t24[batch] = sum(t23[batch,1]) */
-    for (int64_t sk_o = 0; sk_o < batch; ++sk_o) {
-        t24[sk_o] = sk_sum_f32(t23 + sk_o, 1);
-    }
+    /* level_mae: reduce out3[] = sum(t22[batch]) */
+    out3[0] = sk_sum_f32(t22, batch);
 
-    /* level_mae: reduce out3[] = sum(t24[batch]) */
-    out3[0] = sk_sum_f32(t24, batch);
-
-    /* kind_accuracy: argmax t27[batch] over an axis of kind_target[batch,3] */
+    /* kind_accuracy: argmax t25[batch] over an axis of kind_target[batch,3] */
     for (int64_t sk_o = 0; sk_o < batch; ++sk_o) {
         const float *const sk_src = kind_target + 3*sk_o;
         float sk_best = -INFINITY;
@@ -451,13 +439,13 @@ int demo_test_step(const demo_test_step_args *args, void *workspace)
                 sk_at = sk_r;
             }
         }
-        t27[sk_o] = sk_at;
+        t25[sk_o] = sk_at;
     }
 
-    /* kind: softmax t28[batch,3] = softmax(t15) */
+    /* kind: softmax t26[batch,3] = softmax(t14) */
     for (int64_t sk_o = 0; sk_o < batch; ++sk_o) {
-        const float *const sk_src = t15 + 3*sk_o;
-        float *const sk_dst = t28 + 3*sk_o;
+        const float *const sk_src = t14 + 3*sk_o;
+        float *const sk_dst = t26 + 3*sk_o;
         float sk_max = -INFINITY;
         for (int64_t sk_r = 0; sk_r < 3; ++sk_r) {
             const float sk_v = sk_src[sk_r];
@@ -474,9 +462,9 @@ int demo_test_step(const demo_test_step_args *args, void *workspace)
         }
     }
 
-    /* kind_accuracy: argmax t29[batch] over an axis of t28[batch,3] */
+    /* kind_accuracy: argmax t27[batch] over an axis of t26[batch,3] */
     for (int64_t sk_o = 0; sk_o < batch; ++sk_o) {
-        const float *const sk_src = t28 + 3*sk_o;
+        const float *const sk_src = t26 + 3*sk_o;
         float sk_best = -INFINITY;
         int64_t sk_at = 0;
         for (int64_t sk_r = 0; sk_r < 3; ++sk_r) {
@@ -486,24 +474,24 @@ int demo_test_step(const demo_test_step_args *args, void *workspace)
                 sk_at = sk_r;
             }
         }
-        t29[sk_o] = sk_at;
+        t27[sk_o] = sk_at;
     }
 
-    /* kind_accuracy: elementwise t30[batch] = f(t27, t29) */
+    /* kind_accuracy: elementwise t28[batch] = f(t25, t27) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const int64_t sk_x0 = t27[sk_i0];
-        const int64_t sk_x1 = t29[sk_i0];
-        t30[sk_i0] = (sk_x0 == sk_x1) ? 1 : 0;
+        const int64_t sk_x0 = t25[sk_i0];
+        const int64_t sk_x1 = t27[sk_i0];
+        t28[sk_i0] = (sk_x0 == sk_x1) ? 1 : 0;
     }
 
-    /* kind_accuracy: elementwise t31[batch] = f(t30) */
+    /* kind_accuracy: elementwise t29[batch] = f(t28) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const float sk_x0 = (float)t30[sk_i0];
-        t31[sk_i0] = sk_x0;
+        const float sk_x0 = (float)t28[sk_i0];
+        t29[sk_i0] = sk_x0;
     }
 
-    /* kind_accuracy: reduce out5[] = sum(t31[batch]) */
-    out5[0] = sk_sum_f32(t31, batch);
+    /* kind_accuracy: reduce out5[] = sum(t29[batch]) */
+    out5[0] = sk_sum_f32(t29, batch);
 
     /* level_loss: copy out6[] = out4 */
     memcpy(out6, out4, 1*sizeof(float));

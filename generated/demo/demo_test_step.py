@@ -121,23 +121,21 @@ def demo_test_step(batch, signal, context, level_target, kind_target, level_samp
     t7 = sk_ws3[:batch].reshape((batch, 1, ))  # level (None, 1)
     t8 = sk_ws3[:batch].reshape((batch, 1, ))  # level_loss (None, 1)
     t9 = sk_ws4[:batch].reshape((batch, 1, ))  # level_loss (None, 1)
-    t10 = sk_ws3[:batch].reshape((batch, ))  # level_loss (None,)
-    t11 = sk_ws3[:batch].reshape((batch, ))  # level_loss (None,)
-    t12 = sk_ws6[:1].reshape(())  # level_loss ()
+    t10 = sk_ws4[:batch].reshape((batch, ))  # level_loss (None,)
+    t11 = sk_ws6[:1].reshape(())  # level_loss ()
+    t13 = sk_ws7[:3*batch].reshape((batch, 3, ))  # kind (None, 3)
     t14 = sk_ws7[:3*batch].reshape((batch, 3, ))  # kind (None, 3)
-    t15 = sk_ws7[:3*batch].reshape((batch, 3, ))  # kind (None, 3)
+    t15 = sk_ws8[:3*batch].reshape((batch, 3, ))  # kind_loss (None, 3)
     t16 = sk_ws8[:3*batch].reshape((batch, 3, ))  # kind_loss (None, 3)
-    t17 = sk_ws8[:3*batch].reshape((batch, 3, ))  # kind_loss (None, 3)
-    t18 = sk_ws3[:batch].reshape((batch, ))  # kind_loss (None,)
-    t19 = sk_ws3[:batch].reshape((batch, ))  # kind_loss (None,)
-    t20 = sk_ws6[:1].reshape(())  # kind_loss ()
-    t23 = sk_ws5[:batch].reshape((batch, 1, ))  # level_mae (None, 1)
-    t24 = sk_ws3[:batch].reshape((batch, ))  # level_mae (None,)
-    t27 = sk_ws9[:batch].reshape((batch, ))  # kind_accuracy (None,)
-    t28 = sk_ws8[:3*batch].reshape((batch, 3, ))  # kind (None, 3)
-    t29 = sk_ws10[:batch].reshape((batch, ))  # kind_accuracy (None,)
-    t30 = sk_ws10[:batch].reshape((batch, ))  # kind_accuracy (None,)
-    t31 = sk_ws3[:batch].reshape((batch, ))  # kind_accuracy (None,)
+    t17 = sk_ws4[:batch].reshape((batch, ))  # kind_loss (None,)
+    t18 = sk_ws4[:batch].reshape((batch, ))  # kind_loss (None,)
+    t19 = sk_ws6[:1].reshape(())  # kind_loss ()
+    t22 = sk_ws5[:batch].reshape((batch, 1, ))  # level_mae (None, 1)
+    t25 = sk_ws9[:batch].reshape((batch, ))  # kind_accuracy (None,)
+    t26 = sk_ws8[:3*batch].reshape((batch, 3, ))  # kind (None, 3)
+    t27 = sk_ws10[:batch].reshape((batch, ))  # kind_accuracy (None,)
+    t28 = sk_ws10[:batch].reshape((batch, ))  # kind_accuracy (None,)
+    t29 = sk_ws5[:batch].reshape((batch, ))  # kind_accuracy (None,)
 
     # level_loss: elementwise out4 = batch
     np.copyto(out4, batch, casting="unsafe")
@@ -170,83 +168,77 @@ def demo_test_step(batch, signal, context, level_target, kind_target, level_samp
     # level: gemm t7 = t6 @ level_kernel
     np.matmul(t6, level_kernel, out=t7)
 
-    # level_loss; level_mae: elementwise t8, t9, t23 = x0 + x1 - x2; (x0 + x1 - x2)**2; Abs(x0 + x1 - x2)
+    # level_loss; level_mae: elementwise t8, t9, t22 = x0 + x1 - x2; (x0 + x1 - x2)**2; Abs(x0 + x1 - x2)
     sk_t0 = level_bias - level_target + t7
     sk_r0 = sk_t0
     sk_r1 = sk_t0**2
     sk_r2 = abs(sk_t0)
     np.copyto(t8, sk_r0, casting="unsafe")
     np.copyto(t9, sk_r1, casting="unsafe")
-    np.copyto(t23, sk_r2, casting="unsafe")
+    np.copyto(t22, sk_r2, casting="unsafe")
 
-    # level_loss: reduce t10 <- t9
-    np.sum(t9.reshape(batch, 1, 1), axis=1, out=t10.reshape(batch, 1))
+    # level_loss: elementwise t10 = x0*x1
+    np.copyto(t10, level_sample_weights*t9.reshape((batch, )), casting="unsafe")
 
-    # level_loss: elementwise t11 = x0*x1
-    np.copyto(t11, level_sample_weights*t10, casting="unsafe")
-
-    # level_loss: reduce t12 <- t11
-    np.sum(t11.reshape(1, batch, 1), axis=1, out=t12.reshape(1, 1))
+    # level_loss: reduce t11 <- t10
+    np.sum(t10.reshape(1, batch, 1), axis=1, out=t11.reshape(1, 1))
 
     # level_loss: elementwise out1 = x0/batch
-    np.copyto(out1, t12/batch, casting="unsafe")
+    np.copyto(out1, t11/batch, casting="unsafe")
 
-    # kind: gemm t14 = t6 @ kind_kernel
-    np.matmul(t6, kind_kernel, out=t14)
+    # kind: gemm t13 = t6 @ kind_kernel
+    np.matmul(t6, kind_kernel, out=t13)
 
-    # kind: elementwise t15 = x0 + x1
-    np.copyto(t15, kind_bias + t14, casting="unsafe")
+    # kind: elementwise t14 = x0 + x1
+    np.copyto(t14, kind_bias + t13, casting="unsafe")
 
-    # kind_loss: softmax t16 <- t15
-    sk_x = t15.reshape(batch, 3, 1)
+    # kind_loss: softmax t15 <- t14
+    sk_x = t14.reshape(batch, 3, 1)
     sk_shifted = sk_x - sk_x.max(axis=1, keepdims=True)
-    np.copyto(t16.reshape(sk_x.shape), sk_shifted - np.log(np.exp(sk_shifted).sum(axis=1, keepdims=True)))
+    np.copyto(t15.reshape(sk_x.shape), sk_shifted - np.log(np.exp(sk_shifted).sum(axis=1, keepdims=True)))
 
-    # kind_loss: elementwise t17 = x0*x1
-    np.copyto(t17, kind_target*t16, casting="unsafe")
+    # kind_loss: elementwise t16 = x0*x1
+    np.copyto(t16, kind_target*t15, casting="unsafe")
 
-    # kind_loss: reduce t18 <- t17
-    np.sum(t17.reshape(batch, 3, 1), axis=1, out=t18.reshape(batch, 1))
+    # kind_loss: reduce t17 <- t16
+    np.sum(t16.reshape(batch, 3, 1), axis=1, out=t17.reshape(batch, 1))
 
-    # kind_loss: elementwise t19 = -x0*x1
-    np.copyto(t19, -kind_sample_weights*t18, casting="unsafe")
+    # kind_loss: elementwise t18 = -x0*x1
+    np.copyto(t18, -kind_sample_weights*t17, casting="unsafe")
 
-    # kind_loss: reduce t20 <- t19
-    np.sum(t19.reshape(1, batch, 1), axis=1, out=t20.reshape(1, 1))
+    # kind_loss: reduce t19 <- t18
+    np.sum(t18.reshape(1, batch, 1), axis=1, out=t19.reshape(1, 1))
 
     # kind_loss; loss: elementwise out2, out0 = x0/batch; x1 + 0.5*x0/batch
-    sk_t0 = t20/batch
+    sk_t0 = t19/batch
     sk_r0 = sk_t0
     sk_r1 = out1 + 0.5*sk_t0
     np.copyto(out2, sk_r0, casting="unsafe")
     np.copyto(out0, sk_r1, casting="unsafe")
 
-    # level_mae: reduce t24 <- t23
-    np.sum(t23.reshape(batch, 1, 1), axis=1, out=t24.reshape(batch, 1))
+    # level_mae: reduce out3 <- t22
+    np.sum(t22.reshape((batch, )).reshape(1, batch, 1), axis=1, out=out3.reshape(1, 1))
 
-    # level_mae: reduce out3 <- t24
-    np.sum(t24.reshape(1, batch, 1), axis=1, out=out3.reshape(1, 1))
+    # kind_accuracy: argmax t25 <- kind_target
+    np.argmax(kind_target.reshape(batch, 3, 1), axis=1, out=t25.reshape(batch, 1))
 
-    # kind_accuracy: argmax t27 <- kind_target
-    np.argmax(kind_target.reshape(batch, 3, 1), axis=1, out=t27.reshape(batch, 1))
-
-    # kind: softmax t28 <- t15
-    sk_x = t15.reshape(batch, 3, 1)
+    # kind: softmax t26 <- t14
+    sk_x = t14.reshape(batch, 3, 1)
     sk_shifted = sk_x - sk_x.max(axis=1, keepdims=True)
     sk_e = np.exp(sk_shifted)
-    np.copyto(t28.reshape(sk_x.shape), sk_e / sk_e.sum(axis=1, keepdims=True))
+    np.copyto(t26.reshape(sk_x.shape), sk_e / sk_e.sum(axis=1, keepdims=True))
 
-    # kind_accuracy: argmax t29 <- t28
-    np.argmax(t28.reshape(batch, 3, 1), axis=1, out=t29.reshape(batch, 1))
+    # kind_accuracy: argmax t27 <- t26
+    np.argmax(t26.reshape(batch, 3, 1), axis=1, out=t27.reshape(batch, 1))
 
-    # kind_accuracy: elementwise t30 = Piecewise((1, Eq(x0, x1)), (0, True))
-    np.copyto(t30, np.where(np.equal(t27, t29), np.int64(1), np.int64(0)), casting="unsafe")
+    # kind_accuracy: elementwise t28 = Piecewise((1, Eq(x0, x1)), (0, True))
+    np.copyto(t28, np.where(np.equal(t25, t27), np.int64(1), np.int64(0)), casting="unsafe")
 
-    # kind_accuracy: elementwise t31 = x0
-    np.copyto(t31, t30, casting="unsafe")
+    # kind_accuracy: elementwise t29 = x0
+    np.copyto(t29, t28, casting="unsafe")
 
-    # kind_accuracy: reduce out5 <- t31
-    np.sum(t31.reshape(1, batch, 1), axis=1, out=out5.reshape(1, 1))
+    # kind_accuracy: reduce out5 <- t29
+    np.sum(t29.reshape(1, batch, 1), axis=1, out=out5.reshape(1, 1))
 
     # level_loss: copy out6 <- out4
     np.copyto(out6.reshape(-1), out4.reshape(-1))

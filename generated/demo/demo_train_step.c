@@ -389,52 +389,50 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     float *const t12 = (float *)(sk_ws + 1536*batch + 256); /* region 11: [batch,1] */
     float *const t13 = (float *)(sk_ws + 1536*batch + 256); /* region 11: [batch,1] */
     float *const t14 = (float *)(sk_ws + 1536*batch + SK_ROUND64(4*batch) + 256); /* region 12: [batch,1] */
-    float *const t15 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 256); /* region 14: [batch] */
-    float *const t16 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 256); /* region 14: [batch] */
-    float *const t17 = (float *)(sk_ws + 128);         /* region 2: [] */
-    float *const t19 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 256); /* region 15: [batch,3] */
-    float *const t20 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 256); /* region 15: [batch,3] */
-    float *const t21 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + SK_ROUND64(12*batch) + 256); /* region 16: [batch,3] */
-    float *const t22 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + 256); /* region 17: [batch,3] */
-    float *const t23 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 256); /* region 14: [batch] */
-    float *const t24 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 256); /* region 14: [batch] */
-    float *const t25 = (float *)(sk_ws + 128);         /* region 2: [] */
-    float *const t28 = (float *)(sk_ws + 1536*batch + 2*SK_ROUND64(4*batch) + 256); /* region 13: [batch,1] */
-    float *const t29 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 256); /* region 14: [batch] */
-    int64_t *const t32 = (int64_t *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 18: [batch] */
-    float *const t33 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + 256); /* region 17: [batch,3] */
-    int64_t *const t34 = (int64_t *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 19: [batch] */
-    int64_t *const t35 = (int64_t *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 19: [batch] */
-    float *const t36 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 256); /* region 14: [batch] */
-    float *const t39 = (float *)(sk_ws + 1536*batch + 2*SK_ROUND64(4*batch) + 256); /* region 13: [batch] */
-    float *const t40 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + 256); /* region 17: [batch,3] */
-    float *const t41 = (float *)(sk_ws + 1536*batch + 2*SK_ROUND64(4*batch) + 256); /* region 13: [batch,1] */
-    float *const t42 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + SK_ROUND64(12*batch) + 256); /* region 16: [batch,3] */
-    float *const t43 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 20: [batch,64] */
-    float *const t44 = (float *)(sk_ws + 1536*batch + SK_ROUND64(4*batch) + 256); /* region 12: [batch] */
-    float *const t45 = (float *)(sk_ws + 1536*batch + SK_ROUND64(4*batch) + 256); /* region 12: [batch,1] */
-    float *const t46 = (float *)(sk_ws + 1792*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 21: [batch,64] */
-    float *const t47 = (float *)(sk_ws + 1792*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 21: [batch,64] */
-    float *const t48 = (float *)(sk_ws + 2048*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 22: [batch,80] */
-    float *const t49 = (float *)(sk_ws + 2048*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 22: [batch,80] */
-    float *const t50 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 20: [batch,64] */
-    float *const t51 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 20: [batch,64] */
-    float *const t52 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 23: [12,64] */
-    float *const t53 = (float *)(sk_ws + 64);          /* region 1: [] */
-    float *const t55 = (float *)(sk_ws + 0);           /* region 0: [] */
-    float *const t57 = (float *)(sk_ws + 128);         /* region 2: [] */
-    float *const t58 = (float *)(sk_ws + 192);         /* region 3: [] */
-    float *const t60 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 24: [64] */
-    float *const t64 = (float *)(sk_ws + 576*batch + 256); /* region 7: [batch,16] */
-    float *const t65 = (float *)(sk_ws + 576*batch + 256); /* region 7: [batch,16] */
-    float *const t66 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 24: [4,16] */
-    float *const t70 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3584); /* region 25: [16] */
-    float *const t74 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3648); /* region 26: [80,64] */
-    float *const t78 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 24: [64] */
-    float *const t82 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 24: [64,1] */
-    float *const t86 = (float *)(sk_ws + 128);         /* region 2: [1] */
-    float *const t90 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 24128); /* region 27: [64,3] */
-    float *const t94 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 24896); /* region 28: [3] */
+    float *const t15 = (float *)(sk_ws + 1536*batch + SK_ROUND64(4*batch) + 256); /* region 12: [batch] */
+    float *const t16 = (float *)(sk_ws + 128);         /* region 2: [] */
+    float *const t18 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 256); /* region 14: [batch,3] */
+    float *const t19 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 256); /* region 14: [batch,3] */
+    float *const t20 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(12*batch) + 256); /* region 15: [batch,3] */
+    float *const t21 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + 256); /* region 16: [batch,3] */
+    float *const t22 = (float *)(sk_ws + 1536*batch + SK_ROUND64(4*batch) + 256); /* region 12: [batch] */
+    float *const t23 = (float *)(sk_ws + 1536*batch + SK_ROUND64(4*batch) + 256); /* region 12: [batch] */
+    float *const t24 = (float *)(sk_ws + 128);         /* region 2: [] */
+    float *const t27 = (float *)(sk_ws + 1536*batch + 2*SK_ROUND64(4*batch) + 256); /* region 13: [batch,1] */
+    int64_t *const t30 = (int64_t *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 17: [batch] */
+    float *const t31 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + 256); /* region 16: [batch,3] */
+    int64_t *const t32 = (int64_t *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 18: [batch] */
+    int64_t *const t33 = (int64_t *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 18: [batch] */
+    float *const t34 = (float *)(sk_ws + 1536*batch + 2*SK_ROUND64(4*batch) + 256); /* region 13: [batch] */
+    float *const t37 = (float *)(sk_ws + 1536*batch + SK_ROUND64(4*batch) + 256); /* region 12: [batch] */
+    float *const t38 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + 256); /* region 16: [batch,3] */
+    float *const t39 = (float *)(sk_ws + 1536*batch + SK_ROUND64(4*batch) + 256); /* region 12: [batch,1] */
+    float *const t40 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(12*batch) + 256); /* region 15: [batch,3] */
+    float *const t41 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 20: [batch,64] */
+    float *const t42 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 19: [batch] */
+    float *const t43 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 19: [batch,1] */
+    float *const t44 = (float *)(sk_ws + 1792*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 21: [batch,64] */
+    float *const t45 = (float *)(sk_ws + 1792*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 21: [batch,64] */
+    float *const t46 = (float *)(sk_ws + 2048*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 22: [batch,80] */
+    float *const t47 = (float *)(sk_ws + 2048*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 22: [batch,80] */
+    float *const t48 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 20: [batch,64] */
+    float *const t49 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 20: [batch,64] */
+    float *const t50 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 23: [12,64] */
+    float *const t51 = (float *)(sk_ws + 64);          /* region 1: [] */
+    float *const t53 = (float *)(sk_ws + 0);           /* region 0: [] */
+    float *const t55 = (float *)(sk_ws + 128);         /* region 2: [] */
+    float *const t56 = (float *)(sk_ws + 192);         /* region 3: [] */
+    float *const t58 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 24: [64] */
+    float *const t62 = (float *)(sk_ws + 576*batch + 256); /* region 7: [batch,16] */
+    float *const t63 = (float *)(sk_ws + 576*batch + 256); /* region 7: [batch,16] */
+    float *const t64 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 24: [4,16] */
+    float *const t68 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3584); /* region 25: [16] */
+    float *const t72 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3648); /* region 26: [80,64] */
+    float *const t76 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 24: [64] */
+    float *const t80 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 24: [64,1] */
+    float *const t84 = (float *)(sk_ws + 128);         /* region 2: [1] */
+    float *const t88 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 24128); /* region 27: [64,3] */
+    float *const t92 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 24896); /* region 28: [3] */
 
     /* const0: constant (2,) */
     static const int64_t const0[2] = {
@@ -443,12 +441,12 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
 
     SK_FTZ_BEGIN();
 
-    /* elementwise t55, t53[] = f(Adam_beta_2, Adam_beta_1) */
+    /* elementwise t53, t51[] = f(Adam_beta_2, Adam_beta_1) */
     {
         const float sk_x0 = Adam_beta_2[0];
         const float sk_x1 = Adam_beta_1[0];
-        t55[0] = 1 - sk_x0;
-        t53[0] = 1 - sk_x1;
+        t53[0] = 1 - sk_x0;
+        t51[0] = 1 - sk_x1;
     }
 
     /* elementwise Adam_iterations[] = f(Adam_iterations) */
@@ -457,14 +455,14 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         Adam_iterations[0] = sk_x0 + 1;
     }
 
-    /* ; level_loss: elementwise t57, t58, out4[] = f(Adam_iterations, Adam_learning_rate, Adam_beta_2, Adam_beta_1) */
+    /* ; level_loss: elementwise t55, t56, out4[] = f(Adam_iterations, Adam_learning_rate, Adam_beta_2, Adam_beta_1) */
     {
         const float sk_x0 = (float)Adam_iterations[0];
         const float sk_x1 = Adam_learning_rate[0];
         const float sk_x2 = Adam_beta_2[0];
         const float sk_x3 = Adam_beta_1[0];
-        t57[0] = sk_x0;
-        t58[0] = sk_x1*sqrtf(1 - powf(sk_x2, sk_x0))/(1 - powf(sk_x3, sk_x0));
+        t55[0] = sk_x0;
+        t56[0] = sk_x1*sqrtf(1 - powf(sk_x2, sk_x0))/(1 - powf(sk_x3, sk_x0));
         out4[0] = (float)batch;
     }
 
@@ -538,7 +536,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     /* level: gemm t12[batch,1] = t11 @ level_kernel */
     sk_sgemm(0, 0, batch, 1, 64, t11, 64, level_kernel, 1, t12, 1);
 
-    /* level_loss; level_mae: elementwise t13, t14, t28[batch,1] = f(t12, level_bias, level_target) */
+    /* level_loss; level_mae: elementwise t13, t14, t27[batch,1] = f(t12, level_bias, level_target) */
     {
         const float sk_x1 = level_bias[0];
         for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
@@ -547,47 +545,42 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
             const float sk_t0 = sk_x0 + sk_x1 - sk_x2;
             t13[sk_i0] = sk_t0;
             t14[sk_i0] = sk_t0*sk_t0;
-            t28[sk_i0] = fabsf(sk_t0);
+            t27[sk_i0] = fabsf(sk_t0);
         }
     }
 
-    /* level_loss: reduce t15[batch] = sum(t14[batch,1]) */
-    for (int64_t sk_o = 0; sk_o < batch; ++sk_o) {
-        t15[sk_o] = sk_sum_f32(t14 + sk_o, 1);
-    }
-
-    /* level_loss: elementwise t16[batch] = f(t15, level_sample_weights) */
+    /* level_loss: elementwise t15[batch] = f(t14, level_sample_weights) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const float sk_x0 = t15[sk_i0];
+        const float sk_x0 = t14[sk_i0];
         const float sk_x1 = level_sample_weights[sk_i0];
-        t16[sk_i0] = sk_x0*sk_x1;
+        t15[sk_i0] = sk_x0*sk_x1;
     }
 
-    /* level_loss: reduce t17[] = sum(t16[batch]) */
-    t17[0] = sk_sum_f32(t16, batch);
+    /* level_loss: reduce t16[] = sum(t15[batch]) */
+    t16[0] = sk_sum_f32(t15, batch);
 
-    /* level_loss: elementwise out1[] = f(t17) */
+    /* level_loss: elementwise out1[] = f(t16) */
     {
-        const float sk_x0 = t17[0];
+        const float sk_x0 = t16[0];
         out1[0] = sk_x0/((float)batch);
     }
 
-    /* kind: gemm t19[batch,3] = t11 @ kind_kernel */
-    sk_sgemm(0, 0, batch, 3, 64, t11, 64, kind_kernel, 3, t19, 3);
+    /* kind: gemm t18[batch,3] = t11 @ kind_kernel */
+    sk_sgemm(0, 0, batch, 3, 64, t11, 64, kind_kernel, 3, t18, 3);
 
-    /* kind: elementwise t20[batch,3] = f(t19, kind_bias) */
+    /* kind: elementwise t19[batch,3] = f(t18, kind_bias) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         for (int64_t sk_i1 = 0; sk_i1 < 3; ++sk_i1) {
-            const float sk_x0 = t19[3*sk_i0 + sk_i1];
+            const float sk_x0 = t18[3*sk_i0 + sk_i1];
             const float sk_x1 = kind_bias[sk_i1];
-            t20[3*sk_i0 + sk_i1] = sk_x0 + sk_x1;
+            t19[3*sk_i0 + sk_i1] = sk_x0 + sk_x1;
         }
     }
 
-    /* kind_loss: log_softmax t21[batch,3] = log_softmax(t20) */
+    /* kind_loss: log_softmax t20[batch,3] = log_softmax(t19) */
     for (int64_t sk_o = 0; sk_o < batch; ++sk_o) {
-        const float *const sk_src = t20 + 3*sk_o;
-        float *const sk_dst = t21 + 3*sk_o;
+        const float *const sk_src = t19 + 3*sk_o;
+        float *const sk_dst = t20 + 3*sk_o;
         float sk_max = -INFINITY;
         for (int64_t sk_r = 0; sk_r < 3; ++sk_r) {
             const float sk_v = sk_src[sk_r];
@@ -604,46 +597,41 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* kind_loss: elementwise t22[batch,3] = f(kind_target, t21) */
+    /* kind_loss: elementwise t21[batch,3] = f(kind_target, t20) */
     for (int64_t sk_i0 = 0; sk_i0 < 3*batch; ++sk_i0) {
         const float sk_x0 = kind_target[sk_i0];
-        const float sk_x1 = t21[sk_i0];
-        t22[sk_i0] = sk_x0*sk_x1;
+        const float sk_x1 = t20[sk_i0];
+        t21[sk_i0] = sk_x0*sk_x1;
     }
 
-    /* kind_loss: reduce t23[batch] = sum(t22[batch,3]) */
+    /* kind_loss: reduce t22[batch] = sum(t21[batch,3]) */
     for (int64_t sk_o = 0; sk_o < batch; ++sk_o) {
-        t23[sk_o] = sk_sum_f32(t22 + 3*sk_o, 3);
+        t22[sk_o] = sk_sum_f32(t21 + 3*sk_o, 3);
     }
 
-    /* kind_loss: elementwise t24[batch] = f(t23, kind_sample_weights) */
+    /* kind_loss: elementwise t23[batch] = f(t22, kind_sample_weights) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const float sk_x0 = t23[sk_i0];
+        const float sk_x0 = t22[sk_i0];
         const float sk_x1 = kind_sample_weights[sk_i0];
-        t24[sk_i0] = -sk_x0*sk_x1;
+        t23[sk_i0] = -sk_x0*sk_x1;
     }
 
-    /* kind_loss: reduce t25[] = sum(t24[batch]) */
-    t25[0] = sk_sum_f32(t24, batch);
+    /* kind_loss: reduce t24[] = sum(t23[batch]) */
+    t24[0] = sk_sum_f32(t23, batch);
 
-    /* kind_loss; loss: elementwise out2, out0[] = f(t25, out1) */
+    /* kind_loss; loss: elementwise out2, out0[] = f(t24, out1) */
     {
-        const float sk_x0 = t25[0];
+        const float sk_x0 = t24[0];
         const float sk_x1 = out1[0];
         const float sk_t0 = sk_x0/((float)batch);
         out2[0] = sk_t0;
         out0[0] = 0.5f*sk_t0 + sk_x1;
     }
 
-    /* level_mae: reduce t29[batch] = sum(t28[batch,1]) */
-    for (int64_t sk_o = 0; sk_o < batch; ++sk_o) {
-        t29[sk_o] = sk_sum_f32(t28 + sk_o, 1);
-    }
+    /* level_mae: reduce out3[] = sum(t27[batch]) */
+    out3[0] = sk_sum_f32(t27, batch);
 
-    /* level_mae: reduce out3[] = sum(t29[batch]) */
-    out3[0] = sk_sum_f32(t29, batch);
-
-    /* kind_accuracy: argmax t32[batch] over an axis of kind_target[batch,3] */
+    /* kind_accuracy: argmax t30[batch] over an axis of kind_target[batch,3] */
     for (int64_t sk_o = 0; sk_o < batch; ++sk_o) {
         const float *const sk_src = kind_target + 3*sk_o;
         float sk_best = -INFINITY;
@@ -655,13 +643,13 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
                 sk_at = sk_r;
             }
         }
-        t32[sk_o] = sk_at;
+        t30[sk_o] = sk_at;
     }
 
-    /* kind: softmax t33[batch,3] = softmax(t20) */
+    /* kind: softmax t31[batch,3] = softmax(t19) */
     for (int64_t sk_o = 0; sk_o < batch; ++sk_o) {
-        const float *const sk_src = t20 + 3*sk_o;
-        float *const sk_dst = t33 + 3*sk_o;
+        const float *const sk_src = t19 + 3*sk_o;
+        float *const sk_dst = t31 + 3*sk_o;
         float sk_max = -INFINITY;
         for (int64_t sk_r = 0; sk_r < 3; ++sk_r) {
             const float sk_v = sk_src[sk_r];
@@ -678,9 +666,9 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* kind_accuracy: argmax t34[batch] over an axis of t33[batch,3] */
+    /* kind_accuracy: argmax t32[batch] over an axis of t31[batch,3] */
     for (int64_t sk_o = 0; sk_o < batch; ++sk_o) {
-        const float *const sk_src = t33 + 3*sk_o;
+        const float *const sk_src = t31 + 3*sk_o;
         float sk_best = -INFINITY;
         int64_t sk_at = 0;
         for (int64_t sk_r = 0; sk_r < 3; ++sk_r) {
@@ -690,110 +678,110 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
                 sk_at = sk_r;
             }
         }
-        t34[sk_o] = sk_at;
+        t32[sk_o] = sk_at;
     }
 
-    /* kind_accuracy: elementwise t35[batch] = f(t32, t34) */
+    /* kind_accuracy: elementwise t33[batch] = f(t30, t32) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const int64_t sk_x0 = t32[sk_i0];
-        const int64_t sk_x1 = t34[sk_i0];
-        t35[sk_i0] = (sk_x0 == sk_x1) ? 1 : 0;
+        const int64_t sk_x0 = t30[sk_i0];
+        const int64_t sk_x1 = t32[sk_i0];
+        t33[sk_i0] = (sk_x0 == sk_x1) ? 1 : 0;
     }
 
-    /* kind_accuracy; ; : elementwise t36, t39, t44[batch] = f(t35, kind_sample_weights, level_sample_weights) */
+    /* kind_accuracy; ; : elementwise t34, t37, t42[batch] = f(t33, kind_sample_weights, level_sample_weights) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const float sk_x0 = (float)t35[sk_i0];
+        const float sk_x0 = (float)t33[sk_i0];
         const float sk_x1 = kind_sample_weights[sk_i0];
         const float sk_x2 = level_sample_weights[sk_i0];
         const float sk_t0 = 1.0f/((float)batch);
-        t36[sk_i0] = sk_x0;
-        t39[sk_i0] = -0.5f*sk_t0*sk_x1;
-        t44[sk_i0] = sk_t0*sk_x2;
+        t34[sk_i0] = sk_x0;
+        t37[sk_i0] = -0.5f*sk_t0*sk_x1;
+        t42[sk_i0] = sk_t0*sk_x2;
     }
 
-    /* kind_accuracy: reduce out5[] = sum(t36[batch]) */
-    out5[0] = sk_sum_f32(t36, batch);
+    /* kind_accuracy: reduce out5[] = sum(t34[batch]) */
+    out5[0] = sk_sum_f32(t34, batch);
 
-    /* elementwise t40[batch,3] = f(kind_target, t39) */
+    /* elementwise t38[batch,3] = f(kind_target, t37) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const float sk_x1 = t39[sk_i0];
+        const float sk_x1 = t37[sk_i0];
         for (int64_t sk_i1 = 0; sk_i1 < 3; ++sk_i1) {
             const float sk_x0 = kind_target[3*sk_i0 + sk_i1];
-            t40[3*sk_i0 + sk_i1] = sk_x0*sk_x1;
+            t38[3*sk_i0 + sk_i1] = sk_x0*sk_x1;
         }
     }
 
-    /* kind_loss/grad: reduce t41[batch,1] = sum(t40[batch,3]) */
+    /* kind_loss/grad: reduce t39[batch,1] = sum(t38[batch,3]) */
     for (int64_t sk_o = 0; sk_o < batch; ++sk_o) {
-        t41[sk_o] = sk_sum_f32(t40 + 3*sk_o, 3);
+        t39[sk_o] = sk_sum_f32(t38 + 3*sk_o, 3);
     }
 
-    /* kind_loss/grad: elementwise t42[batch,3] = f(t40, t21, t41) */
+    /* kind_loss/grad: elementwise t40[batch,3] = f(t38, t20, t39) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const float sk_x2 = t41[sk_i0];
+        const float sk_x2 = t39[sk_i0];
         for (int64_t sk_i1 = 0; sk_i1 < 3; ++sk_i1) {
-            const float sk_x0 = t40[3*sk_i0 + sk_i1];
-            const float sk_x1 = t21[3*sk_i0 + sk_i1];
-            t42[3*sk_i0 + sk_i1] = sk_x0 - sk_x2*expf(sk_x1);
+            const float sk_x0 = t38[3*sk_i0 + sk_i1];
+            const float sk_x1 = t20[3*sk_i0 + sk_i1];
+            t40[3*sk_i0 + sk_i1] = sk_x0 - sk_x2*expf(sk_x1);
         }
     }
 
-    /* kind/grad: gemm t43[batch,64] = t42 @ kind_kernel.T */
-    sk_sgemm(0, 1, batch, 64, 3, t42, 3, kind_kernel, 3, t43, 64);
+    /* kind/grad: gemm t41[batch,64] = t40 @ kind_kernel.T */
+    sk_sgemm(0, 1, batch, 64, 3, t40, 3, kind_kernel, 3, t41, 64);
 
-    /* level_loss/grad: elementwise t45[batch,1] = f(t13, t44) */
+    /* level_loss/grad: elementwise t43[batch,1] = f(t13, t42) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         const float sk_x0 = t13[sk_i0];
-        const float sk_x1 = t44[sk_i0];
-        t45[sk_i0] = 2*sk_x0*sk_x1;
+        const float sk_x1 = t42[sk_i0];
+        t43[sk_i0] = 2*sk_x0*sk_x1;
     }
 
-    /* level/grad: gemm t46[batch,64] = t45 @ level_kernel.T */
-    sk_sgemm(0, 1, batch, 64, 1, t45, 1, level_kernel, 1, t46, 64);
+    /* level/grad: gemm t44[batch,64] = t43 @ level_kernel.T */
+    sk_sgemm(0, 1, batch, 64, 1, t43, 1, level_kernel, 1, t44, 64);
 
-    /* shared/grad: elementwise t47[batch,64] = f(t10, t43, t46) */
+    /* shared/grad: elementwise t45[batch,64] = f(t10, t41, t44) */
     for (int64_t sk_i0 = 0; sk_i0 < 64*batch; ++sk_i0) {
         const float sk_x0 = t10[sk_i0];
-        const float sk_x1 = t43[sk_i0];
-        const float sk_x2 = t46[sk_i0];
-        t47[sk_i0] = (sk_x1 + sk_x2)*((sk_x0 > 0) ? 1 : 0);
+        const float sk_x1 = t41[sk_i0];
+        const float sk_x2 = t44[sk_i0];
+        t45[sk_i0] = (sk_x1 + sk_x2)*((sk_x0 > 0) ? 1 : 0);
     }
 
-    /* shared/grad: gemm t48[batch,80] = t47 @ shared_kernel.T */
-    sk_sgemm(0, 1, batch, 80, 64, t47, 64, shared_kernel, 64, t48, 80);
+    /* shared/grad: gemm t46[batch,80] = t45 @ shared_kernel.T */
+    sk_sgemm(0, 1, batch, 80, 64, t45, 64, shared_kernel, 64, t46, 80);
 
-    /* elementwise t49[batch,80] = f(t7, t48) */
+    /* elementwise t47[batch,80] = f(t7, t46) */
     for (int64_t sk_i0 = 0; sk_i0 < 80*batch; ++sk_i0) {
         const float sk_x0 = t7[sk_i0];
-        const float sk_x1 = t48[sk_i0];
-        t49[sk_i0] = sk_x1*((sk_x0 >= 0.1f) ? 1.1111112f : 0);
+        const float sk_x1 = t46[sk_i0];
+        t47[sk_i0] = sk_x1*((sk_x0 >= 0.1f) ? 1.1111112f : 0);
     }
 
-    /* joint/grad: slice t50[batch,64] = t49[0:batch, 0:64] */
+    /* joint/grad: slice t48[batch,64] = t47[0:batch, 0:64] */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         for (int64_t sk_i1 = 0; sk_i1 < 64; ++sk_i1) {
-            t50[64*sk_i0 + sk_i1] = t49[80*sk_i0 + sk_i1];
+            t48[64*sk_i0 + sk_i1] = t47[80*sk_i0 + sk_i1];
         }
     }
 
-    /* signal_dense/grad: elementwise t51[batch,64] = f(t1, t50) */
+    /* signal_dense/grad: elementwise t49[batch,64] = f(t1, t48) */
     for (int64_t sk_i0 = 0; sk_i0 < 64*batch; ++sk_i0) {
         const float sk_x0 = t1[sk_i0];
-        const float sk_x1 = t50[sk_i0];
-        t51[sk_i0] = sk_x1*((sk_x0 > 0) ? 1 : 0);
+        const float sk_x1 = t48[sk_i0];
+        t49[sk_i0] = sk_x1*((sk_x0 > 0) ? 1 : 0);
     }
 
-    /* signal_dense/grad: gemm t52[12,64] = signal.T @ t51 */
-    sk_sgemm(1, 0, 12, 64, batch, signal, 12, t51, 64, t52, 64);
+    /* signal_dense/grad: gemm t50[12,64] = signal.T @ t49 */
+    sk_sgemm(1, 0, 12, 64, batch, signal, 12, t49, 64, t50, 64);
 
-    /* elementwise signal_dense_kernel_m, signal_dense_kernel_v, signal_dense_kernel[12,64] = f(signal_dense_kernel_m, t52, t53, signal_dense_kernel_v, t55, signal_dense_kernel, t58) */
+    /* elementwise signal_dense_kernel_m, signal_dense_kernel_v, signal_dense_kernel[12,64] = f(signal_dense_kernel_m, t50, t51, signal_dense_kernel_v, t53, signal_dense_kernel, t56) */
     {
-        const float sk_x2 = t53[0];
-        const float sk_x4 = t55[0];
-        const float sk_x6 = t58[0];
+        const float sk_x2 = t51[0];
+        const float sk_x4 = t53[0];
+        const float sk_x6 = t56[0];
         for (int64_t sk_i0 = 0; sk_i0 < 768; ++sk_i0) {
             const float sk_x0 = signal_dense_kernel_m[sk_i0];
-            const float sk_x1 = t52[sk_i0];
+            const float sk_x1 = t50[sk_i0];
             const float sk_x3 = signal_dense_kernel_v[sk_i0];
             const float sk_x5 = signal_dense_kernel[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
@@ -804,10 +792,10 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* signal_dense/grad: reduce t60[64] = sum(t51[batch,64]) */
+    /* signal_dense/grad: reduce t58[64] = sum(t49[batch,64]) */
     {
-        const float *const sk_src = t51;
-        float *const sk_dst = t60;
+        const float *const sk_src = t49;
+        float *const sk_dst = t58;
         for (int64_t sk_j = 0; sk_j < 64; ++sk_j) sk_dst[sk_j] = 0;
         for (int64_t sk_r = 0; sk_r < batch; ++sk_r) {
             const float *const sk_line = sk_src + 64*sk_r;
@@ -817,14 +805,14 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* elementwise signal_dense_bias_m, signal_dense_bias_v, signal_dense_bias[64] = f(signal_dense_bias_m, t60, t53, signal_dense_bias_v, t55, signal_dense_bias, t58) */
+    /* elementwise signal_dense_bias_m, signal_dense_bias_v, signal_dense_bias[64] = f(signal_dense_bias_m, t58, t51, signal_dense_bias_v, t53, signal_dense_bias, t56) */
     {
-        const float sk_x2 = t53[0];
-        const float sk_x4 = t55[0];
-        const float sk_x6 = t58[0];
+        const float sk_x2 = t51[0];
+        const float sk_x4 = t53[0];
+        const float sk_x6 = t56[0];
         for (int64_t sk_i0 = 0; sk_i0 < 64; ++sk_i0) {
             const float sk_x0 = signal_dense_bias_m[sk_i0];
-            const float sk_x1 = t60[sk_i0];
+            const float sk_x1 = t58[sk_i0];
             const float sk_x3 = signal_dense_bias_v[sk_i0];
             const float sk_x5 = signal_dense_bias[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
@@ -835,31 +823,31 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* joint/grad: slice t64[batch,16] = t49[0:batch, 64:80] */
+    /* joint/grad: slice t62[batch,16] = t47[0:batch, 64:80] */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         for (int64_t sk_i1 = 0; sk_i1 < 16; ++sk_i1) {
-            t64[16*sk_i0 + sk_i1] = t49[80*sk_i0 + sk_i1 + 64];
+            t62[16*sk_i0 + sk_i1] = t47[80*sk_i0 + sk_i1 + 64];
         }
     }
 
-    /* context_dense/grad: elementwise t65[batch,16] = f(t4, t64) */
+    /* context_dense/grad: elementwise t63[batch,16] = f(t4, t62) */
     for (int64_t sk_i0 = 0; sk_i0 < 16*batch; ++sk_i0) {
         const float sk_x0 = t4[sk_i0];
-        const float sk_x1 = t64[sk_i0];
-        t65[sk_i0] = sk_x1*(1 - (tanhf(sk_x0)*tanhf(sk_x0)));
+        const float sk_x1 = t62[sk_i0];
+        t63[sk_i0] = sk_x1*(1 - (tanhf(sk_x0)*tanhf(sk_x0)));
     }
 
-    /* context_dense/grad: gemm t66[4,16] = context.T @ t65 */
-    sk_sgemm(1, 0, 4, 16, batch, context, 4, t65, 16, t66, 16);
+    /* context_dense/grad: gemm t64[4,16] = context.T @ t63 */
+    sk_sgemm(1, 0, 4, 16, batch, context, 4, t63, 16, t64, 16);
 
-    /* elementwise context_dense_kernel_m, context_dense_kernel_v, context_dense_kernel[4,16] = f(context_dense_kernel_m, t66, t53, context_dense_kernel_v, t55, context_dense_kernel, t58) */
+    /* elementwise context_dense_kernel_m, context_dense_kernel_v, context_dense_kernel[4,16] = f(context_dense_kernel_m, t64, t51, context_dense_kernel_v, t53, context_dense_kernel, t56) */
     {
-        const float sk_x2 = t53[0];
-        const float sk_x4 = t55[0];
-        const float sk_x6 = t58[0];
+        const float sk_x2 = t51[0];
+        const float sk_x4 = t53[0];
+        const float sk_x6 = t56[0];
         for (int64_t sk_i0 = 0; sk_i0 < 64; ++sk_i0) {
             const float sk_x0 = context_dense_kernel_m[sk_i0];
-            const float sk_x1 = t66[sk_i0];
+            const float sk_x1 = t64[sk_i0];
             const float sk_x3 = context_dense_kernel_v[sk_i0];
             const float sk_x5 = context_dense_kernel[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
@@ -870,10 +858,10 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* context_dense/grad: reduce t70[16] = sum(t65[batch,16]) */
+    /* context_dense/grad: reduce t68[16] = sum(t63[batch,16]) */
     {
-        const float *const sk_src = t65;
-        float *const sk_dst = t70;
+        const float *const sk_src = t63;
+        float *const sk_dst = t68;
         for (int64_t sk_j = 0; sk_j < 16; ++sk_j) sk_dst[sk_j] = 0;
         for (int64_t sk_r = 0; sk_r < batch; ++sk_r) {
             const float *const sk_line = sk_src + 16*sk_r;
@@ -883,14 +871,14 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* elementwise context_dense_bias_m, context_dense_bias_v, context_dense_bias[16] = f(context_dense_bias_m, t70, t53, context_dense_bias_v, t55, context_dense_bias, t58) */
+    /* elementwise context_dense_bias_m, context_dense_bias_v, context_dense_bias[16] = f(context_dense_bias_m, t68, t51, context_dense_bias_v, t53, context_dense_bias, t56) */
     {
-        const float sk_x2 = t53[0];
-        const float sk_x4 = t55[0];
-        const float sk_x6 = t58[0];
+        const float sk_x2 = t51[0];
+        const float sk_x4 = t53[0];
+        const float sk_x6 = t56[0];
         for (int64_t sk_i0 = 0; sk_i0 < 16; ++sk_i0) {
             const float sk_x0 = context_dense_bias_m[sk_i0];
-            const float sk_x1 = t70[sk_i0];
+            const float sk_x1 = t68[sk_i0];
             const float sk_x3 = context_dense_bias_v[sk_i0];
             const float sk_x5 = context_dense_bias[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
@@ -901,17 +889,17 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* shared/grad: gemm t74[80,64] = t8.T @ t47 */
-    sk_sgemm(1, 0, 80, 64, batch, t8, 80, t47, 64, t74, 64);
+    /* shared/grad: gemm t72[80,64] = t8.T @ t45 */
+    sk_sgemm(1, 0, 80, 64, batch, t8, 80, t45, 64, t72, 64);
 
-    /* elementwise shared_kernel_m, shared_kernel_v, shared_kernel[80,64] = f(shared_kernel_m, t74, t53, shared_kernel_v, t55, shared_kernel, t58) */
+    /* elementwise shared_kernel_m, shared_kernel_v, shared_kernel[80,64] = f(shared_kernel_m, t72, t51, shared_kernel_v, t53, shared_kernel, t56) */
     {
-        const float sk_x2 = t53[0];
-        const float sk_x4 = t55[0];
-        const float sk_x6 = t58[0];
+        const float sk_x2 = t51[0];
+        const float sk_x4 = t53[0];
+        const float sk_x6 = t56[0];
         for (int64_t sk_i0 = 0; sk_i0 < 5120; ++sk_i0) {
             const float sk_x0 = shared_kernel_m[sk_i0];
-            const float sk_x1 = t74[sk_i0];
+            const float sk_x1 = t72[sk_i0];
             const float sk_x3 = shared_kernel_v[sk_i0];
             const float sk_x5 = shared_kernel[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
@@ -922,10 +910,10 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* shared/grad: reduce t78[64] = sum(t47[batch,64]) */
+    /* shared/grad: reduce t76[64] = sum(t45[batch,64]) */
     {
-        const float *const sk_src = t47;
-        float *const sk_dst = t78;
+        const float *const sk_src = t45;
+        float *const sk_dst = t76;
         for (int64_t sk_j = 0; sk_j < 64; ++sk_j) sk_dst[sk_j] = 0;
         for (int64_t sk_r = 0; sk_r < batch; ++sk_r) {
             const float *const sk_line = sk_src + 64*sk_r;
@@ -935,14 +923,14 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* elementwise shared_bias_m, shared_bias_v, shared_bias[64] = f(shared_bias_m, t78, t53, shared_bias_v, t55, shared_bias, t58) */
+    /* elementwise shared_bias_m, shared_bias_v, shared_bias[64] = f(shared_bias_m, t76, t51, shared_bias_v, t53, shared_bias, t56) */
     {
-        const float sk_x2 = t53[0];
-        const float sk_x4 = t55[0];
-        const float sk_x6 = t58[0];
+        const float sk_x2 = t51[0];
+        const float sk_x4 = t53[0];
+        const float sk_x6 = t56[0];
         for (int64_t sk_i0 = 0; sk_i0 < 64; ++sk_i0) {
             const float sk_x0 = shared_bias_m[sk_i0];
-            const float sk_x1 = t78[sk_i0];
+            const float sk_x1 = t76[sk_i0];
             const float sk_x3 = shared_bias_v[sk_i0];
             const float sk_x5 = shared_bias[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
@@ -953,17 +941,17 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* level/grad: gemm t82[64,1] = t11.T @ t45 */
-    sk_sgemm(1, 0, 64, 1, batch, t11, 64, t45, 1, t82, 1);
+    /* level/grad: gemm t80[64,1] = t11.T @ t43 */
+    sk_sgemm(1, 0, 64, 1, batch, t11, 64, t43, 1, t80, 1);
 
-    /* elementwise level_kernel_m, level_kernel_v, level_kernel[64,1] = f(level_kernel_m, t82, t53, level_kernel_v, t55, level_kernel, t58) */
+    /* elementwise level_kernel_m, level_kernel_v, level_kernel[64,1] = f(level_kernel_m, t80, t51, level_kernel_v, t53, level_kernel, t56) */
     {
-        const float sk_x2 = t53[0];
-        const float sk_x4 = t55[0];
-        const float sk_x6 = t58[0];
+        const float sk_x2 = t51[0];
+        const float sk_x4 = t53[0];
+        const float sk_x6 = t56[0];
         for (int64_t sk_i0 = 0; sk_i0 < 64; ++sk_i0) {
             const float sk_x0 = level_kernel_m[sk_i0];
-            const float sk_x1 = t82[sk_i0];
+            const float sk_x1 = t80[sk_i0];
             const float sk_x3 = level_kernel_v[sk_i0];
             const float sk_x5 = level_kernel[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
@@ -974,18 +962,18 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* level/grad: reduce t86[1] = sum(t45[batch,1]) */
-    t86[0] = sk_sum_f32(t45, batch);
+    /* level/grad: reduce t84[1] = sum(t43[batch,1]) */
+    t84[0] = sk_sum_f32(t43, batch);
 
-    /* elementwise level_bias_v, level_bias_m, level_bias[1] = f(level_bias_v, t86, t55, level_bias_m, t53, level_bias, t58) */
+    /* elementwise level_bias_v, level_bias_m, level_bias[1] = f(level_bias_v, t84, t53, level_bias_m, t51, level_bias, t56) */
     {
         const float sk_x0 = level_bias_v[0];
-        const float sk_x1 = t86[0];
-        const float sk_x2 = t55[0];
+        const float sk_x1 = t84[0];
+        const float sk_x2 = t53[0];
         const float sk_x3 = level_bias_m[0];
-        const float sk_x4 = t53[0];
+        const float sk_x4 = t51[0];
         const float sk_x5 = level_bias[0];
-        const float sk_x6 = t58[0];
+        const float sk_x6 = t56[0];
         const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + (sk_x1*sk_x1));
         const float sk_t1 = sk_x3 + sk_x4*(sk_x1 - sk_x3);
         level_bias_v[0] = sk_t0;
@@ -993,17 +981,17 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         level_bias[0] = -sk_t1*sk_x6/(sqrtf(sk_t0) + 1e-07f) + sk_x5;
     }
 
-    /* kind/grad: gemm t90[64,3] = t11.T @ t42 */
-    sk_sgemm(1, 0, 64, 3, batch, t11, 64, t42, 3, t90, 3);
+    /* kind/grad: gemm t88[64,3] = t11.T @ t40 */
+    sk_sgemm(1, 0, 64, 3, batch, t11, 64, t40, 3, t88, 3);
 
-    /* elementwise kind_kernel_m, kind_kernel_v, kind_kernel[64,3] = f(kind_kernel_m, t90, t53, kind_kernel_v, t55, kind_kernel, t58) */
+    /* elementwise kind_kernel_m, kind_kernel_v, kind_kernel[64,3] = f(kind_kernel_m, t88, t51, kind_kernel_v, t53, kind_kernel, t56) */
     {
-        const float sk_x2 = t53[0];
-        const float sk_x4 = t55[0];
-        const float sk_x6 = t58[0];
+        const float sk_x2 = t51[0];
+        const float sk_x4 = t53[0];
+        const float sk_x6 = t56[0];
         for (int64_t sk_i0 = 0; sk_i0 < 192; ++sk_i0) {
             const float sk_x0 = kind_kernel_m[sk_i0];
-            const float sk_x1 = t90[sk_i0];
+            const float sk_x1 = t88[sk_i0];
             const float sk_x3 = kind_kernel_v[sk_i0];
             const float sk_x5 = kind_kernel[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
@@ -1014,10 +1002,10 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* kind/grad: reduce t94[3] = sum(t42[batch,3]) */
+    /* kind/grad: reduce t92[3] = sum(t40[batch,3]) */
     {
-        const float *const sk_src = t42;
-        float *const sk_dst = t94;
+        const float *const sk_src = t40;
+        float *const sk_dst = t92;
         for (int64_t sk_j = 0; sk_j < 3; ++sk_j) sk_dst[sk_j] = 0;
         for (int64_t sk_r = 0; sk_r < batch; ++sk_r) {
             const float *const sk_line = sk_src + 3*sk_r;
@@ -1027,14 +1015,14 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* elementwise kind_bias_m, kind_bias_v, kind_bias[3] = f(kind_bias_m, t94, t53, kind_bias_v, t55, kind_bias, t58) */
+    /* elementwise kind_bias_m, kind_bias_v, kind_bias[3] = f(kind_bias_m, t92, t51, kind_bias_v, t53, kind_bias, t56) */
     {
-        const float sk_x2 = t53[0];
-        const float sk_x4 = t55[0];
-        const float sk_x6 = t58[0];
+        const float sk_x2 = t51[0];
+        const float sk_x4 = t53[0];
+        const float sk_x6 = t56[0];
         for (int64_t sk_i0 = 0; sk_i0 < 3; ++sk_i0) {
             const float sk_x0 = kind_bias_m[sk_i0];
-            const float sk_x1 = t94[sk_i0];
+            const float sk_x1 = t92[sk_i0];
             const float sk_x3 = kind_bias_v[sk_i0];
             const float sk_x5 = kind_bias[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);

@@ -53,7 +53,7 @@ Arguments (None is the batch dimension):
     kind_bias_m              variable  (3,) float32
     kind_bias_v              variable  (3,) float32
     workspace: the tuple returned by workspace_views(batch, buffer), buffer of
-               workspace_bytes(batch) bytes (1 x float32 + 1 x float32 + 1 x float32 + 1 x float32 + 64*batch x float32 + 64*batch x float32 + 16*batch x float32 + 16*batch x float32 + 80*batch x float32 + 80*batch x float32 + 64*batch x float32 + batch x float32 + batch x float32 + batch x float32 + batch x float32 + 3*batch x float32 + 3*batch x float32 + 3*batch x float32 + batch x int64 + batch x int64 + 64*batch x float32 + 64*batch x float32 + 80*batch x float32 + 768 x float32 + 64 x float32 + 16 x float32 + 5120 x float32 + 192 x float32 + 3 x float32).
+               workspace_bytes(batch) bytes (1 x float32 + 1 x float32 + 1 x float32 + 1 x float32 + 64*batch x float32 + 64*batch x float32 + 16*batch x float32 + 16*batch x float32 + 80*batch x float32 + 80*batch x float32 + 64*batch x float32 + batch x float32 + batch x float32 + batch x float32 + 3*batch x float32 + 3*batch x float32 + 3*batch x float32 + batch x int64 + batch x int64 + batch x float32 + 64*batch x float32 + 64*batch x float32 + 80*batch x float32 + 768 x float32 + 64 x float32 + 16 x float32 + 5120 x float32 + 192 x float32 + 3 x float32).
 """
 
 import numpy as np
@@ -113,7 +113,7 @@ def _sk_random(state, size, distribution, stream, dtype):
     r = np.sqrt(ftype(-2.0) * np.log(u1))
     return (r * np.cos(ftype(2.0 * np.pi) * u2)).astype(dtype)
 
-_REGIONS = [('float32', '1'), ('float32', '1'), ('float32', '1'), ('float32', '1'), ('float32', '64*batch'), ('float32', '64*batch'), ('float32', '16*batch'), ('float32', '16*batch'), ('float32', '80*batch'), ('float32', '80*batch'), ('float32', '64*batch'), ('float32', 'batch'), ('float32', 'batch'), ('float32', 'batch'), ('float32', 'batch'), ('float32', '3*batch'), ('float32', '3*batch'), ('float32', '3*batch'), ('int64', 'batch'), ('int64', 'batch'), ('float32', '64*batch'), ('float32', '64*batch'), ('float32', '80*batch'), ('float32', '768'), ('float32', '64'), ('float32', '16'), ('float32', '5120'), ('float32', '192'), ('float32', '3')]
+_REGIONS = [('float32', '1'), ('float32', '1'), ('float32', '1'), ('float32', '1'), ('float32', '64*batch'), ('float32', '64*batch'), ('float32', '16*batch'), ('float32', '16*batch'), ('float32', '80*batch'), ('float32', '80*batch'), ('float32', '64*batch'), ('float32', 'batch'), ('float32', 'batch'), ('float32', 'batch'), ('float32', '3*batch'), ('float32', '3*batch'), ('float32', '3*batch'), ('int64', 'batch'), ('int64', 'batch'), ('float32', 'batch'), ('float32', '64*batch'), ('float32', '64*batch'), ('float32', '80*batch'), ('float32', '768'), ('float32', '64'), ('float32', '16'), ('float32', '5120'), ('float32', '192'), ('float32', '3')]
 
 
 def workspace_bytes(batch):
@@ -152,68 +152,66 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     t12 = sk_ws11[:batch].reshape((batch, 1, ))  # level (None, 1)
     t13 = sk_ws11[:batch].reshape((batch, 1, ))  # level_loss (None, 1)
     t14 = sk_ws12[:batch].reshape((batch, 1, ))  # level_loss (None, 1)
-    t15 = sk_ws14[:batch].reshape((batch, ))  # level_loss (None,)
-    t16 = sk_ws14[:batch].reshape((batch, ))  # level_loss (None,)
-    t17 = sk_ws2[:1].reshape(())  # level_loss ()
-    t19 = sk_ws15[:3*batch].reshape((batch, 3, ))  # kind (None, 3)
-    t20 = sk_ws15[:3*batch].reshape((batch, 3, ))  # kind (None, 3)
+    t15 = sk_ws12[:batch].reshape((batch, ))  # level_loss (None,)
+    t16 = sk_ws2[:1].reshape(())  # level_loss ()
+    t18 = sk_ws14[:3*batch].reshape((batch, 3, ))  # kind (None, 3)
+    t19 = sk_ws14[:3*batch].reshape((batch, 3, ))  # kind (None, 3)
+    t20 = sk_ws15[:3*batch].reshape((batch, 3, ))  # kind_loss (None, 3)
     t21 = sk_ws16[:3*batch].reshape((batch, 3, ))  # kind_loss (None, 3)
-    t22 = sk_ws17[:3*batch].reshape((batch, 3, ))  # kind_loss (None, 3)
-    t23 = sk_ws14[:batch].reshape((batch, ))  # kind_loss (None,)
-    t24 = sk_ws14[:batch].reshape((batch, ))  # kind_loss (None,)
-    t25 = sk_ws2[:1].reshape(())  # kind_loss ()
-    t28 = sk_ws13[:batch].reshape((batch, 1, ))  # level_mae (None, 1)
-    t29 = sk_ws14[:batch].reshape((batch, ))  # level_mae (None,)
+    t22 = sk_ws12[:batch].reshape((batch, ))  # kind_loss (None,)
+    t23 = sk_ws12[:batch].reshape((batch, ))  # kind_loss (None,)
+    t24 = sk_ws2[:1].reshape(())  # kind_loss ()
+    t27 = sk_ws13[:batch].reshape((batch, 1, ))  # level_mae (None, 1)
+    t30 = sk_ws17[:batch].reshape((batch, ))  # kind_accuracy (None,)
+    t31 = sk_ws16[:3*batch].reshape((batch, 3, ))  # kind (None, 3)
     t32 = sk_ws18[:batch].reshape((batch, ))  # kind_accuracy (None,)
-    t33 = sk_ws17[:3*batch].reshape((batch, 3, ))  # kind (None, 3)
-    t34 = sk_ws19[:batch].reshape((batch, ))  # kind_accuracy (None,)
-    t35 = sk_ws19[:batch].reshape((batch, ))  # kind_accuracy (None,)
-    t36 = sk_ws14[:batch].reshape((batch, ))  # kind_accuracy (None,)
-    t39 = sk_ws13[:batch].reshape((batch, ))  # - (None,)
-    t40 = sk_ws17[:3*batch].reshape((batch, 3, ))  # - (None, 3)
-    t41 = sk_ws13[:batch].reshape((batch, 1, ))  # kind_loss/grad (None, 1)
-    t42 = sk_ws16[:3*batch].reshape((batch, 3, ))  # kind_loss/grad (None, 3)
-    t43 = sk_ws20[:64*batch].reshape((batch, 64, ))  # kind/grad (None, 64)
-    t44 = sk_ws12[:batch].reshape((batch, ))  # - (None,)
-    t45 = sk_ws12[:batch].reshape((batch, 1, ))  # level_loss/grad (None, 1)
-    t46 = sk_ws21[:64*batch].reshape((batch, 64, ))  # level/grad (None, 64)
-    t47 = sk_ws21[:64*batch].reshape((batch, 64, ))  # shared/grad (None, 64)
-    t48 = sk_ws22[:80*batch].reshape((batch, 80, ))  # shared/grad (None, 80)
-    t49 = sk_ws22[:80*batch].reshape((batch, 80, ))  # - (None, 80)
-    t50 = sk_ws20[:64*batch].reshape((batch, 64, ))  # joint/grad (None, 64)
-    t51 = sk_ws20[:64*batch].reshape((batch, 64, ))  # signal_dense/grad (None, 64)
-    t52 = sk_ws23[:768].reshape((12, 64, ))  # signal_dense/grad (12, 64)
-    t53 = sk_ws1[:1].reshape(())  # - ()
-    t55 = sk_ws0[:1].reshape(())  # - ()
-    t57 = sk_ws2[:1].reshape(())  # - ()
-    t58 = sk_ws3[:1].reshape(())  # - ()
-    t60 = sk_ws24[:64].reshape((64, ))  # signal_dense/grad (64,)
-    t64 = sk_ws7[:16*batch].reshape((batch, 16, ))  # joint/grad (None, 16)
-    t65 = sk_ws7[:16*batch].reshape((batch, 16, ))  # context_dense/grad (None, 16)
-    t66 = sk_ws24[:64].reshape((4, 16, ))  # context_dense/grad (4, 16)
-    t70 = sk_ws25[:16].reshape((16, ))  # context_dense/grad (16,)
-    t74 = sk_ws26[:5120].reshape((80, 64, ))  # shared/grad (80, 64)
-    t78 = sk_ws24[:64].reshape((64, ))  # shared/grad (64,)
-    t82 = sk_ws24[:64].reshape((64, 1, ))  # level/grad (64, 1)
-    t86 = sk_ws2[:1].reshape((1, ))  # level/grad (1,)
-    t90 = sk_ws27[:192].reshape((64, 3, ))  # kind/grad (64, 3)
-    t94 = sk_ws28[:3].reshape((3, ))  # kind/grad (3,)
+    t33 = sk_ws18[:batch].reshape((batch, ))  # kind_accuracy (None,)
+    t34 = sk_ws13[:batch].reshape((batch, ))  # kind_accuracy (None,)
+    t37 = sk_ws12[:batch].reshape((batch, ))  # - (None,)
+    t38 = sk_ws16[:3*batch].reshape((batch, 3, ))  # - (None, 3)
+    t39 = sk_ws12[:batch].reshape((batch, 1, ))  # kind_loss/grad (None, 1)
+    t40 = sk_ws15[:3*batch].reshape((batch, 3, ))  # kind_loss/grad (None, 3)
+    t41 = sk_ws20[:64*batch].reshape((batch, 64, ))  # kind/grad (None, 64)
+    t42 = sk_ws19[:batch].reshape((batch, ))  # - (None,)
+    t43 = sk_ws19[:batch].reshape((batch, 1, ))  # level_loss/grad (None, 1)
+    t44 = sk_ws21[:64*batch].reshape((batch, 64, ))  # level/grad (None, 64)
+    t45 = sk_ws21[:64*batch].reshape((batch, 64, ))  # shared/grad (None, 64)
+    t46 = sk_ws22[:80*batch].reshape((batch, 80, ))  # shared/grad (None, 80)
+    t47 = sk_ws22[:80*batch].reshape((batch, 80, ))  # - (None, 80)
+    t48 = sk_ws20[:64*batch].reshape((batch, 64, ))  # joint/grad (None, 64)
+    t49 = sk_ws20[:64*batch].reshape((batch, 64, ))  # signal_dense/grad (None, 64)
+    t50 = sk_ws23[:768].reshape((12, 64, ))  # signal_dense/grad (12, 64)
+    t51 = sk_ws1[:1].reshape(())  # - ()
+    t53 = sk_ws0[:1].reshape(())  # - ()
+    t55 = sk_ws2[:1].reshape(())  # - ()
+    t56 = sk_ws3[:1].reshape(())  # - ()
+    t58 = sk_ws24[:64].reshape((64, ))  # signal_dense/grad (64,)
+    t62 = sk_ws7[:16*batch].reshape((batch, 16, ))  # joint/grad (None, 16)
+    t63 = sk_ws7[:16*batch].reshape((batch, 16, ))  # context_dense/grad (None, 16)
+    t64 = sk_ws24[:64].reshape((4, 16, ))  # context_dense/grad (4, 16)
+    t68 = sk_ws25[:16].reshape((16, ))  # context_dense/grad (16,)
+    t72 = sk_ws26[:5120].reshape((80, 64, ))  # shared/grad (80, 64)
+    t76 = sk_ws24[:64].reshape((64, ))  # shared/grad (64,)
+    t80 = sk_ws24[:64].reshape((64, 1, ))  # level/grad (64, 1)
+    t84 = sk_ws2[:1].reshape((1, ))  # level/grad (1,)
+    t88 = sk_ws27[:192].reshape((64, 3, ))  # kind/grad (64, 3)
+    t92 = sk_ws28[:3].reshape((3, ))  # kind/grad (3,)
 
-    # -: elementwise t55, t53 = 1 - x0; 1 - x1
+    # -: elementwise t53, t51 = 1 - x0; 1 - x1
     sk_r0 = 1 - Adam_beta_2
     sk_r1 = 1 - Adam_beta_1
-    np.copyto(t55, sk_r0, casting="unsafe")
-    np.copyto(t53, sk_r1, casting="unsafe")
+    np.copyto(t53, sk_r0, casting="unsafe")
+    np.copyto(t51, sk_r1, casting="unsafe")
 
     # -: elementwise Adam_iterations = x0 + 1
     np.copyto(Adam_iterations, Adam_iterations + 1, casting="unsafe")
 
-    # ; level_loss: elementwise t57, t58, out4 = x0; x1*sqrt(1 - x2**x0)/(1 - x3**x0); batch
+    # ; level_loss: elementwise t55, t56, out4 = x0; x1*sqrt(1 - x2**x0)/(1 - x3**x0); batch
     sk_r0 = Adam_iterations
     sk_r1 = Adam_learning_rate*np.sqrt(1 - Adam_beta_2**Adam_iterations)/(1 - Adam_beta_1**Adam_iterations)
     sk_r2 = batch
-    np.copyto(t57, sk_r0, casting="unsafe")
-    np.copyto(t58, sk_r1, casting="unsafe")
+    np.copyto(t55, sk_r0, casting="unsafe")
+    np.copyto(t56, sk_r1, casting="unsafe")
     np.copyto(out4, sk_r2, casting="unsafe")
 
     # signal_dense: gemm t0 = signal @ signal_dense_kernel
@@ -260,255 +258,249 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     # level: gemm t12 = t11 @ level_kernel
     np.matmul(t11, level_kernel, out=t12)
 
-    # level_loss; level_mae: elementwise t13, t14, t28 = x0 + x1 - x2; (x0 + x1 - x2)**2; Abs(x0 + x1 - x2)
+    # level_loss; level_mae: elementwise t13, t14, t27 = x0 + x1 - x2; (x0 + x1 - x2)**2; Abs(x0 + x1 - x2)
     sk_t0 = level_bias - level_target + t12
     sk_r0 = sk_t0
     sk_r1 = sk_t0**2
     sk_r2 = abs(sk_t0)
     np.copyto(t13, sk_r0, casting="unsafe")
     np.copyto(t14, sk_r1, casting="unsafe")
-    np.copyto(t28, sk_r2, casting="unsafe")
+    np.copyto(t27, sk_r2, casting="unsafe")
 
-    # level_loss: reduce t15 <- t14
-    np.sum(t14.reshape(batch, 1, 1), axis=1, out=t15.reshape(batch, 1))
+    # level_loss: elementwise t15 = x0*x1
+    np.copyto(t15, level_sample_weights*t14.reshape((batch, )), casting="unsafe")
 
-    # level_loss: elementwise t16 = x0*x1
-    np.copyto(t16, level_sample_weights*t15, casting="unsafe")
-
-    # level_loss: reduce t17 <- t16
-    np.sum(t16.reshape(1, batch, 1), axis=1, out=t17.reshape(1, 1))
+    # level_loss: reduce t16 <- t15
+    np.sum(t15.reshape(1, batch, 1), axis=1, out=t16.reshape(1, 1))
 
     # level_loss: elementwise out1 = x0/batch
-    np.copyto(out1, t17/batch, casting="unsafe")
+    np.copyto(out1, t16/batch, casting="unsafe")
 
-    # kind: gemm t19 = t11 @ kind_kernel
-    np.matmul(t11, kind_kernel, out=t19)
+    # kind: gemm t18 = t11 @ kind_kernel
+    np.matmul(t11, kind_kernel, out=t18)
 
-    # kind: elementwise t20 = x0 + x1
-    np.copyto(t20, kind_bias + t19, casting="unsafe")
+    # kind: elementwise t19 = x0 + x1
+    np.copyto(t19, kind_bias + t18, casting="unsafe")
 
-    # kind_loss: softmax t21 <- t20
-    sk_x = t20.reshape(batch, 3, 1)
+    # kind_loss: softmax t20 <- t19
+    sk_x = t19.reshape(batch, 3, 1)
     sk_shifted = sk_x - sk_x.max(axis=1, keepdims=True)
-    np.copyto(t21.reshape(sk_x.shape), sk_shifted - np.log(np.exp(sk_shifted).sum(axis=1, keepdims=True)))
+    np.copyto(t20.reshape(sk_x.shape), sk_shifted - np.log(np.exp(sk_shifted).sum(axis=1, keepdims=True)))
 
-    # kind_loss: elementwise t22 = x0*x1
-    np.copyto(t22, kind_target*t21, casting="unsafe")
+    # kind_loss: elementwise t21 = x0*x1
+    np.copyto(t21, kind_target*t20, casting="unsafe")
 
-    # kind_loss: reduce t23 <- t22
-    np.sum(t22.reshape(batch, 3, 1), axis=1, out=t23.reshape(batch, 1))
+    # kind_loss: reduce t22 <- t21
+    np.sum(t21.reshape(batch, 3, 1), axis=1, out=t22.reshape(batch, 1))
 
-    # kind_loss: elementwise t24 = -x0*x1
-    np.copyto(t24, -kind_sample_weights*t23, casting="unsafe")
+    # kind_loss: elementwise t23 = -x0*x1
+    np.copyto(t23, -kind_sample_weights*t22, casting="unsafe")
 
-    # kind_loss: reduce t25 <- t24
-    np.sum(t24.reshape(1, batch, 1), axis=1, out=t25.reshape(1, 1))
+    # kind_loss: reduce t24 <- t23
+    np.sum(t23.reshape(1, batch, 1), axis=1, out=t24.reshape(1, 1))
 
     # kind_loss; loss: elementwise out2, out0 = x0/batch; x1 + 0.5*x0/batch
-    sk_t0 = t25/batch
+    sk_t0 = t24/batch
     sk_r0 = sk_t0
     sk_r1 = out1 + 0.5*sk_t0
     np.copyto(out2, sk_r0, casting="unsafe")
     np.copyto(out0, sk_r1, casting="unsafe")
 
-    # level_mae: reduce t29 <- t28
-    np.sum(t28.reshape(batch, 1, 1), axis=1, out=t29.reshape(batch, 1))
+    # level_mae: reduce out3 <- t27
+    np.sum(t27.reshape((batch, )).reshape(1, batch, 1), axis=1, out=out3.reshape(1, 1))
 
-    # level_mae: reduce out3 <- t29
-    np.sum(t29.reshape(1, batch, 1), axis=1, out=out3.reshape(1, 1))
+    # kind_accuracy: argmax t30 <- kind_target
+    np.argmax(kind_target.reshape(batch, 3, 1), axis=1, out=t30.reshape(batch, 1))
 
-    # kind_accuracy: argmax t32 <- kind_target
-    np.argmax(kind_target.reshape(batch, 3, 1), axis=1, out=t32.reshape(batch, 1))
-
-    # kind: softmax t33 <- t20
-    sk_x = t20.reshape(batch, 3, 1)
+    # kind: softmax t31 <- t19
+    sk_x = t19.reshape(batch, 3, 1)
     sk_shifted = sk_x - sk_x.max(axis=1, keepdims=True)
     sk_e = np.exp(sk_shifted)
-    np.copyto(t33.reshape(sk_x.shape), sk_e / sk_e.sum(axis=1, keepdims=True))
+    np.copyto(t31.reshape(sk_x.shape), sk_e / sk_e.sum(axis=1, keepdims=True))
 
-    # kind_accuracy: argmax t34 <- t33
-    np.argmax(t33.reshape(batch, 3, 1), axis=1, out=t34.reshape(batch, 1))
+    # kind_accuracy: argmax t32 <- t31
+    np.argmax(t31.reshape(batch, 3, 1), axis=1, out=t32.reshape(batch, 1))
 
-    # kind_accuracy: elementwise t35 = Piecewise((1, Eq(x0, x1)), (0, True))
-    np.copyto(t35, np.where(np.equal(t32, t34), np.int64(1), np.int64(0)), casting="unsafe")
+    # kind_accuracy: elementwise t33 = Piecewise((1, Eq(x0, x1)), (0, True))
+    np.copyto(t33, np.where(np.equal(t30, t32), np.int64(1), np.int64(0)), casting="unsafe")
 
-    # kind_accuracy; ; : elementwise t36, t39, t44 = x0; -0.5*x1/batch; x2/batch
+    # kind_accuracy; ; : elementwise t34, t37, t42 = x0; -0.5*x1/batch; x2/batch
     sk_t0 = batch**(-1.0)
-    sk_r0 = t35
+    sk_r0 = t33
     sk_r1 = -0.5*kind_sample_weights*sk_t0
     sk_r2 = level_sample_weights*sk_t0
-    np.copyto(t36, sk_r0, casting="unsafe")
-    np.copyto(t39, sk_r1, casting="unsafe")
-    np.copyto(t44, sk_r2, casting="unsafe")
+    np.copyto(t34, sk_r0, casting="unsafe")
+    np.copyto(t37, sk_r1, casting="unsafe")
+    np.copyto(t42, sk_r2, casting="unsafe")
 
-    # kind_accuracy: reduce out5 <- t36
-    np.sum(t36.reshape(1, batch, 1), axis=1, out=out5.reshape(1, 1))
+    # kind_accuracy: reduce out5 <- t34
+    np.sum(t34.reshape(1, batch, 1), axis=1, out=out5.reshape(1, 1))
 
-    # -: elementwise t40 = x0*x1
-    np.copyto(t40, kind_target*t39.reshape((batch, 1, )), casting="unsafe")
+    # -: elementwise t38 = x0*x1
+    np.copyto(t38, kind_target*t37.reshape((batch, 1, )), casting="unsafe")
 
-    # kind_loss/grad: reduce t41 <- t40
-    np.sum(t40.reshape(batch, 3, 1), axis=1, out=t41.reshape(batch, 1))
+    # kind_loss/grad: reduce t39 <- t38
+    np.sum(t38.reshape(batch, 3, 1), axis=1, out=t39.reshape(batch, 1))
 
-    # kind_loss/grad: elementwise t42 = x0 - x2*exp(x1)
-    np.copyto(t42, t40 - t41*np.exp(t21), casting="unsafe")
+    # kind_loss/grad: elementwise t40 = x0 - x2*exp(x1)
+    np.copyto(t40, t38 - t39*np.exp(t20), casting="unsafe")
 
-    # kind/grad: gemm t43 = t42 @ kind_kernel.T
-    np.matmul(t42, np.swapaxes(kind_kernel, -1, -2), out=t43)
+    # kind/grad: gemm t41 = t40 @ kind_kernel.T
+    np.matmul(t40, np.swapaxes(kind_kernel, -1, -2), out=t41)
 
-    # level_loss/grad: elementwise t45 = 2*x0*x1
-    np.copyto(t45, 2*t13*t44.reshape((batch, 1, )), casting="unsafe")
+    # level_loss/grad: elementwise t43 = 2*x0*x1
+    np.copyto(t43, 2*t13*t42.reshape((batch, 1, )), casting="unsafe")
 
-    # level/grad: gemm t46 = t45 @ level_kernel.T
-    np.matmul(t45, np.swapaxes(level_kernel, -1, -2), out=t46)
+    # level/grad: gemm t44 = t43 @ level_kernel.T
+    np.matmul(t43, np.swapaxes(level_kernel, -1, -2), out=t44)
 
-    # shared/grad: elementwise t47 = (x1 + x2)*Piecewise((1, x0 > 0), (0, True))
-    np.copyto(t47, (t43 + t46)*np.where(np.greater(t10, 0), np.float32(1), np.float32(0)), casting="unsafe")
+    # shared/grad: elementwise t45 = (x1 + x2)*Piecewise((1, x0 > 0), (0, True))
+    np.copyto(t45, (t41 + t44)*np.where(np.greater(t10, 0), np.float32(1), np.float32(0)), casting="unsafe")
 
-    # shared/grad: gemm t48 = t47 @ shared_kernel.T
-    np.matmul(t47, np.swapaxes(shared_kernel, -1, -2), out=t48)
+    # shared/grad: gemm t46 = t45 @ shared_kernel.T
+    np.matmul(t45, np.swapaxes(shared_kernel, -1, -2), out=t46)
 
-    # -: elementwise t49 = x1*Piecewise((1.11111111111111, x0 >= 0.1), (0, True))
-    np.copyto(t49, t48*np.where(np.greater_equal(t7, 0.1), np.float32(1.1111111111111112), np.float32(0)), casting="unsafe")
+    # -: elementwise t47 = x1*Piecewise((1.11111111111111, x0 >= 0.1), (0, True))
+    np.copyto(t47, t46*np.where(np.greater_equal(t7, 0.1), np.float32(1.1111111111111112), np.float32(0)), casting="unsafe")
 
-    # joint/grad: slice t50 <- t49
-    np.copyto(t50.reshape(-1), t49.reshape((batch, 80, ))[0:None:1, 0:64:1].reshape(-1))
+    # joint/grad: slice t48 <- t47
+    np.copyto(t48.reshape(-1), t47.reshape((batch, 80, ))[0:None:1, 0:64:1].reshape(-1))
 
-    # signal_dense/grad: elementwise t51 = x1*Piecewise((1, x0 > 0), (0, True))
-    np.copyto(t51, t50*np.where(np.greater(t1, 0), np.float32(1), np.float32(0)), casting="unsafe")
+    # signal_dense/grad: elementwise t49 = x1*Piecewise((1, x0 > 0), (0, True))
+    np.copyto(t49, t48*np.where(np.greater(t1, 0), np.float32(1), np.float32(0)), casting="unsafe")
 
-    # signal_dense/grad: gemm t52 = signal.T @ t51
-    np.matmul(np.swapaxes(signal, -1, -2), t51, out=t52)
+    # signal_dense/grad: gemm t50 = signal.T @ t49
+    np.matmul(np.swapaxes(signal, -1, -2), t49, out=t50)
 
     # -: elementwise signal_dense_kernel_m, signal_dense_kernel_v, signal_dense_kernel = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
-    sk_t0 = signal_dense_kernel_m + t53*(-signal_dense_kernel_m + t52)
-    sk_t1 = signal_dense_kernel_v + t55*(-signal_dense_kernel_v + t52**2)
+    sk_t0 = signal_dense_kernel_m + t51*(-signal_dense_kernel_m + t50)
+    sk_t1 = signal_dense_kernel_v + t53*(-signal_dense_kernel_v + t50**2)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = signal_dense_kernel - sk_t0*t58/(np.sqrt(sk_t1) + 1.0000000116860974e-07)
+    sk_r2 = signal_dense_kernel - sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07)
     np.copyto(signal_dense_kernel_m, sk_r0, casting="unsafe")
     np.copyto(signal_dense_kernel_v, sk_r1, casting="unsafe")
     np.copyto(signal_dense_kernel, sk_r2, casting="unsafe")
 
-    # signal_dense/grad: reduce t60 <- t51
-    np.sum(t51.reshape(1, batch, 64), axis=1, out=t60.reshape(1, 64))
+    # signal_dense/grad: reduce t58 <- t49
+    np.sum(t49.reshape(1, batch, 64), axis=1, out=t58.reshape(1, 64))
 
     # -: elementwise signal_dense_bias_m, signal_dense_bias_v, signal_dense_bias = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
-    sk_t0 = signal_dense_bias_m + t53*(-signal_dense_bias_m + t60)
-    sk_t1 = signal_dense_bias_v + t55*(-signal_dense_bias_v + t60**2)
+    sk_t0 = signal_dense_bias_m + t51*(-signal_dense_bias_m + t58)
+    sk_t1 = signal_dense_bias_v + t53*(-signal_dense_bias_v + t58**2)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = signal_dense_bias - sk_t0*t58/(np.sqrt(sk_t1) + 1.0000000116860974e-07)
+    sk_r2 = signal_dense_bias - sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07)
     np.copyto(signal_dense_bias_m, sk_r0, casting="unsafe")
     np.copyto(signal_dense_bias_v, sk_r1, casting="unsafe")
     np.copyto(signal_dense_bias, sk_r2, casting="unsafe")
 
-    # joint/grad: slice t64 <- t49
-    np.copyto(t64.reshape(-1), t49.reshape((batch, 80, ))[0:None:1, 64:80:1].reshape(-1))
+    # joint/grad: slice t62 <- t47
+    np.copyto(t62.reshape(-1), t47.reshape((batch, 80, ))[0:None:1, 64:80:1].reshape(-1))
 
-    # context_dense/grad: elementwise t65 = x1*(1 - tanh(x0)**2)
-    np.copyto(t65, t64*(1 - np.tanh(t4)**2), casting="unsafe")
+    # context_dense/grad: elementwise t63 = x1*(1 - tanh(x0)**2)
+    np.copyto(t63, t62*(1 - np.tanh(t4)**2), casting="unsafe")
 
-    # context_dense/grad: gemm t66 = context.T @ t65
-    np.matmul(np.swapaxes(context, -1, -2), t65, out=t66)
+    # context_dense/grad: gemm t64 = context.T @ t63
+    np.matmul(np.swapaxes(context, -1, -2), t63, out=t64)
 
     # -: elementwise context_dense_kernel_m, context_dense_kernel_v, context_dense_kernel = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
-    sk_t0 = context_dense_kernel_m + t53*(-context_dense_kernel_m + t66)
-    sk_t1 = context_dense_kernel_v + t55*(-context_dense_kernel_v + t66**2)
+    sk_t0 = context_dense_kernel_m + t51*(-context_dense_kernel_m + t64)
+    sk_t1 = context_dense_kernel_v + t53*(-context_dense_kernel_v + t64**2)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = context_dense_kernel - sk_t0*t58/(np.sqrt(sk_t1) + 1.0000000116860974e-07)
+    sk_r2 = context_dense_kernel - sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07)
     np.copyto(context_dense_kernel_m, sk_r0, casting="unsafe")
     np.copyto(context_dense_kernel_v, sk_r1, casting="unsafe")
     np.copyto(context_dense_kernel, sk_r2, casting="unsafe")
 
-    # context_dense/grad: reduce t70 <- t65
-    np.sum(t65.reshape(1, batch, 16), axis=1, out=t70.reshape(1, 16))
+    # context_dense/grad: reduce t68 <- t63
+    np.sum(t63.reshape(1, batch, 16), axis=1, out=t68.reshape(1, 16))
 
     # -: elementwise context_dense_bias_m, context_dense_bias_v, context_dense_bias = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
-    sk_t0 = context_dense_bias_m + t53*(-context_dense_bias_m + t70)
-    sk_t1 = context_dense_bias_v + t55*(-context_dense_bias_v + t70**2)
+    sk_t0 = context_dense_bias_m + t51*(-context_dense_bias_m + t68)
+    sk_t1 = context_dense_bias_v + t53*(-context_dense_bias_v + t68**2)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = context_dense_bias - sk_t0*t58/(np.sqrt(sk_t1) + 1.0000000116860974e-07)
+    sk_r2 = context_dense_bias - sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07)
     np.copyto(context_dense_bias_m, sk_r0, casting="unsafe")
     np.copyto(context_dense_bias_v, sk_r1, casting="unsafe")
     np.copyto(context_dense_bias, sk_r2, casting="unsafe")
 
-    # shared/grad: gemm t74 = t8.T @ t47
-    np.matmul(np.swapaxes(t8, -1, -2), t47, out=t74)
+    # shared/grad: gemm t72 = t8.T @ t45
+    np.matmul(np.swapaxes(t8, -1, -2), t45, out=t72)
 
     # -: elementwise shared_kernel_m, shared_kernel_v, shared_kernel = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
-    sk_t0 = shared_kernel_m + t53*(-shared_kernel_m + t74)
-    sk_t1 = shared_kernel_v + t55*(-shared_kernel_v + t74**2)
+    sk_t0 = shared_kernel_m + t51*(-shared_kernel_m + t72)
+    sk_t1 = shared_kernel_v + t53*(-shared_kernel_v + t72**2)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = shared_kernel - sk_t0*t58/(np.sqrt(sk_t1) + 1.0000000116860974e-07)
+    sk_r2 = shared_kernel - sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07)
     np.copyto(shared_kernel_m, sk_r0, casting="unsafe")
     np.copyto(shared_kernel_v, sk_r1, casting="unsafe")
     np.copyto(shared_kernel, sk_r2, casting="unsafe")
 
-    # shared/grad: reduce t78 <- t47
-    np.sum(t47.reshape(1, batch, 64), axis=1, out=t78.reshape(1, 64))
+    # shared/grad: reduce t76 <- t45
+    np.sum(t45.reshape(1, batch, 64), axis=1, out=t76.reshape(1, 64))
 
     # -: elementwise shared_bias_m, shared_bias_v, shared_bias = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
-    sk_t0 = shared_bias_m + t53*(-shared_bias_m + t78)
-    sk_t1 = shared_bias_v + t55*(-shared_bias_v + t78**2)
+    sk_t0 = shared_bias_m + t51*(-shared_bias_m + t76)
+    sk_t1 = shared_bias_v + t53*(-shared_bias_v + t76**2)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = shared_bias - sk_t0*t58/(np.sqrt(sk_t1) + 1.0000000116860974e-07)
+    sk_r2 = shared_bias - sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07)
     np.copyto(shared_bias_m, sk_r0, casting="unsafe")
     np.copyto(shared_bias_v, sk_r1, casting="unsafe")
     np.copyto(shared_bias, sk_r2, casting="unsafe")
 
-    # level/grad: gemm t82 = t11.T @ t45
-    np.matmul(np.swapaxes(t11, -1, -2), t45, out=t82)
+    # level/grad: gemm t80 = t11.T @ t43
+    np.matmul(np.swapaxes(t11, -1, -2), t43, out=t80)
 
     # -: elementwise level_kernel_m, level_kernel_v, level_kernel = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
-    sk_t0 = level_kernel_m + t53*(-level_kernel_m + t82)
-    sk_t1 = level_kernel_v + t55*(-level_kernel_v + t82**2)
+    sk_t0 = level_kernel_m + t51*(-level_kernel_m + t80)
+    sk_t1 = level_kernel_v + t53*(-level_kernel_v + t80**2)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = level_kernel - sk_t0*t58/(np.sqrt(sk_t1) + 1.0000000116860974e-07)
+    sk_r2 = level_kernel - sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07)
     np.copyto(level_kernel_m, sk_r0, casting="unsafe")
     np.copyto(level_kernel_v, sk_r1, casting="unsafe")
     np.copyto(level_kernel, sk_r2, casting="unsafe")
 
-    # level/grad: reduce t86 <- t45
-    np.sum(t45.reshape(1, batch, 1), axis=1, out=t86.reshape(1, 1))
+    # level/grad: reduce t84 <- t43
+    np.sum(t43.reshape(1, batch, 1), axis=1, out=t84.reshape(1, 1))
 
     # -: elementwise level_bias_v, level_bias_m, level_bias = x0 + x2*(-x0 + x1**2); x3 + x4*(x1 - x3); x5 - x6*(x3 + x4*(x1 - x3))/(sqrt(x0 + x2*(-x0 + x1**2)) + 1.00000001e-7)
-    sk_t0 = level_bias_v + t55*(-level_bias_v + t86**2)
-    sk_t1 = level_bias_m + t53*(-level_bias_m + t86)
+    sk_t0 = level_bias_v + t53*(-level_bias_v + t84**2)
+    sk_t1 = level_bias_m + t51*(-level_bias_m + t84)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = level_bias - sk_t1*t58/(np.sqrt(sk_t0) + 1.0000000116860974e-07)
+    sk_r2 = level_bias - sk_t1*t56/(np.sqrt(sk_t0) + 1.0000000116860974e-07)
     np.copyto(level_bias_v, sk_r0, casting="unsafe")
     np.copyto(level_bias_m, sk_r1, casting="unsafe")
     np.copyto(level_bias, sk_r2, casting="unsafe")
 
-    # kind/grad: gemm t90 = t11.T @ t42
-    np.matmul(np.swapaxes(t11, -1, -2), t42, out=t90)
+    # kind/grad: gemm t88 = t11.T @ t40
+    np.matmul(np.swapaxes(t11, -1, -2), t40, out=t88)
 
     # -: elementwise kind_kernel_m, kind_kernel_v, kind_kernel = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
-    sk_t0 = kind_kernel_m + t53*(-kind_kernel_m + t90)
-    sk_t1 = kind_kernel_v + t55*(-kind_kernel_v + t90**2)
+    sk_t0 = kind_kernel_m + t51*(-kind_kernel_m + t88)
+    sk_t1 = kind_kernel_v + t53*(-kind_kernel_v + t88**2)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = kind_kernel - sk_t0*t58/(np.sqrt(sk_t1) + 1.0000000116860974e-07)
+    sk_r2 = kind_kernel - sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07)
     np.copyto(kind_kernel_m, sk_r0, casting="unsafe")
     np.copyto(kind_kernel_v, sk_r1, casting="unsafe")
     np.copyto(kind_kernel, sk_r2, casting="unsafe")
 
-    # kind/grad: reduce t94 <- t42
-    np.sum(t42.reshape(1, batch, 3), axis=1, out=t94.reshape(1, 3))
+    # kind/grad: reduce t92 <- t40
+    np.sum(t40.reshape(1, batch, 3), axis=1, out=t92.reshape(1, 3))
 
     # -: elementwise kind_bias_m, kind_bias_v, kind_bias = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
-    sk_t0 = kind_bias_m + t53*(-kind_bias_m + t94)
-    sk_t1 = kind_bias_v + t55*(-kind_bias_v + t94**2)
+    sk_t0 = kind_bias_m + t51*(-kind_bias_m + t92)
+    sk_t1 = kind_bias_v + t53*(-kind_bias_v + t92**2)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = kind_bias - sk_t0*t58/(np.sqrt(sk_t1) + 1.0000000116860974e-07)
+    sk_r2 = kind_bias - sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07)
     np.copyto(kind_bias_m, sk_r0, casting="unsafe")
     np.copyto(kind_bias_v, sk_r1, casting="unsafe")
     np.copyto(kind_bias, sk_r2, casting="unsafe")

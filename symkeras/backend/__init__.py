@@ -300,20 +300,38 @@ def dot(x, y):
 
 
 def batch_dot(x, y, axes=None):
-    """Keras ``K.batch_dot`` for rank-2 and rank-3 operands."""
+    """Keras ``K.batch_dot``: per sample, contract axis ``axes[0]`` of x with ``axes[1]`` of y.
+
+    The result has x's other axes then y's other non-batch axes, (batch, 1) if nothing is left.
+    """
     x, y = _tensor(x), _tensor(y)
+    if x.ndim < 2 or y.ndim < 2:
+        raise ValueError(f"Cannot do batch_dot on inputs with rank < 2. Received inputs with shapes "
+                         f"{int_shape(x)} and {int_shape(y)}.")
     if isinstance(axes, int):
         axes = (axes, axes)
     if axes is None:
         axes = (x.ndim - 1, y.ndim - 2 if y.ndim > 2 else y.ndim - 1)
     ax, ay = (a % t.ndim for a, t in zip(axes, (x, y)))
+    if ax == 0 or ay == 0:
+        raise ValueError("Cannot perform batch_dot over axis 0. If your inputs are not batched, add a dummy "
+                         "batch dimension to your inputs using K.expand_dims(x, 0)")
+    if x.shape[ax] != y.shape[ay]:
+        raise ValueError(f"Cannot do batch_dot on inputs with shapes {int_shape(x)} and {int_shape(y)} with "
+                         f"axes={axes}: x.shape[{ax}] != y.shape[{ay}].")
     if x.ndim == 2 and y.ndim == 2:
-        if ax != ay or ax == 0:
-            raise ValueError("batch_dot: for 2-D operands the axes must both be 1")
         return sum(x * y, axis=1, keepdims=True)
-    if x.ndim == 3 and y.ndim == 3 and ax in (1, 2) and ay in (1, 2):
+    if x.ndim == 3 and y.ndim == 3:
         return B.matmul(x, y, transpose_a=(ax == 1), transpose_b=(ay == 2))
-    raise ValueError(f"batch_dot: unsupported shapes {int_shape(x)}, {int_shape(y)} with axes {axes}")
+    # (batch, m, k) @ (batch, k, n): x's contracted axis last, y's first after the batch axis.
+    x_rest = [i for i in range(1, x.ndim) if i != ax]
+    y_rest = [i for i in range(1, y.ndim) if i != ay]
+    x3 = B.reshape(B.transpose(x, [0] + x_rest + [ax]),
+                   (x.shape[0], dims.size([x.shape[i] for i in x_rest]), x.shape[ax]))
+    y3 = B.reshape(B.transpose(y, [0, ay] + y_rest),
+                   (y.shape[0], y.shape[ay], dims.size([y.shape[i] for i in y_rest])))
+    out_shape = (x.shape[0],) + tuple(x.shape[i] for i in x_rest) + tuple(y.shape[i] for i in y_rest)
+    return B.reshape(B.matmul(x3, y3), out_shape if len(out_shape) > 1 else out_shape + (1,))
 
 
 def transpose(x):

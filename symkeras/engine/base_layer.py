@@ -1,31 +1,26 @@
 """The Layer base class: naming, weights, and calls on Keras tensors that record the graph."""
 
 import collections
-import re
+import inspect
 
 import numpy as np
 
 from symkeras import config
-from symkeras.engine.keras_tensor import KerasTensor, is_keras_tensor
-from symkeras.ir import dims
+from symkeras.engine.keras_tensor import KerasTensor, is_keras_tensor, keras_shape
 from symkeras.ir import ops as O
 from symkeras.ir.node import Node, name_scope
+from symkeras.utils.generic_utils import to_snake_case
 
 _name_uids = collections.defaultdict(int)
 
-ALLOWED_LAYER_KWARGS = {"input_shape", "batch_input_shape", "batch_size", "dtype", "name", "trainable",
-                        "weights", "input_dtype"}
+# tf-keras's allowed layer kwargs, plus Keras 2.2's legacy `input_dtype`.
+ALLOWED_LAYER_KWARGS = {"input_dim", "input_shape", "batch_input_shape", "batch_size", "weights",
+                        "activity_regularizer", "input_dtype"}
 
 
 def clear_session():
     """Reset the automatic layer and model name counters."""
     _name_uids.clear()
-
-
-def to_snake_case(name):
-    intermediate = re.sub("(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
-    insecure = re.sub("([a-z])([A-Z])", r"\1_\2", intermediate).lower()
-    return "private" + insecure if insecure[0] == "_" else insecure
 
 
 def unique_name(base, zero_based=True):
@@ -47,13 +42,42 @@ def unpack_singleton(xs):
     return xs[0] if len(xs) == 1 else xs
 
 
-class LayerNode:
-    """One call of a layer on Keras tensors (Keras's ``Node``)."""
+class InputSpec:
+    """What a layer accepts (Keras's InputSpec): a rank, a minimum rank, fixed axis sizes."""
 
-    def __init__(self, layer, inputs, outputs, arguments):
-        self.layer, self.input_tensors, self.output_tensors = layer, inputs, outputs
-        self.arguments = arguments
-        self.inbound = [t._keras_history for t in inputs]
+    def __init__(self, ndim=None, min_ndim=None, axes=None):
+        self.ndim, self.min_ndim, self.axes = ndim, min_ndim, dict(axes or {})
+
+    def check(self, shape, layer_name, index=0):
+        prefix = f'Input {index} of layer "{layer_name}" is incompatible with the layer: '
+        if self.ndim is not None and len(shape) != self.ndim:
+            raise ValueError(f"{prefix}expected ndim={self.ndim}, found ndim={len(shape)}. "
+                             f"Full shape received: {shape}")
+        if self.min_ndim is not None and len(shape) < self.min_ndim:
+            raise ValueError(f"{prefix}expected min_ndim={self.min_ndim}, found ndim={len(shape)}. "
+                             f"Full shape received: {shape}")
+        for axis, value in self.axes.items():
+            if shape[axis] not in (value, None):
+                raise ValueError(f"{prefix}expected axis {axis} of input shape to have value {value}, "
+                                 f"but received input with shape {shape}")
+
+
+class LayerNode:
+    """One call of a layer on Keras tensors (Keras's ``Node``).
+
+    ``inbound`` holds the ``_keras_history`` of each input: (layer, node_index, tensor_index).
+    A node without input tensors is an input node (an InputLayer, or a model's own node 0).
+    """
+
+    def __init__(self, layer, inputs, outputs, arguments, called_on_list=False):
+        self.layer, self.input_tensors, self.output_tensors = layer, list(inputs), list(outputs)
+        self.arguments = dict(arguments)
+        self.called_on_list = called_on_list      # replay passes a list even for one tensor
+        self.inbound = [t._keras_history for t in self.input_tensors]
+
+    @property
+    def is_input(self):
+        return not self.input_tensors
 
 
 class Layer:
@@ -64,23 +88,27 @@ class Layer:
         unknown = set(kwargs) - ALLOWED_LAYER_KWARGS
         if unknown:
             raise TypeError(f"Keyword argument not understood: {sorted(unknown)[0]!r}")
-        self.name = name or unique_name(to_snake_case(type(self).__name__))
-        if not isinstance(self.name, str) or not self.name:
-            raise ValueError(f"name: expected a non-empty string, got {name!r}")
+        if name is None:
+            name = unique_name(to_snake_case(type(self).__name__))
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"Expected `name` argument to be a non-empty string, but got: {name!r}")
+        self.name = name
         self._trainable = bool(trainable)
         self.dtype = np.dtype(dtype or kwargs.get("input_dtype") or config.floatx()).name
         self.built = False
+        self.input_spec = None
         self._trainable_weights, self._non_trainable_weights = [], []
         self._weight_regularizers = []
         self._inbound_nodes, self._outbound_nodes = [], []
-        self.activity_regularizer = None
+        from symkeras import regularizers
+        self.activity_regularizer = regularizers.get(kwargs.get("activity_regularizer"))
         self._initial_weights = kwargs.get("weights")
-        if "batch_input_shape" in kwargs or "input_shape" in kwargs:
-            if "batch_input_shape" in kwargs:
-                batch_input_shape = tuple(kwargs["batch_input_shape"])
-            else:
-                batch_input_shape = (kwargs.get("batch_size"),) + tuple(kwargs["input_shape"])
-            self._batch_input_shape = batch_input_shape
+        if "input_dim" in kwargs and "input_shape" not in kwargs:
+            kwargs["input_shape"] = (kwargs["input_dim"],)
+        if "batch_input_shape" in kwargs:
+            self._batch_input_shape = tuple(kwargs["batch_input_shape"])
+        elif "input_shape" in kwargs:
+            self._batch_input_shape = (kwargs.get("batch_size"),) + tuple(kwargs["input_shape"])
         self.supports_masking = False
 
     # ------------------------------------------------------------------ weights
@@ -104,13 +132,15 @@ class Layer:
 
     @property
     def weights(self):
+        """Trainable then non-trainable weights (Keras order)."""
         return self.trainable_weights + self.non_trainable_weights
 
     def add_weight(self, name, shape, dtype=None, initializer=None, regularizer=None, trainable=True,
                    constraint=None):
-        from symkeras import initializers, regularizers, constraints
+        from symkeras import constraints, initializers, regularizers
+        dtype = dtype or self.dtype
         initializer = initializers.get(initializer or "glorot_uniform")
-        value = np.asarray(initializer(tuple(shape), dtype=dtype or self.dtype), dtype=dtype or self.dtype)
+        value = np.asarray(initializer(tuple(shape), dtype=dtype), dtype=dtype)
         storage = O.VariableStorage(value, f"{self.name}/{name}")
         weight = O.variable(storage)
         storage.constraint = constraints.get(constraint)
@@ -125,23 +155,23 @@ class Layer:
         return [w.op.storage.value.copy() for w in self.weights]
 
     def set_weights(self, weights):
-        params = self.weights
-        weights = list(weights)
+        """Assign values in ``weights`` order; count and every shape are checked first."""
+        params, weights = self.weights, list(weights)
         if len(weights) != len(params):
-            raise ValueError(f"Layer {self.name!r}: set_weights expected a list of {len(params)} arrays, "
-                             f"got {len(weights)}")
+            raise ValueError(f'You called `set_weights(weights)` on layer "{self.name}" with a weight list '
+                             f"of length {len(weights)}, but the layer was expecting {len(params)} weights.")
         for p, w in zip(params, weights):
-            w = np.asarray(w)
-            if w.shape != p.shape:
-                raise ValueError(f"Layer {self.name!r}: weight {p.op.storage.name!r} has shape {p.shape}, "
-                                 f"the value given has shape {w.shape}")
+            if np.shape(w) != p.shape:
+                raise ValueError(f"Layer weight shape {p.shape} not compatible with provided weight shape "
+                                 f"{np.shape(w)} (weight {p.op.storage.name!r})")
         for p, w in zip(params, weights):
             p.op.storage.value[...] = w
 
     def count_params(self):
         if not self.built:
-            raise ValueError(f"You tried to call count_params on layer {self.name!r}, but it isn't built yet.")
-        return int(sum(np.prod(w.shape) for w in self.weights))
+            raise ValueError(f"You tried to call `count_params` on layer {self.name}, but the layer isn't "
+                             f"built. You can build it manually via: `{self.name}.build(batch_input_shape)`.")
+        return _count_unique(self.weights)
 
     @property
     def losses(self):
@@ -158,10 +188,19 @@ class Layer:
     def compute_output_shape(self, input_shape):
         return input_shape
 
+    def _check_input_spec(self, inputs):
+        specs = to_list(self.input_spec)
+        if len(specs) == 1 and len(inputs) > 1:
+            specs = specs * len(inputs)
+        for i, (spec, x) in enumerate(zip(specs, inputs)):
+            if spec is not None:
+                spec.check(keras_shape(x), self.name, i)
+
     def _maybe_build(self, inputs):
+        """Build from the input shapes: a list of shapes when called on a list."""
         if not self.built:
-            shapes = [dims.to_keras(x.shape) for x in inputs]
-            self.build(unpack_singleton(shapes))
+            shapes = [keras_shape(x) for x in to_list(inputs)]
+            self.build(shapes if isinstance(inputs, (list, tuple)) else shapes[0])
             self.built = True
             if self._initial_weights is not None:
                 self.set_weights(self._initial_weights)
@@ -173,63 +212,107 @@ class Layer:
             if not isinstance(x, Node):
                 raise TypeError(f"Layer {self.name!r} was called on {type(x).__name__}; "
                                 "expected a symbolic tensor (from Input or another layer)")
-        self._maybe_build(flat)
+        self._check_input_spec(flat)
+        self._maybe_build(inputs)
+        self._check_input_spec(flat)        # build may have fixed axis sizes (Dense's input_dim)
         with name_scope(self.name):
             outputs = self.call(inputs, **kwargs)
         if not all(is_keras_tensor(x) for x in flat):
             return outputs          # a call inside another layer's replay: plain IR
+        return self._record_call(inputs, outputs, kwargs)
+
+    def _record_call(self, inputs, outputs, arguments):
+        """Wrap ``outputs`` as Keras tensors and append the LayerNode of this call."""
+        called_on_list, inputs = isinstance(inputs, (list, tuple)), to_list(inputs)
         out_list = to_list(outputs)
         index = len(self._inbound_nodes)
-        wrapped = [KerasTensor.wrap(o, self, index, i) for i, o in enumerate(out_list)]
-        node = LayerNode(self, flat, wrapped, kwargs)
+        batch = next((x._static_batch for x in inputs if x._static_batch is not None), None)
+        wrapped = [KerasTensor.wrap(o, self, index, i, batch) for i, o in enumerate(out_list)]
+        node = LayerNode(self, inputs, wrapped, arguments, called_on_list)
         self._inbound_nodes.append(node)
-        for x in flat:
+        for x in inputs:
             x._keras_history[0]._outbound_nodes.append(node)
         return wrapped if isinstance(outputs, (list, tuple)) else wrapped[0]
 
     def apply(self, inputs, training=False, losses=None, **kwargs):
         """Run ``call`` on plain IR nodes (a replay of the graph); activity penalties go to ``losses``."""
-        self._maybe_build(to_list(inputs))
+        self._maybe_build(inputs)
         with name_scope(self.name):
-            if self._accepts_training():
+            if "training" in inspect.signature(self.call).parameters:
                 kwargs.setdefault("training", training)
             outputs = self.call(inputs, **kwargs)
             if losses is not None and self.activity_regularizer is not None:
                 losses.extend(self.activity_regularizer(o) for o in to_list(outputs))
         return outputs
 
-    def _accepts_training(self):
-        import inspect
-        return "training" in inspect.signature(self.call).parameters
-
     # ------------------------------------------------------------------ introspection
-    def _node_attr(self, attr, node_index, what):
+    def _node_attr(self, node_index, attr, what):
         if not self._inbound_nodes:
             raise AttributeError(f"Layer {self.name} is not connected, no {what} to return.")
+        if not -len(self._inbound_nodes) <= node_index < len(self._inbound_nodes):
+            raise ValueError(f"Asked to get {what} at node {node_index}, but the layer has only "
+                             f"{len(self._inbound_nodes)} inbound nodes.")
         return unpack_singleton(getattr(self._inbound_nodes[node_index], attr))
+
+    def _single_node_attr(self, attr, what, method):
+        if len(self._inbound_nodes) > 1:
+            raise AttributeError(f'Layer {self.name} has multiple inbound nodes, hence the notion of '
+                                 f'"layer {what}" is ill-defined. Use `{method}(node_index)` instead.')
+        return self._node_attr(0, attr, what)
+
+    def get_input_at(self, node_index):
+        return self._node_attr(node_index, "input_tensors", "input")
+
+    def get_output_at(self, node_index):
+        return self._node_attr(node_index, "output_tensors", "output")
+
+    def get_input_shape_at(self, node_index):
+        return _shapes(self.get_input_at(node_index))
+
+    def get_output_shape_at(self, node_index):
+        return _shapes(self.get_output_at(node_index))
 
     @property
     def input(self):
-        return self._node_attr("input_tensors", 0, "input")
+        return self._single_node_attr("input_tensors", "input", "get_input_at")
 
     @property
     def output(self):
-        return self._node_attr("output_tensors", 0, "output")
+        return self._single_node_attr("output_tensors", "output", "get_output_at")
+
+    def _shape_over_nodes(self, attr, what):
+        if not self._inbound_nodes:
+            raise AttributeError(f'The layer "{self.name}" has never been called and thus has no defined '
+                                 f"{what} shape.")
+        shapes = [_shapes(unpack_singleton(getattr(n, attr))) for n in self._inbound_nodes]
+        if any(s != shapes[0] for s in shapes):
+            raise AttributeError(f'The layer "{self.name}" has multiple inbound nodes, with different {what} '
+                                 f'shapes. Hence the notion of "{what} shape" is ill-defined for the layer. '
+                                 f"Use `get_{what}_shape_at(node_index)` instead.")
+        return shapes[0]
 
     @property
     def input_shape(self):
-        shapes = [dims.to_keras(t.shape) for t in to_list(self.input)]
-        return unpack_singleton(shapes)
+        return self._shape_over_nodes("input_tensors", "input")
 
     @property
     def output_shape(self):
-        shapes = [dims.to_keras(t.shape) for t in to_list(self.output)]
-        return unpack_singleton(shapes)
+        return self._shape_over_nodes("output_tensors", "output")
 
+    # ------------------------------------------------------------------ config
     def get_config(self):
+        """Base config; a layer with extra ``__init__`` arguments must extend it."""
         config_ = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
         if hasattr(self, "_batch_input_shape"):
             config_["batch_input_shape"] = self._batch_input_shape
+        own = type(self).__init__
+        if own is not Layer.__init__ and type(self).get_config is Layer.get_config:
+            extra = [p for p in inspect.signature(own).parameters.values()
+                     if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+            if extra:
+                raise NotImplementedError(f"Layer {type(self).__name__} has arguments "
+                                          f"{[p.name for p in extra]} in `__init__` and therefore must "
+                                          "override `get_config()`.")
         return config_
 
     @classmethod
@@ -238,3 +321,14 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}>"
+
+
+def _shapes(tensors):
+    """Keras shape of a tensor, or list of shapes of a list of tensors."""
+    return [keras_shape(t) for t in tensors] if isinstance(tensors, list) else keras_shape(tensors)
+
+
+def _count_unique(weights):
+    """Number of scalars in ``weights``, each shared variable counted once."""
+    unique = {id(w.op.storage): w for w in weights}
+    return int(sum(int(np.prod(w.shape)) for w in unique.values()))

@@ -3,8 +3,6 @@ sample-weight modes (tf-keras semantics; see the project's Keras 2 spec)."""
 
 import warnings
 
-from symkeras.ir import dims
-
 
 def per_output(value, names, what, allow_missing=True, default=None):
     """A compile argument as one entry per output: single value, list, or dict by output name."""
@@ -42,11 +40,18 @@ def resolve_loss_weights(loss_weights, names):
     if loss_weights is None:
         return [1.0] * len(names)
     if isinstance(loss_weights, dict):
-        return [float(w) for w in per_output(loss_weights, names, "loss_weights", default=1.0)]
-    if isinstance(loss_weights, (list, tuple)):
-        return [float(w) for w in per_output(list(loss_weights), names, "loss_weights")]
-    raise TypeError(f"Could not interpret loss_weights argument: {loss_weights!r} - expected a list of "
-                    "dicts or a dict.")
+        entries = per_output(loss_weights, names, "loss_weights", default=1.0)
+    elif isinstance(loss_weights, (list, tuple)):
+        entries = per_output(list(loss_weights), names, "loss_weights")
+    elif isinstance(loss_weights, (int, float)) and not isinstance(loss_weights, bool) and len(names) == 1:
+        entries = [loss_weights]
+    else:
+        raise TypeError(f"Could not interpret loss_weights argument: {loss_weights!r} - expected a list "
+                        "or a dict.")
+    for name, w in zip(names, entries):
+        if isinstance(w, bool) or not isinstance(w, (int, float)) and not hasattr(w, "__float__"):
+            raise TypeError(f"loss_weights: the weight of output {name!r} must be a number, got {w!r}")
+    return [float(w) for w in entries]
 
 
 def resolve_sample_weight_modes(mode, names):
@@ -66,6 +71,8 @@ def metrics_per_output(metrics, names, what="metrics"):
     """A list of metric identifiers for each output."""
     if metrics is None:
         return [[] for _ in names]
+    if isinstance(metrics, str) or callable(metrics):
+        metrics = [metrics]
     if isinstance(metrics, dict):
         unknown = [k for k in metrics if k not in names]
         if unknown:
@@ -89,22 +96,15 @@ def _as_list(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
-_ACCURACY = ("accuracy", "acc")
-_CROSSENTROPY = ("crossentropy", "ce")
+_BY_SHAPES = ("accuracy", "acc", "crossentropy", "ce")
 
 
 def resolve_metric(identifier, y_true_shape, y_pred_shape):
-    """(display name, function). 'accuracy'/'crossentropy' resolve by shapes as tf-keras does."""
-    from symkeras import losses, metrics
-    if isinstance(identifier, str) and identifier in _ACCURACY + _CROSSENTROPY:
-        kind = _accuracy_kind(y_true_shape, y_pred_shape)
-        if identifier in _ACCURACY:
-            fn = {"binary": metrics.binary_accuracy, "sparse": metrics.sparse_categorical_accuracy,
-                  "categorical": metrics.categorical_accuracy}[kind]
-        else:
-            fn = {"binary": losses.binary_crossentropy, "sparse": losses.sparse_categorical_crossentropy,
-                  "categorical": losses.categorical_crossentropy}[kind]
-        return identifier, fn
+    """(display name, function). 'accuracy'/'acc'/'crossentropy'/'ce' resolve by shapes as
+    tf-keras does (binary, sparse or categorical) and keep the name the user wrote."""
+    from symkeras import metrics
+    if isinstance(identifier, str) and identifier.lower() in _BY_SHAPES:
+        return identifier, metrics.resolve_by_shapes(identifier, y_true_shape, y_pred_shape)
     fn = metrics.get(identifier)
     if isinstance(identifier, str):
         return identifier, fn
@@ -112,14 +112,20 @@ def resolve_metric(identifier, y_true_shape, y_pred_shape):
     return name, fn
 
 
-def _accuracy_kind(y_true_shape, y_pred_shape):
-    last_pred = y_pred_shape[-1] if y_pred_shape else None
-    last_true = y_true_shape[-1] if y_true_shape else None
-    if last_pred == 1:
-        return "binary"
-    if len(y_true_shape) < len(y_pred_shape) or (last_true == 1 and last_pred != 1):
-        return "sparse"
-    return "categorical"
+def metric_names(entries, multi_output, loss_names):
+    """tf-keras metric names for ``entries`` = (output name, weighted?, name), per output plain
+    then weighted: ``{output}_{name}`` for several outputs; a weighted metric whose name is taken
+    becomes ``weighted_{name}`` (``{output}_weighted_{name}``); names still repeated, or equal to a
+    loss name, get ``_1``, ``_2``, ... (Keras 2)."""
+    names, seen = [], set()
+    for output, weighted, name in entries:
+        prefix = f"{output}_" if multi_output else ""
+        full = prefix + name
+        if weighted and full in seen:
+            full = prefix + "weighted_" + name
+        names.append(full)
+        seen.add(full)
+    return unique_names(list(loss_names) + names)[len(loss_names):]
 
 
 def target_shape(loss, output_shape):
@@ -147,7 +153,3 @@ def unique_names(names):
             seen[n] = 0
             out.append(n)
     return out
-
-
-def keras_shape(node):
-    return dims.to_keras(node.shape)

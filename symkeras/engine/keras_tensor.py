@@ -8,21 +8,27 @@ class KerasTensor(Node):
     """A symbolic tensor of the functional API.
 
     It is an IR node (so backend functions and operators apply to it) that also carries
-    ``_keras_history = (layer, node_index, tensor_index)``.
+    ``_keras_history = (layer, node_index, tensor_index)``. The IR batch axis is always
+    symbolic; a static batch size given to ``Input(batch_size=...)`` is only *shown*
+    (``keras_shape``, ``output_shape``, ``summary``), as Keras shows it.
     """
 
-    __slots__ = ("_keras_history",)
+    __slots__ = ("_keras_history", "_static_batch")
 
     @classmethod
-    def wrap(cls, node, layer, node_index, tensor_index):
+    def wrap(cls, node, layer, node_index, tensor_index, static_batch=None):
         t = cls(node.op, node.inputs, name=node.name, shape=node.shape, dtype=node.dtype)
         object.__setattr__(t, "scope", node.scope)
         object.__setattr__(t, "_keras_history", (layer, node_index, tensor_index))
+        object.__setattr__(t, "_static_batch", static_batch)
         return t
 
     @property
     def keras_shape(self):
-        return dims.to_keras(self.shape)
+        shape = dims.to_keras(self.shape)
+        if shape and shape[0] is None and self._static_batch is not None:
+            shape = (self._static_batch,) + shape[1:]
+        return shape
 
     def __repr__(self):
         layer = self._keras_history[0].name if getattr(self, "_keras_history", None) else "?"
@@ -31,3 +37,8 @@ class KerasTensor(Node):
 
 def is_keras_tensor(x):
     return isinstance(x, KerasTensor) and getattr(x, "_keras_history", None) is not None
+
+
+def keras_shape(x):
+    """The Keras shape of a Keras tensor or plain IR node (batch axis as None)."""
+    return x.keras_shape if isinstance(x, KerasTensor) else dims.to_keras(x.shape)

@@ -1,124 +1,127 @@
 """The functional graph of layers: a Network maps its inputs to its outputs through layer
 calls, orders its layers as Keras does, and replays those calls on IR nodes."""
 
+import collections
 import json
 import warnings
 
 import numpy as np
 
-from symkeras.engine.base_layer import Layer, to_list, unique_name, unpack_singleton
+from symkeras.engine.base_layer import Layer, LayerNode, to_list, unpack_singleton
 from symkeras.engine.input_layer import InputLayer
-from symkeras.engine.keras_tensor import is_keras_tensor
-from symkeras.ir import dims
+from symkeras.engine.keras_tensor import is_keras_tensor, keras_shape
 
 
 class Network(Layer):
     """A directed acyclic graph of layer calls (the functional ``Model`` without training)."""
 
-    def __init__(self, inputs=None, outputs=None, name=None, **kwargs):
+    def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
         if "input" in kwargs or "output" in kwargs:
-            warnings.warn("Model: the keywords `input`/`output` are deprecated; use `inputs`/`outputs`",
-                          UserWarning, stacklevel=2)
+            warnings.warn("Update your `Model` call to the Keras 2 API: use `inputs`/`outputs` "
+                          "instead of `input`/`output`", UserWarning, stacklevel=3)
             inputs = kwargs.pop("input", inputs)
             outputs = kwargs.pop("output", outputs)
-        trainable = kwargs.pop("trainable", True)
         if kwargs:
             raise TypeError(f"Keyword argument not understood: {sorted(kwargs)[0]!r}")
-        super().__init__(name=name or unique_name(type(self).__name__.lower()), trainable=trainable)
+        super().__init__(name=name, trainable=trainable)
         self._is_graph_network = False
         self._layers = []
+        self.inputs = self.outputs = None
+        self._network_nodes, self._nodes_by_depth, self._nodes_in_order = set(), {}, []
         if inputs is not None or outputs is not None:
+            if inputs is None or outputs is None:
+                raise ValueError("A functional Model needs both `inputs` and `outputs`.")
             self._init_graph_network(inputs, outputs)
 
     # ------------------------------------------------------------------ graph construction
     def _init_graph_network(self, inputs, outputs):
-        self._single_input = not isinstance(inputs, (list, tuple))
-        self._single_output = not isinstance(outputs, (list, tuple))
-        self.inputs, self.outputs = to_list(inputs), to_list(outputs)
-        if len({id(x) for x in self.inputs}) != len(self.inputs):
-            raise ValueError(f"The list of inputs passed to the model is redundant. All inputs should "
-                             f"only appear once. Found: {self.inputs}")
-        for x in self.inputs:
-            if not is_keras_tensor(x):
-                raise ValueError(f"Input tensors to a Model must come from `Input`. Received: {x!r}")
-            layer = x._keras_history[0]
-            if not isinstance(layer, InputLayer):
-                raise TypeError(f"Input tensors to a Model must come from `Input`; {x!r} is the output "
-                                f"of layer {layer.name!r} ({type(layer).__name__})")
-        for x in self.outputs:
-            if not is_keras_tensor(x):
-                raise ValueError("Output tensors to a Model must be the output of a Keras layer "
-                                 f"(thus holding past layer metadata). Found: {x!r}")
-        self.input_layers = [x._keras_history[0] for x in self.inputs]
-        self.output_layers = [x._keras_history[0] for x in self.outputs]
+        inputs, outputs = to_list(inputs), to_list(outputs)
+        self._validate_inputs_and_outputs(inputs, outputs)
+        self.inputs, self.outputs = inputs, outputs
+        self.input_layers = [x._keras_history[0] for x in inputs]
+        self.output_layers = [x._keras_history[0] for x in outputs]
         self._map_graph()
         self._is_graph_network = True
         self.built = True
+        # Node 0 links the model's own inputs to its outputs (as in Keras), so a call of the
+        # model inside another one is node 1. Sequential re-initialises: replace, don't stack.
+        own = LayerNode(self, inputs, outputs, {}, called_on_list=len(inputs) > 1)
+        if self._inbound_nodes and getattr(self, "_own_node", None) is self._inbound_nodes[0]:
+            self._inbound_nodes[0] = own
+        else:
+            self._inbound_nodes.insert(0, own)
+        self._own_node = own
+
+    def _validate_inputs_and_outputs(self, inputs, outputs):
+        if len({id(x) for x in inputs}) != len(inputs):
+            raise ValueError("The list of inputs passed to the model contains the same input multiple times. "
+                             f"All inputs should only appear once. Received inputs={inputs}")
+        for i, x in enumerate(inputs):
+            if not is_keras_tensor(x):
+                raise ValueError(f"Input tensors to a {type(self).__name__} must come from `Input`. "
+                                 f"Received: {x!r} (missing previous layer metadata).")
+            layer = x._keras_history[0]
+            if not isinstance(layer, InputLayer):
+                warnings.warn(f"{type(self).__name__} inputs must come from `Input`, they cannot be the "
+                              f"output of a previous non-Input layer. Here, a tensor specified as input to "
+                              f"your model was generated by layer {layer.name}.", UserWarning, stacklevel=4)
+                raise TypeError(f"Input layers to a `Model` must be `InputLayer` objects. Input {i} (0-based) "
+                                f"originates from layer type `{type(layer).__name__}`.")
+        for x in outputs:
+            if not is_keras_tensor(x):
+                raise ValueError(f"Output tensors of a {type(self).__name__} must be the output of a Keras "
+                                 f"layer (thus holding past layer metadata); wrap backend operations in a "
+                                 f"`Lambda` layer. Found: {x!r}")
 
     def _map_graph(self):
         """Keras's _map_graph_network: depth = longest path to an output; layers by decreasing
         depth, ties by order of discovery (DFS from the first output, inbound order)."""
-        finished, in_progress, decreasing, layer_indices = set(), set(), [], {}
-
-        def visit(tensor):
-            layer, node_index, _ = tensor._keras_history
-            node = layer._inbound_nodes[node_index]
-            if id(node) in in_progress:
-                raise ValueError(f"The tensor {tensor!r} at layer {layer.name!r} is part of a cycle.")
-            if id(node) in finished:
-                return
-            layer_indices.setdefault(layer, len(layer_indices))
-            in_progress.add(id(node))
-            for x in node.input_tensors:
-                visit(x)
-            finished.add(id(node))
-            in_progress.discard(id(node))
-            decreasing.append(node)
-
-        for x in self.outputs:
-            visit(x)
+        decreasing, layer_indices = _build_map(self.outputs)
         node_depth, layer_depth = {}, {}
         for node in reversed(decreasing):
-            depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(node.layer, 0))
-            layer_depth[node.layer] = depth
-            node_depth[id(node)] = depth
+            depth = max(node_depth.setdefault(node, 0), layer_depth.get(node.layer, 0))
+            layer_depth[node.layer] = node_depth[node] = depth
             for layer, node_index, _ in node.inbound:
-                inbound = layer._inbound_nodes[node_index]
-                node_depth[id(inbound)] = max(depth + 1, node_depth.get(id(inbound), 0))
-        by_depth = {}
-        for node in decreasing:
-            by_depth.setdefault(node_depth[id(node)], []).append(node)
-        self._nodes_in_order = [n for d in sorted(by_depth, reverse=True) for n in by_depth[d]]
-        layers_by_depth = {}
+                parent = layer._inbound_nodes[node_index]
+                node_depth[parent] = max(depth + 1, node_depth.get(parent, 0))
+        self._network_nodes = set(decreasing)
+        for x in self.inputs:       # inputs that reach no output still belong to the model
+            layer = x._keras_history[0]
+            if layer not in layer_depth:
+                layer_depth[layer], layer_indices[layer] = 0, -1
+                node_depth[layer._inbound_nodes[0]] = 0
+                self._network_nodes.add(layer._inbound_nodes[0])
+        self._nodes_by_depth = collections.defaultdict(list)
+        for node, depth in node_depth.items():
+            self._nodes_by_depth[depth].append(node)
+        by_depth = collections.defaultdict(list)
         for layer, depth in layer_depth.items():
-            layers_by_depth.setdefault(depth, []).append(layer)
-        self._layers = [layer for d in sorted(layers_by_depth, reverse=True)
-                        for layer in sorted(layers_by_depth[d], key=lambda item: layer_indices[item])]
+            by_depth[depth].append(layer)
+        self._layers = [layer for d in sorted(by_depth, reverse=True)
+                        for layer in sorted(by_depth[d], key=lambda item: layer_indices[item])]
+        self._nodes_in_order = [n for d in sorted(self._nodes_by_depth, reverse=True)
+                                for n in self._nodes_by_depth[d]]
         self._check_connected()
         names = [layer.name for layer in self._layers]
         for name in names:
-            if names.count(name) > 1:
+            if names.count(name) != 1:
                 raise ValueError(f'The name "{name}" is used {names.count(name)} times in the model. '
                                  "All layer names should be unique.")
+        self._output_names = _unique_output_names(self.output_layers)
 
     def _check_connected(self):
         computable = {id(x) for x in self.inputs}
         reached = []
         for node in self._nodes_in_order:
-            if isinstance(node.layer, InputLayer) and not node.input_tensors:
-                if id(node.output_tensors[0]) not in computable:
-                    raise ValueError(f"Graph disconnected: cannot obtain value for tensor "
-                                     f"{node.output_tensors[0]!r} at layer {node.layer.name!r}. The following "
-                                     f"previous layers were accessed without issue: {reached}")
+            if node.is_input:
                 continue
             for x in node.input_tensors:
                 if id(x) not in computable:
                     raise ValueError(f"Graph disconnected: cannot obtain value for tensor {x!r} at layer "
-                                     f"{node.layer.name!r}. The following previous layers were accessed "
+                                     f'"{node.layer.name}". The following previous layers were accessed '
                                      f"without issue: {reached}")
             computable.update(id(x) for x in node.output_tensors)
-            if node.layer.name not in reached:
-                reached.append(node.layer.name)
+            reached.append(node.layer.name)
 
     # ------------------------------------------------------------------ replay
     def run_graph(self, inputs, training=False, losses=None):
@@ -128,10 +131,12 @@ class Network(Layer):
             raise ValueError(f"Model {self.name!r} expects {len(self.inputs)} inputs, got {len(inputs)}")
         values = {id(k): v for k, v in zip(self.inputs, inputs)}
         for node in self._nodes_in_order:
-            if not node.input_tensors:
+            if node.is_input:
                 continue
-            args = unpack_singleton([values[id(x)] for x in node.input_tensors])
-            outputs = to_list(node.layer.apply(args, training=training, losses=losses, **node.arguments))
+            args = [values[id(x)] for x in node.input_tensors]
+            args = args if node.called_on_list else args[0]
+            kwargs = {"training": training, **node.arguments}     # an explicit training=... wins
+            outputs = to_list(node.layer.apply(args, losses=losses, **kwargs))
             for k, v in zip(node.output_tensors, outputs):
                 values[id(k)] = v
         return [values[id(x)] for x in self.outputs]
@@ -143,37 +148,66 @@ class Network(Layer):
         return unpack_singleton(self.run_graph(inputs, training, losses))
 
     # ------------------------------------------------------------------ properties
+    def _assert_built(self, what):
+        if not self._is_graph_network:
+            raise AttributeError(f'The model "{self.name}" has not yet been built (it has no inputs yet), '
+                                 f"so it has no defined {what}.")
+
     @property
     def layers(self):
         return list(self._layers)
 
     @property
     def input_names(self):
+        self._assert_built("input names")
         return [layer.name for layer in self.input_layers]
 
     @property
     def output_names(self):
-        return [layer.name for layer in self.output_layers]
+        self._assert_built("output names")
+        return list(self._output_names)
 
     @property
     def input(self):
+        self._assert_built("input")
         return unpack_singleton(self.inputs)
 
     @property
     def output(self):
+        self._assert_built("output")
         return unpack_singleton(self.outputs)
 
     @property
     def input_shape(self):
-        return unpack_singleton([dims.to_keras(x.shape) for x in self.inputs])
+        self._assert_built("input shape")
+        return unpack_singleton([keras_shape(x) for x in self.inputs])
 
     @property
     def output_shape(self):
-        return unpack_singleton([dims.to_keras(x.shape) for x in self.outputs])
+        self._assert_built("output shape")
+        return unpack_singleton([keras_shape(x) for x in self.outputs])
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        """As tf-keras: setting a model's flag sets it on every layer inside."""
+        self._trainable = bool(value)
+        for layer in self.layers:
+            layer.trainable = value
+
+    def _assert_weights_created(self):
+        if not self.built:
+            raise ValueError(f"Weights for model {self.name} have not yet been created. Weights are created "
+                             "when the Model is first called on inputs or `build()` is called with an "
+                             "`input_shape`.")
 
     def _collect(self, attr):
+        """``attr`` of every layer in layer order, each shared variable once."""
         seen, out = set(), []
-        for layer in self._layers:
+        for layer in self.layers:
             for w in getattr(layer, attr):
                 if id(w.op.storage) not in seen:
                     seen.add(id(w.op.storage))
@@ -182,10 +216,12 @@ class Network(Layer):
 
     @property
     def trainable_weights(self):
+        self._assert_weights_created()
         return self._collect("trainable_weights") if self.trainable else []
 
     @property
     def non_trainable_weights(self):
+        self._assert_weights_created()
         if not self.trainable:
             return self._collect("weights")
         trainable = {id(w.op.storage) for w in self._collect("trainable_weights")}
@@ -194,52 +230,42 @@ class Network(Layer):
     @property
     def weights(self):
         """Keras order: layer by layer, each layer's trainable then non-trainable weights."""
+        self._assert_weights_created()
         return self._collect("weights")
 
     @property
     def losses(self):
         out = []
-        for layer in self._layers:
+        for layer in self.layers:
             out.extend(layer.losses)
         return out
 
-    def get_weights(self):
-        return [w.op.storage.value.copy() for w in self.weights]
-
-    def set_weights(self, weights):
-        params, weights = self.weights, list(weights)
-        if len(weights) != len(params):
-            raise ValueError(f"set_weights: model {self.name!r} has {len(params)} weights, "
-                             f"the list given has {len(weights)}")
-        for p, w in zip(params, weights):
-            if np.shape(w) != p.shape:
-                raise ValueError(f"set_weights: weight {p.op.storage.name!r} has shape {p.shape}, "
-                                 f"the value given has shape {np.shape(w)}")
-        for p, w in zip(params, weights):
-            p.op.storage.value[...] = w
-
-    def count_params(self):
-        return int(sum(np.prod(w.shape) for w in self.weights))
-
     def get_layer(self, name=None, index=None):
+        if index is not None and name is not None:
+            raise ValueError(f"Provide only a layer name or a layer index. Received: index={index}, name={name}.")
         if index is not None:
-            if len(self._layers) <= index:
+            if len(self.layers) <= index:
                 raise ValueError(f"Was asked to retrieve layer at index {index} but model only has "
-                                 f"{len(self._layers)} layers.")
-            return self._layers[index]
-        if name is None:
-            raise ValueError("Provide either a layer name or layer index.")
-        for layer in self._layers:
-            if layer.name == name:
-                return layer
-        raise ValueError(f"No such layer: {name}.")
+                                 f"{len(self.layers)} layers.")
+            return self.layers[index]
+        if name is not None:
+            for layer in self.layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(f"No such layer: {name}. Existing layers are: {[layer.name for layer in self.layers]}.")
+        raise ValueError("Provide either a layer name or layer index at `get_layer`.")
 
     # ------------------------------------------------------------------ summary and config
     def summary(self, line_length=None, positions=None, print_fn=None):
+        if not self.built:
+            raise ValueError("This model has not yet been built. Build the model first by calling `build()` "
+                             "or by calling the model on a batch of data.")
         from symkeras.engine.summary import print_summary
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn)
 
     def get_config(self):
+        if not self._is_graph_network:
+            raise NotImplementedError("Only functional models (built from inputs and outputs) have a config.")
         from symkeras.engine.serialization import network_config
         return network_config(self)
 
@@ -249,15 +275,59 @@ class Network(Layer):
         return network_from_config(cls, config, custom_objects)
 
     def to_json(self, **kwargs):
+        """The model's architecture (no weights) as a JSON string."""
         from symkeras.engine.serialization import model_to_dict
         return json.dumps(model_to_dict(self), default=_json_default, **kwargs)
 
 
+def _build_map(outputs):
+    """Nodes reachable from ``outputs``, inputs first (DFS post-order), and each layer's
+    discovery index (pre-order) for breaking depth ties."""
+    finished, in_progress, ordered, layer_indices = set(), set(), [], {}
+
+    def visit(tensor):
+        layer, node_index, _ = tensor._keras_history
+        node = layer._inbound_nodes[node_index]
+        if node in finished:
+            return
+        if node in in_progress:
+            raise ValueError(f'Tensor {tensor!r} from layer "{layer.name}" is part of a cycle.')
+        layer_indices.setdefault(layer, len(layer_indices))
+        in_progress.add(node)
+        for x in node.input_tensors:
+            visit(x)
+        finished.add(node)
+        in_progress.discard(node)
+        ordered.append(node)
+
+    for x in outputs:
+        visit(x)
+    return ordered, layer_indices
+
+
+def _unique_output_names(layers):
+    """Names of the output layers, suffixed `_1`, `_2` when one layer gives several outputs."""
+    names, taken, counts = [], set(), {}
+    for layer in layers:
+        proposal = layer.name
+        while proposal in taken:
+            counts[layer.name] = counts.get(layer.name, 1)
+            proposal = f"{layer.name}_{counts[layer.name]}"
+            counts[layer.name] += 1
+        taken.add(proposal)
+        names.append(proposal)
+    return names
+
+
 def _json_default(obj):
+    if hasattr(obj, "get_config"):
+        return {"class_name": type(obj).__name__, "config": obj.get_config()}
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, type):
         return obj.__name__
-    raise TypeError(f"Not JSON serializable: {obj!r}")
+    if callable(obj):
+        return obj.__name__
+    raise TypeError(f"Not JSON Serializable: {obj!r}")

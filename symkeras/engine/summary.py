@@ -1,10 +1,11 @@
 """Model.summary(): the Keras table (Keras 2.3 layout: a `Model: "name"` header, then the
-2.2.4 table with 65 or 98 columns)."""
+2.2.4 table with 65 columns for sequential-like models, 98 with `Connected to` otherwise)."""
 
-import numpy as np
+from symkeras.engine.base_layer import _count_unique
 
 
 def _row(fields, positions, print_fn):
+    """Keras print_row: each field starts one column after the previous is cut at its end."""
     line = ""
     for i, field in enumerate(fields):
         if i > 0:
@@ -15,17 +16,17 @@ def _row(fields, positions, print_fn):
     print_fn(line)
 
 
-def _sequential_like(model):
-    from symkeras.models import Sequential
-    if isinstance(model, Sequential):
+def is_sequential_like(model):
+    """Keras 2.3's test: one node per depth, no node with several inbound layers, no layer
+    called twice inside the model."""
+    if type(model).__name__ == "Sequential":
         return True
-    nodes = [n for n in model._nodes_in_order if n.input_tensors]
-    for layer in model.layers:
-        if sum(1 for n in nodes if n.layer is layer) > 1:
+    nodes = []
+    for depth_nodes in model._nodes_by_depth.values():
+        if len(depth_nodes) > 1 or (len(depth_nodes) == 1 and len(depth_nodes[0].inbound) > 1):
             return False
-    return all(len(n.input_tensors) <= 1 for n in nodes) and \
-        all(sum(1 for m in nodes if any(x is t for t in n.output_tensors for x in m.input_tensors)) <= 1
-            for n in nodes)
+        nodes += depth_nodes
+    return all(sum(node in nodes for node in layer._inbound_nodes) <= 1 for layer in model.layers)
 
 
 def _shape_text(layer):
@@ -35,13 +36,15 @@ def _shape_text(layer):
         return "multiple"
 
 
-def _count(weights):
-    return int(sum(np.prod(w.shape) for w in {id(w.op.storage): w for w in weights}.values()))
+def _connections(layer, relevant):
+    return [f"{inbound.name}[{node_index}][{tensor_index}]"
+            for node in layer._inbound_nodes if node in relevant
+            for inbound, node_index, tensor_index in node.inbound]
 
 
 def print_summary(model, line_length=None, positions=None, print_fn=None):
     print_fn = print_fn or print
-    sequential = _sequential_like(model)
+    sequential = is_sequential_like(model)
     if sequential:
         line_length = line_length or 65
         positions = positions or [.45, .85, 1.]
@@ -53,32 +56,24 @@ def print_summary(model, line_length=None, positions=None, print_fn=None):
     if positions[-1] <= 1:
         positions = [int(line_length * p) for p in positions]
     layers = model.layers
-    from symkeras.models import Sequential
-    if isinstance(model, Sequential):
-        layers = [layer for layer in layers if type(layer).__name__ != "InputLayer"]
     print_fn(f'Model: "{model.name}"')
     print_fn("_" * line_length)
     _row(headers, positions, print_fn)
     print_fn("=" * line_length)
     for i, layer in enumerate(layers):
-        name = f"{layer.name} ({type(layer).__name__})"
-        params = layer.count_params() if layer.built else 0
+        fields = [f"{layer.name} ({type(layer).__name__})", _shape_text(layer), layer.count_params()]
         if sequential:
-            _row([name, _shape_text(layer), params], positions, print_fn)
+            _row(fields, positions, print_fn)
         else:
-            connections = []
-            for node in layer._inbound_nodes:
-                if node not in model._nodes_in_order:
-                    continue
-                connections += [f"{lay.name}[{ni}][{ti}]" for lay, ni, ti in node.inbound]
-            first = connections[0] if connections else ""
-            _row([name, _shape_text(layer), params, first], positions, print_fn)
+            connections = _connections(layer, model._network_nodes)
+            _row(fields + [connections[0] if connections else ""], positions, print_fn)
             for extra in connections[1:]:
                 _row(["", "", "", extra], positions, print_fn)
         print_fn(("=" if i == len(layers) - 1 else "_") * line_length)
-    trainable = _count(getattr(model, "_collected_trainable_weights", None) or model.trainable_weights)
-    total = _count(model.weights)
-    print_fn(f"Total params: {total:,}")
+    collected = getattr(model, "_collected_trainable_weights", None)
+    trainable = _count_unique(collected if collected is not None else model.trainable_weights)
+    non_trainable = _count_unique(model.non_trainable_weights)
+    print_fn(f"Total params: {trainable + non_trainable:,}")
     print_fn(f"Trainable params: {trainable:,}")
-    print_fn(f"Non-trainable params: {total - trainable:,}")
+    print_fn(f"Non-trainable params: {non_trainable:,}")
     print_fn("_" * line_length)

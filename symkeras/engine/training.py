@@ -1,7 +1,10 @@
 """Model: the functional Network plus compile/fit/evaluate/predict running generated code.
 
 compile() records the settings; the train, test and predict functions are built lazily
-(``make_train_function`` etc.), once, as GeneratedFunctions over the model's IR.
+(``make_train_function`` etc.), once, as GeneratedFunctions over the model's IR. Their
+inputs are the model inputs, then one target per output fed with data, then one
+sample-weight array per output with a loss; their outputs are the total loss, the
+per-output losses (several outputs only) and a (Σ w·m, Σ w) pair per metric.
 """
 
 import warnings
@@ -9,12 +12,13 @@ import warnings
 import numpy as np
 
 from symkeras import backend as K
-from symkeras import callbacks as callbacks_module
+from symkeras import config
+from symkeras import losses as losses_module
 from symkeras import optimizers as optimizers_module
 from symkeras.engine import compile_utils, data_adapter
 from symkeras.engine.network import Network
-from symkeras.engine.training_generator import GeneratorMethods
 from symkeras.ir import dims
+from symkeras.ir import ops as O
 
 
 class _MetricSpec:
@@ -22,8 +26,20 @@ class _MetricSpec:
         self.name, self.output, self.fn, self.weighted = name, output, fn, weighted
 
 
+class _Target:
+    """One output's target: its IR node; ``fed`` if the node is a function input, whose values
+    come from ``y`` or, for a ``target_tensors`` array, from ``array``."""
+
+    def __init__(self, node, fed, array=None):
+        self.node, self.fed, self.array = node, fed, array
+
+    @property
+    def from_y(self):
+        return self.fed and self.array is None
+
+
 class _Results:
-    """Running epoch values: loss terms weighted by batch size, metrics as Σw·m / Σw."""
+    """Running values: loss terms weighted by batch size, metrics as Σw·m / Σw."""
 
     def __init__(self, names, n_losses):
         self.names, self.n_losses = names, n_losses
@@ -49,7 +65,15 @@ class _Results:
         return dict(zip(self.names, self.values()))
 
 
-class Model(GeneratorMethods, Network):
+def _resolve(argument, resolver, value):
+    """``resolver(value)``, a ValueError/TypeError saying which compile argument was wrong."""
+    try:
+        return resolver(value)
+    except (ValueError, TypeError) as exc:
+        raise type(exc)(f"{exc} (compile argument `{argument}`)") from None
+
+
+class Model(Network):
     """``Model(inputs, outputs)``: a functional model that trains with generated code."""
 
     def __init__(self, *args, **kwargs):
@@ -60,6 +84,7 @@ class Model(GeneratorMethods, Network):
         self.stop_training = False
         self.train_function = self.test_function = self.predict_function = None
         self._backend = None
+        self._batch_results = None           # metrics of *_on_batch calls with reset_metrics=False
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, sample_weight_mode=None,
@@ -69,6 +94,8 @@ class Model(GeneratorMethods, Network):
             raise TypeError(f"Invalid keyword argument(s) in `compile()`: {sorted(kwargs)}. Valid keyword "
                             "arguments include 'optimizer', 'loss', 'metrics', 'loss_weights', "
                             "'sample_weight_mode', 'weighted_metrics', 'target_tensors' and 'backend'.")
+        if backend is not None:
+            _resolve("backend", config.requested_backend, backend)
         if not self._is_graph_network:
             self._pending_compile = dict(optimizer=optimizer, loss=loss, metrics=metrics,
                                          loss_weights=loss_weights, sample_weight_mode=sample_weight_mode,
@@ -77,27 +104,31 @@ class Model(GeneratorMethods, Network):
             return
         names = self.output_names
         spec = {
-            "optimizer": optimizers_module.get(optimizer),
-            "losses": compile_utils.resolve_losses(loss, names),
+            "optimizer": _resolve("optimizer", optimizers_module.get, optimizer),
+            "losses": _resolve("loss", lambda v: compile_utils.resolve_losses(v, names), loss),
             "loss_weights": compile_utils.resolve_loss_weights(loss_weights, names),
             "modes": compile_utils.resolve_sample_weight_modes(sample_weight_mode, names),
         }
         if all(fn is None for fn in spec["losses"]) and not self.losses:
-            raise ValueError("The model cannot be compiled because it has no loss to optimize.")
+            raise ValueError("The model cannot be compiled because it has no loss to optimize "
+                             "(compile argument `loss`).")
         for fn, out, mode in zip(spec["losses"], self.outputs, spec["modes"]):
             if mode == "temporal" and fn is not None and out.ndim < 3:
                 raise ValueError(f"sample_weight_mode='temporal' needs outputs of rank >= 3; "
                                  f"output shape {dims.to_keras(out.shape)}")
         spec["targets"] = self._make_targets(spec["losses"], target_tensors)
-        spec["metrics"] = self._resolve_metrics(metrics, weighted_metrics, spec["losses"], spec["targets"])
+        spec["metrics"] = self._resolve_metrics(metrics, weighted_metrics, spec["targets"])
+        if backend != self._backend:
+            self.predict_function = None
         self._compiled = spec
         self.optimizer = spec["optimizer"]
         self._backend = backend
         self.train_function = self.test_function = None
+        self._batch_results = None
         self._collected_trainable_weights = self.trainable_weights
 
     def _make_targets(self, losses, target_tensors):
-        """Per output: (target node, fed?) — a placeholder fed with y, or a fixed tensor."""
+        """A _Target per output (None for outputs without a loss)."""
         names = self.output_names
         given = [None] * len(names)
         if target_tensors is not None:
@@ -107,7 +138,7 @@ class Model(GeneratorMethods, Network):
                     raise ValueError(f"Unknown entries in target_tensors dictionary: {unknown}. Only "
                                      f"expected following keys: {names}")
                 given = [target_tensors.get(n) for n in names]
-            elif isinstance(target_tensors, (list, tuple)):
+            elif isinstance(target_tensors, (list, tuple)) and (len(names) > 1 or len(target_tensors) == 1):
                 if len(target_tensors) != len(names):
                     raise ValueError(f"When passing a list as `target_tensors`, it should have one entry per "
                                      f"model output. The model has {len(names)} outputs, but you passed "
@@ -116,47 +147,57 @@ class Model(GeneratorMethods, Network):
             elif len(names) == 1:
                 given = [target_tensors]
             else:
-                raise ValueError("target_tensors: a multi-output model needs a list or dict of targets")
+                raise TypeError("target_tensors: a model with several outputs needs a list or a dict of "
+                                "target tensors")
         targets = []
         for name, out, fn, t in zip(names, self.outputs, losses, given):
             if fn is None:
-                targets.append((None, False))
+                targets.append(None)
                 continue
             shape = compile_utils.target_shape(fn, dims.to_keras(out.shape))
+            dtype = out.dtype
             if t is None:
-                targets.append((K.placeholder(shape, dtype=out.dtype, name=f"{name}_target"), True))
+                targets.append(_Target(K.placeholder(shape, dtype=dtype, name=f"{name}_target"), True))
+            elif K.is_tensor(t) and isinstance(t.op, O.Placeholder):
+                _check_target_tensor(name, dims.to_keras(t.shape), shape)
+                targets.append(_Target(t, True))
+            elif K.is_tensor(t) and isinstance(t.op, (O.Constant, O.Variable)) or isinstance(
+                    t, (np.ndarray, list, tuple)):
+                array = np.array(t.op.value if isinstance(t.op, O.Constant) else K.get_value(t)) \
+                    if K.is_tensor(t) else np.asarray(t)
+                array = data_adapter.standardize(array, [name], [shape], "target",
+                                                 dtypes=[dtype])[0]
+                targets.append(_Target(K.placeholder(shape, dtype=dtype, name=f"{name}_target"), True, array))
             elif K.is_tensor(t):
-                from symkeras.ir import ops as O
-                targets.append((t, isinstance(t.op, O.Placeholder)))
-            elif isinstance(t, np.ndarray) or isinstance(t, (list, tuple)):
-                targets.append((K.constant(np.asarray(t), dtype=out.dtype), False))
+                _check_target_tensor(name, dims.to_keras(t.shape), shape)
+                targets.append(_Target(t, False))
             else:
-                raise TypeError(f"target_tensors: expected tensors or arrays, got {type(t).__name__}")
+                raise TypeError(f"target_tensors: expected a placeholder, a tensor or an array for output "
+                                f"{name!r}, got {type(t).__name__}")
         return targets
 
-    def _resolve_metrics(self, metrics, weighted_metrics, losses, targets):
+    def _resolve_metrics(self, metrics, weighted_metrics, targets):
         names = self.output_names
         plain = compile_utils.metrics_per_output(metrics, names, "metrics")
         weighted = compile_utils.metrics_per_output(weighted_metrics, names, "weighted_metrics")
-        specs = []
-        for i, (out, (target, _)) in enumerate(zip(self.outputs, targets)):
+        resolved = []          # (output index, weighted?, name, fn): per output, plain then weighted
+        for i, (out, target) in enumerate(zip(self.outputs, targets)):
             if target is None:
                 continue
-            true_shape, pred_shape = dims.to_keras(target.shape), dims.to_keras(out.shape)
-            for flag, group in ((False, plain[i]), (True, weighted[i])):
+            true_shape, pred_shape = dims.to_keras(target.node.shape), dims.to_keras(out.shape)
+            for flag, group, arg in ((False, plain[i], "metrics"), (True, weighted[i], "weighted_metrics")):
                 for identifier in group:
-                    name, fn = compile_utils.resolve_metric(identifier, true_shape, pred_shape)
-                    if len(names) > 1:
-                        name = f"{names[i]}_{name}"
-                    specs.append(_MetricSpec(name, i, fn, flag))
-        taken = set(["loss"] + [f"{n}_loss" for n in names])
-        for s in specs:
-            if s.weighted and (s.name in taken):
-                s.name = "weighted_" + s.name
-            taken.add(s.name)
-        for s, unique in zip(specs, compile_utils.unique_names([s.name for s in specs])):
-            s.name = unique
-        return specs
+                    name, fn = _resolve(arg, lambda v: compile_utils.resolve_metric(v, true_shape, pred_shape),
+                                        identifier)
+                    resolved.append((i, flag, name, fn))
+        unique = compile_utils.metric_names([(names[i], flag, name) for i, flag, name, _ in resolved],
+                                            len(names) > 1, self._loss_names(targets))
+        return [_MetricSpec(name, i, fn, flag) for name, (i, flag, _, fn) in zip(unique, resolved)]
+
+    def _loss_names(self, targets):
+        if len(self.outputs) == 1:
+            return ["loss"]
+        return ["loss"] + [f"{n}_loss" for n, t in zip(self.output_names, targets) if t is not None]
 
     def _check_compiled(self, what):
         if self._compiled is None:
@@ -171,45 +212,45 @@ class Model(GeneratorMethods, Network):
     def metrics_names(self):
         if self._compiled is None:
             return []
-        names = ["loss"]
-        if len(self.outputs) > 1:
-            names += [f"{n}_loss" for n, fn in zip(self.output_names, self._compiled["losses"]) if fn is not None]
-        return names + [m.name for m in self._compiled["metrics"]]
+        return self._loss_names(self._compiled["targets"]) + [m.name for m in self._compiled["metrics"]]
+
+    def reset_metrics(self):
+        """Forget the metric values accumulated by ``*_on_batch(..., reset_metrics=False)``."""
+        self._batch_results = None
 
     # ------------------------------------------------------------------ graph of the loss
     def _loss_outputs(self, training):
-        """IR inputs, outputs (losses then metric num/den pairs) and activity losses."""
+        """IR inputs, outputs (losses then metric num/den pairs) and the total loss."""
         spec = self._compiled
         activity = []
         preds = self.run_graph([x for x in self.inputs], training=training, losses=activity)
         fed_targets, weights, out_losses, total_terms = [], [], [], []
-        for i, (name, out, fn, lw, mode, (target, fed)) in enumerate(zip(
-                self.output_names, preds, spec["losses"], spec["loss_weights"], spec["modes"], spec["targets"])):
-            if fn is None:
+        for name, out, fn, lw, mode, target in zip(
+                self.output_names, preds, spec["losses"], spec["loss_weights"], spec["modes"], spec["targets"]):
+            if target is None:
                 weights.append(None)
                 continue
-            if fed:
-                fed_targets.append(target)
+            if target.fed:
+                fed_targets.append(target.node)
             w_shape = (None, out.shape[1]) if mode == "temporal" else (None,)
             w = K.placeholder(w_shape, dtype=out.dtype, name=f"{name}_sample_weights")
             weights.append(w)
             with K.name_scope(f"{name}_loss"):
-                per_sample = _call_loss(fn, target, out)
-                loss_i = _weighted_mean(per_sample, w)
+                loss_i = _weighted_loss(fn, target.node, out, w)
             out_losses.append(loss_i)
             total_terms.append(loss_i if lw == 1 else loss_i * float(lw))
         with K.name_scope("loss"):
             regularization = list(self.losses)
             batch = _batch_size_node(preds[0])
             regularization += [a / batch for a in activity]
-            total = total_terms[0]
-            for t in total_terms[1:] + regularization:
+            terms = total_terms + regularization
+            total = terms[0]
+            for t in terms[1:]:
                 total = total + t
         metric_outputs = []
         for m in spec["metrics"]:
-            target, _ = spec["targets"][m.output]
             with K.name_scope(m.name):
-                values = m.fn(target, preds[m.output])
+                values = m.fn(spec["targets"][m.output].node, preds[m.output])
                 w = weights[m.output] if m.weighted else None
                 metric_outputs += list(_metric_sums(values, w))
         inputs = list(self.inputs) + fed_targets + [w for w in weights if w is not None]
@@ -250,73 +291,100 @@ class Model(GeneratorMethods, Network):
         return self.predict_function
 
     # ------------------------------------------------------------------ data
-    def _input_arrays(self, x):
+    def _input_arrays(self, x, method="predict"):
+        data_adapter.reject_generator(x, "x", method)
         return data_adapter.standardize(x, self.input_names, [dims.to_keras(t.shape) for t in self.inputs],
                                         "input", dtypes=[t.dtype for t in self.inputs])
 
-    def _training_arrays(self, x, y, sample_weight=None, class_weight=None):
-        """(inputs, fed targets, sample weights) as arrays, validated."""
+    def _training_arrays(self, x, y, sample_weight=None, method="fit"):
+        """(inputs, fed targets, sample weights) as arrays, validated. Weights are one array per
+        output with a loss (all ones when not given)."""
         spec = self._compiled
-        xs = self._input_arrays(x)
-        names = [n for n, (t, fed) in zip(self.output_names, spec["targets"]) if t is not None and fed]
-        shapes = [dims.to_keras(t.shape) for t, fed in spec["targets"] if t is not None and fed]
-        loss_names = [n for n, (t, _) in zip(self.output_names, spec["targets"]) if t is not None]
+        xs = self._input_arrays(x, method)
+        data_adapter.reject_generator(y, "y", method)
+        outputs = [(i, name, t) for i, (name, t) in enumerate(zip(self.output_names, spec["targets"]))
+                   if t is not None]
+        from_y = [(i, name, t) for i, name, t in outputs if t.from_y]
+        names = [name for _, name, _ in from_y]
         if isinstance(y, dict):
             y = {k: v for k, v in y.items() if k in names}
-        ys = data_adapter.standardize(y, names, shapes, "target") if names else []
-        self._check_targets(ys, names)
-        fed_ys = dict(zip(names, ys))
-        all_targets = [fed_ys.get(n) for n in loss_names]
-        modes = [m for m, (t, _) in zip(spec["modes"], spec["targets"]) if t is not None]
-        weights = data_adapter.standardize_sample_weights(sample_weight, loss_names, all_targets, modes)
-        weights = data_adapter.class_weights_to_sample_weights(class_weight, loss_names, all_targets, weights)
-        data_adapter.check_lengths(xs, ys, [w for w in weights if w is not None])
-        n = xs[0].shape[0] if xs else ys[0].shape[0]
-        weights = [np.ones((n,) if m != "temporal" else t.shape[:2], dtype=K.floatx()) if w is None else w
-                   for w, m, t in zip(weights, modes, all_targets)]
-        return xs, ys, weights
+        elif isinstance(y, (list, tuple)) and len(y) == len(self.outputs) != len(names) \
+                and not all(np.isscalar(v) for v in y):
+            y = [y[i] for i, _, _ in from_y]               # y given for every output: keep the fed ones
+        ys = data_adapter.standardize(y, names, None, "target", check_shapes=False) if names else []
+        for (i, name, t), arr in zip(from_y, ys):
+            self._check_target(i, arr)
+            data_adapter.check_shape(arr, name, dims.to_keras(t.node.shape), "target")
+        given = dict(zip(names, ys))
+        targets = [given.get(name, t.array) for _, name, t in outputs]     # None: a fixed tensor
+        fed = [arr for (_, _, t), arr in zip(outputs, targets) if t.fed]
+        modes = [spec["modes"][i] for i, _, _ in outputs]
+        weights = data_adapter.standardize_sample_weights(sample_weight, [n for _, n, _ in outputs], targets,
+                                                          modes)
+        data_adapter.check_lengths(xs, fed, weights)
+        n = xs[0].shape[0] if xs else fed[0].shape[0]
+        weights = [w if w is not None else
+                   np.ones((n,) if mode != "temporal" else (n, self.outputs[i].shape[1]), dtype=K.floatx())
+                   for w, mode, (i, _, _) in zip(weights, modes, outputs)]
+        return xs, fed, weights
 
-    def _check_targets(self, ys, names):
-        from symkeras import losses as losses_module
-        for y, name in zip(ys, names):
-            i = self.output_names.index(name)
-            fn = self._compiled["losses"][i]
-            if getattr(fn, "__name__", None) == "categorical_crossentropy" and y.shape[-1] == 1 \
-                    and self.outputs[i].shape[-1] != 1:
-                raise ValueError(f"You are passing a target array of shape {y.shape} while using as loss "
-                                 "`categorical_crossentropy`. `categorical_crossentropy` expects targets to be "
-                                 "binary matrices (1s and 0s) of shape (samples, classes). If your targets are "
-                                 "integer classes, you can convert them via `to_categorical` or use "
-                                 "`sparse_categorical_crossentropy`.")
-        del losses_module
+    def _class_weighted(self, class_weight, ys, weights):
+        """``weights`` (one per output with a loss) multiplied by the class weights of ``ys``."""
+        if class_weight is None:
+            return weights
+        outputs = [(name, t) for name, t in zip(self.output_names, self._compiled["targets"]) if t is not None]
+        fed = iter(ys)
+        targets = [next(fed) if t.fed else None for _, t in outputs]
+        for (name, _), y in zip(outputs, targets):
+            if y is None and (not isinstance(class_weight, dict) or name in class_weight or len(outputs) == 1):
+                raise ValueError(f"`class_weight`: output {name!r} has a fixed target tensor; class weights "
+                                 "need target arrays")
+        return data_adapter.class_weights_to_sample_weights(class_weight, [n for n, _ in outputs], targets,
+                                                            weights)
+
+    def _check_target(self, i, y):
+        """Keras's categorical_crossentropy check, before the shape check (a clearer message)."""
+        fn = self._compiled["losses"][i]
+        if getattr(getattr(fn, "fn", fn), "__name__", None) == "categorical_crossentropy" and y.shape[-1] == 1:
+            raise ValueError(f"You are passing a target array (`y`) of shape {y.shape} while using as loss "
+                             "`categorical_crossentropy`. `categorical_crossentropy` expects targets to be "
+                             "binary matrices (1s and 0s) of shape (samples, classes). If your targets are "
+                             "integer classes, you can convert them via `to_categorical` or use "
+                             "`sparse_categorical_crossentropy`.")
 
     # ------------------------------------------------------------------ one batch
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True,
                        return_dict=False):
         self._check_compiled("training")
-        xs, ys, ws = self._training_arrays(x, y, sample_weight, class_weight)
+        xs, ys, ws = self._training_arrays(x, y, sample_weight, "train_on_batch")
+        ws = self._class_weighted(class_weight, ys, ws)
         fn = self.make_train_function()
-        return self._single_result(fn(xs + ys + ws), xs, return_dict)
+        return self._batch_result(fn(xs + ys + ws), len(xs[0]) if xs else len(ys[0]), reset_metrics, return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
         self._check_compiled("evaluating")
-        xs, ys, ws = self._training_arrays(x, y, sample_weight)
+        xs, ys, ws = self._training_arrays(x, y, sample_weight, "test_on_batch")
         fn = self.make_test_function()
-        return self._single_result(fn(xs + ys + ws), xs, return_dict)
+        return self._batch_result(fn(xs + ys + ws), len(xs[0]) if xs else len(ys[0]), reset_metrics, return_dict)
 
     def predict_on_batch(self, x):
-        xs = self._input_arrays(x)
+        xs = self._input_arrays(x, "predict_on_batch")
         outputs = self.make_predict_function()(xs)
         return outputs[0] if len(outputs) == 1 else outputs
 
-    def _single_result(self, values, xs, return_dict):
-        results = _Results(self.metrics_names, self._n_losses)
-        results.add(values, len(xs[0]) if xs else 1)
-        logs = results.logs()
+    def _batch_result(self, values, batch, reset_metrics, return_dict):
+        """tf-keras: with ``reset_metrics=False`` values accumulate over *_on_batch calls."""
+        results = self._batch_results or _Results(self.metrics_names, self._n_losses)
+        results.add(values, batch)
+        self._batch_results = None if reset_metrics else results
+        return self._format(results.logs(), return_dict)
+
+    @staticmethod
+    def _format(logs, return_dict):
         if return_dict:
             return logs
-        out = list(logs.values())
-        return out[0] if len(out) == 1 else out
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
 
     # ------------------------------------------------------------------ loops
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
@@ -328,7 +396,7 @@ class Model(GeneratorMethods, Network):
             warnings.warn("The `nb_epoch` argument in `fit` has been renamed `epochs`.", UserWarning, stacklevel=2)
             epochs = kwargs.pop("nb_epoch")
         if kwargs:
-            raise TypeError(f"Unrecognized keyword arguments: {sorted(kwargs)}")
+            raise TypeError(f"fit: unrecognized keyword arguments: {sorted(kwargs)}")
         self._check_compiled("training")
         return training_arrays.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
                                    validation_data, shuffle, class_weight, sample_weight, initial_epoch,
@@ -339,10 +407,7 @@ class Model(GeneratorMethods, Network):
         from symkeras.engine import training_arrays
         self._check_compiled("evaluating")
         logs = training_arrays.evaluate(self, x, y, batch_size, verbose, sample_weight, steps, callbacks)
-        if return_dict:
-            return logs
-        values = list(logs.values())
-        return values[0] if len(values) == 1 else values
+        return self._format(logs, return_dict)
 
     def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None, max_queue_size=10, workers=1,
                 use_multiprocessing=False):
@@ -350,20 +415,26 @@ class Model(GeneratorMethods, Network):
         return training_arrays.predict(self, x, batch_size, verbose, steps, callbacks)
 
 
-def _call_loss(fn, y_true, y_pred):
-    """Per-sample loss values (the Loss objects' unreduced function, or a plain function)."""
-    inner = getattr(fn, "fn", None)
-    if inner is not None and callable(inner):
-        kwargs = getattr(fn, "_fn_kwargs", {}) or {}
-        return inner(y_true, y_pred, **kwargs)
-    return fn(y_true, y_pred)
+def _check_target_tensor(name, given, expected):
+    if len(given) != len(expected) or any(g is not None and e is not None and g != e
+                                          for g, e in zip(given[1:], expected[1:])):
+        raise ValueError(f"target_tensors: the target of output {name!r} has shape {given}; expected "
+                         f"{expected}")
 
 
-def _weighted_mean(values, weights):
-    """tf-keras SUM_OVER_BATCH_SIZE: Σ w·l / (number of elements of l)."""
-    if values.ndim == 0:
-        return values
-    return K.sum(values * _aligned(weights, values)) / _count_node(dims.size(values.shape))
+def _weighted_loss(fn, y_true, y_pred, weights):
+    """One output's loss as tf-keras computes it: the Loss object's per-sample values, weighted,
+    reduced by its reduction (SUM_OVER_BATCH_SIZE: Σ w·l / number of elements of l)."""
+    if isinstance(fn, losses_module.Loss):
+        values, reduction = fn.call(y_true, y_pred), fn._get_reduction()
+    else:
+        values, reduction = losses_module.LossFunctionWrapper(fn).call(y_true, y_pred), "sum_over_batch_size"
+    if values.ndim == 0:                       # a loss that reduced itself: scaled by the mean weight
+        return values * K.mean(weights)
+    weighted = values * _aligned(weights, values)
+    if reduction == losses_module.Reduction.SUM:
+        return K.sum(weighted)
+    return K.sum(weighted) / _count_node(dims.size(values.shape))
 
 
 def _aligned(weights, values):
@@ -375,7 +446,6 @@ def _aligned(weights, values):
 
 def _count_node(count):
     """A scalar node holding a (possibly batch-dependent) element count."""
-    from symkeras.ir import ops as O
     return O.Elemwise(count, K.floatx())()
 
 

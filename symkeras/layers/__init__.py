@@ -1,19 +1,28 @@
 """Keras layers (``symkeras.layers`` as ``keras.layers``)."""
 
-from symkeras.engine.base_layer import Layer  # noqa: F401
+from symkeras.engine.base_layer import InputSpec, Layer  # noqa: F401
 from symkeras.engine.input_layer import Input, InputLayer  # noqa: F401
 from symkeras.layers.core import Activation, Dense, Dropout, Flatten, Lambda, Reshape  # noqa: F401
 from symkeras.layers.merge import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,  # noqa: F401
                                    Subtract, add, average, concatenate, dot, maximum, minimum,
                                    multiply, subtract)
+from symkeras.utils.generic_utils import deserialize_keras_object, serialize_keras_object
 
 
-def get_layer_class(name, custom_objects=None):
-    """The layer class registered under ``name`` (for from_config)."""
+def _layer_classes():
     from symkeras import models
     registry = {k: v for k, v in globals().items() if isinstance(v, type) and issubclass(v, Layer)}
-    registry.update(Model=models.Model, Sequential=models.Sequential)
-    registry.update(custom_objects or {})
-    if name not in registry:
-        raise ValueError(f"Unknown layer: {name}")
-    return registry[name]
+    # tf-keras writes functional models as "Functional"; Keras 2 as "Model".
+    registry.update(Model=models.Model, Functional=models.Model, Sequential=models.Sequential)
+    return registry
+
+
+def serialize(layer):
+    """``{'class_name': ..., 'config': layer.get_config()}``."""
+    return serialize_keras_object(layer)
+
+
+def deserialize(config, custom_objects=None):
+    """A new layer (or model) from ``{'class_name', 'config'}``; ValueError for unknown classes."""
+    return deserialize_keras_object(config, module_objects=_layer_classes(), custom_objects=custom_objects,
+                                    printable_module_name="layer")

@@ -1,48 +1,50 @@
 """Core layers: Dense, Activation, Dropout, Flatten, Reshape, Lambda."""
 
+import codecs
+import marshal
+import sys
+import types
 import warnings
 
 import numpy as np
 
 from symkeras import activations, constraints, initializers, regularizers
 from symkeras import backend as K
-from symkeras.engine.base_layer import Layer
+from symkeras.engine.base_layer import InputSpec, Layer
+from symkeras.utils.generic_utils import deserialize_keras_object
 
+# Keras 1 argument names of Dense and their Keras 2 replacements.
 _LEGACY_DENSE = {"output_dim": "units", "init": "kernel_initializer", "W_regularizer": "kernel_regularizer",
                  "b_regularizer": "bias_regularizer", "W_constraint": "kernel_constraint",
                  "b_constraint": "bias_constraint", "bias": "use_bias"}
 
 
-def _convert_legacy(kwargs):
-    """Keras 1 argument names, converted with a warning."""
-    converted = {}
-    for old, new in _LEGACY_DENSE.items():
-        if old in kwargs:
-            warnings.warn(f"Update your `Dense` call to the Keras 2 API: `{old}` is now `{new}`",
-                          UserWarning, stacklevel=3)
-            converted[new] = kwargs.pop(old)
-    return converted
-
-
 class Dense(Layer):
-    """``activation(dot(x, kernel) + bias)`` on the last axis of inputs of any rank."""
+    """``activation(dot(x, kernel) + bias)`` on the last axis of inputs of any rank >= 2."""
 
     def __init__(self, units=None, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
-        legacy = _convert_legacy(kwargs)
-        units = legacy.pop("units", units)
-        kernel_initializer = legacy.get("kernel_initializer", kernel_initializer)
-        kernel_regularizer = legacy.get("kernel_regularizer", kernel_regularizer)
-        bias_regularizer = legacy.get("bias_regularizer", bias_regularizer)
-        kernel_constraint = legacy.get("kernel_constraint", kernel_constraint)
-        bias_constraint = legacy.get("bias_constraint", bias_constraint)
-        use_bias = legacy.get("use_bias", use_bias)
-        if "input_dim" in kwargs:
-            kwargs["input_shape"] = (kwargs.pop("input_dim"),)
-        super().__init__(**kwargs)
-        if units is None or int(units) != units or int(units) <= 0:
-            raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
+        legacy = {old: kwargs[old] for old in _LEGACY_DENSE if old in kwargs}
+        if legacy:
+            if "output_dim" in legacy and units is not None:
+                raise TypeError("Got both a positional argument and keyword argument for argument units "
+                                "(output_dim in the legacy interface).")
+            new = {_LEGACY_DENSE[old]: kwargs.pop(old) for old in legacy}
+            call = ", ".join(f"{k}={v!r}" for k, v in new.items())
+            warnings.warn(f"Update your `Dense` call to the Keras 2 API: `Dense({call})`", UserWarning,
+                          stacklevel=2)
+            units = new.pop("units", units)
+            use_bias = new.pop("use_bias", use_bias)
+            kernel_initializer = new.pop("kernel_initializer", kernel_initializer)
+            kernel_regularizer = new.pop("kernel_regularizer", kernel_regularizer)
+            bias_regularizer = new.pop("bias_regularizer", bias_regularizer)
+            kernel_constraint = new.pop("kernel_constraint", kernel_constraint)
+            bias_constraint = new.pop("bias_constraint", bias_constraint)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if units is None or isinstance(units, bool) or int(units) != units or int(units) < 0:
+            raise ValueError("Received an invalid value for `units`, expected a positive integer. "
+                             f"Received: units={units}")
         self.units = int(units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -50,15 +52,13 @@ class Dense(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
+        self.input_spec = InputSpec(min_ndim=2)
 
     def build(self, input_shape):
         input_dim = input_shape[-1]
-        if input_dim is None:
-            raise ValueError(f"Dense {self.name!r}: the last dimension of the input must be known, "
-                             f"got shape {input_shape}")
+        self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
         self.kernel = self.add_weight("kernel", (input_dim, self.units), initializer=self.kernel_initializer,
                                       regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         self.bias = None
@@ -94,6 +94,8 @@ class Dense(Layer):
 
 
 class Activation(Layer):
+    """Applies an activation function (a name, or any function of backend tensors)."""
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
@@ -113,7 +115,7 @@ class Dropout(Layer):
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         if not 0 <= rate < 1:
-            raise ValueError(f"Dropout: rate must be in [0, 1), got {rate}")
+            raise ValueError(f"Invalid value {rate} received for `rate`, expected a value in [0, 1).")
         self.rate, self.noise_shape, self.seed = float(rate), noise_shape, seed
 
     def call(self, inputs, training=False):
@@ -131,20 +133,63 @@ class Dropout(Layer):
 
 
 class Flatten(Layer):
+    """Flattens every axis but the batch axis."""
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        if data_format not in (None, "channels_last"):
+            raise ValueError(f"Flatten: only data_format='channels_last' is supported, got {data_format!r}")
+        self.data_format = "channels_last"
+        self.input_spec = InputSpec(min_ndim=1)
+
     def call(self, inputs):
+        if inputs.ndim == 1:
+            return K.expand_dims(inputs, -1)
         return K.batch_flatten(inputs)
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], int(np.prod(input_shape[1:])))
+        rest = input_shape[1:]
+        return (input_shape[0], int(np.prod(rest)) if rest else 1)
+
+    def get_config(self):
+        config = super().get_config()
+        config["data_format"] = self.data_format
+        return config
 
 
 class Reshape(Layer):
+    """Reshapes every axis but the batch axis to ``target_shape`` (one entry may be -1)."""
+
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
         self.target_shape = tuple(target_shape)
 
+    def _resolved(self, input_shape):
+        """``target_shape`` with its -1 filled in, checking the size is unchanged."""
+        size = int(np.prod(input_shape[1:]))
+        unknown = [i for i, d in enumerate(self.target_shape) if d == -1]
+        if len(unknown) > 1:
+            raise ValueError("There must be at most one unknown dimension in output_shape. "
+                             f"Received: output_shape={self.target_shape}.")
+        known = int(np.prod([d for d in self.target_shape if d != -1]))
+        shape = list(self.target_shape)
+        if unknown and known and size % known == 0:
+            shape[unknown[0]] = size // known
+        if int(np.prod(shape)) != size:
+            raise ValueError(f"total size of the new array must be unchanged, input_shape = "
+                             f"{list(input_shape[1:])}, output_shape = {list(self.target_shape)}")
+        return tuple(shape)
+
+    def build(self, input_shape):
+        self._resolved(input_shape)
+        self.built = True
+
     def call(self, inputs):
-        return K.reshape(inputs, (-1,) + self.target_shape)
+        shape = self._resolved((None,) + tuple(inputs.shape[1:]))
+        return K.reshape(inputs, (-1,) + shape)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],) + self._resolved(input_shape)
 
     def get_config(self):
         config = super().get_config()
@@ -153,11 +198,68 @@ class Reshape(Layer):
 
 
 class Lambda(Layer):
-    """Wraps a function of backend tensors as a layer."""
+    """Wraps a function of backend tensors as a layer.
 
-    def __init__(self, function, output_shape=None, arguments=None, **kwargs):
+    Its config holds a named function by name, and a lambda as marshalled bytecode (as
+    Keras does: such a config is Python-version specific and runs code when loaded).
+    """
+
+    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
         super().__init__(**kwargs)
         self.function, self.arguments = function, dict(arguments or {})
+        self._output_shape, self.mask = output_shape, mask
 
     def call(self, inputs):
         return self.function(inputs, **self.arguments)
+
+    def get_config(self):
+        config = super().get_config()
+        function, function_type, module = _function_to_config(self.function)
+        shape, shape_type, shape_module = _function_to_config(self._output_shape, allow_raw=True)
+        config.update(function=function, function_type=function_type, module=module, output_shape=shape,
+                      output_shape_type=shape_type, output_shape_module=shape_module, arguments=self.arguments)
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        config["function"] = _function_from_config(config, custom_objects, "function", "module",
+                                                   "function_type")
+        config["output_shape"] = _function_from_config(config, custom_objects, "output_shape",
+                                                       "output_shape_module", "output_shape_type")
+        return cls(**config)
+
+
+def _function_to_config(fn, allow_raw=False):
+    """(value, type, module): a lambda as (base64 bytecode, defaults, closure), a function by name."""
+    if isinstance(fn, types.LambdaType) and fn.__name__ == "<lambda>":
+        code = codecs.encode(marshal.dumps(fn.__code__), "base64").decode("ascii")
+        closure = tuple(c.cell_contents for c in fn.__closure__) if fn.__closure__ else None
+        return (code, fn.__defaults__, closure), "lambda", fn.__module__
+    if callable(fn):
+        return fn.__name__, "function", fn.__module__
+    if allow_raw:
+        return fn, "raw", None
+    raise ValueError(f"Lambda: cannot serialize {fn!r}")
+
+
+def _function_from_config(config, custom_objects, key, module_key, type_key):
+    module = config.pop(module_key, None)
+    kind = config.pop(type_key, "raw")
+    value = config.get(key)
+    globs = dict(sys.modules[module].__dict__) if module in sys.modules else {}
+    globs.update(custom_objects or {})
+    if kind == "function":
+        if callable(value):      # already resolved by the deserializer's custom-object lookup
+            return value
+        return deserialize_keras_object(value, module_objects=globs, custom_objects=custom_objects,
+                                        printable_module_name="function in Lambda layer")
+    if kind == "lambda":
+        code, defaults, closure = value
+        code = marshal.loads(codecs.decode(code.encode("ascii"), "base64"))
+        cells = tuple(types.CellType(c) for c in closure) if closure else None
+        return types.FunctionType(code, globs or globals(), code.co_name,
+                                  tuple(defaults) if defaults else None, cells)
+    if kind == "raw":
+        return value
+    raise TypeError(f"Unknown function type: {kind}")

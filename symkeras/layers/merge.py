@@ -1,83 +1,152 @@
-"""Merge layers: combine a list of tensors into one."""
+"""Merge layers: combine a list of tensors into one (tf-keras semantics and errors)."""
 
 import functools
 
 from symkeras import backend as K
 from symkeras.engine.base_layer import Layer
-from symkeras.ir import dims
+
+
+def _check_list(input_shape, what="A merge layer"):
+    if not isinstance(input_shape, list) or not input_shape or not isinstance(input_shape[0], tuple):
+        raise ValueError(f"{what} should be called on a list of inputs. Received: input_shape={input_shape} "
+                         "(not a list of shapes)")
+
+
+def _elemwise_shape(shape1, shape2):
+    """Broadcast two shapes without their batch axis, aligned from the right (None = unknown)."""
+    if len(shape1) < len(shape2):
+        shape1, shape2 = shape2, shape1
+    if not shape2:
+        return shape1
+    out = list(shape1[:-len(shape2)])
+    for i, j in zip(shape1[-len(shape2):], shape2):
+        if i is None or j is None:
+            out.append(None)
+        elif i == 1 or j == 1:
+            out.append(j if i == 1 else i)
+        elif i != j:
+            raise ValueError(f"Inputs have incompatible shapes. Received shapes {shape1} and {shape2}")
+        else:
+            out.append(i)
+    return tuple(out)
 
 
 class _Merge(Layer):
-    min_inputs = 2
+    """Elementwise merge of one or more tensors; lower-rank inputs get size-1 axes after the
+    batch axis so that they broadcast against the others per sample."""
 
     def build(self, input_shape):
-        if not isinstance(input_shape, list) or len(input_shape) < self.min_inputs:
-            raise ValueError(f"A `{type(self).__name__}` layer should be called on a list of at least "
-                             f"{self.min_inputs} inputs, got {input_shape}")
-        try:
-            dims.broadcast_shapes(*[tuple(None if d is None else d for d in s) for s in input_shape])
-        except ValueError:
-            raise ValueError(f"Operands could not be broadcast together with shapes {input_shape}") from None
+        _check_list(input_shape)
+        batch_sizes = {s[0] for s in input_shape if s} - {None}
+        if len(batch_sizes) > 1:
+            raise ValueError(f"Cannot merge tensors with different batch sizes. Got tensors with shapes "
+                             f"{input_shape}")
+        functools.reduce(_elemwise_shape, [s[1:] for s in input_shape])
         self.built = True
 
     def call(self, inputs):
-        return functools.reduce(self._merge, inputs[1:], inputs[0])
+        if not isinstance(inputs, (list, tuple)):
+            raise ValueError(f"A merge layer should be called on a list of inputs. Received: inputs={inputs} "
+                             "(not a list of tensors)")
+        rank = max(x.ndim for x in inputs)
+        aligned = []
+        for x in inputs:
+            while x.ndim < rank:
+                x = K.expand_dims(x, 1)
+            aligned.append(x)
+        return self._merge_function(aligned)
+
+    def compute_output_shape(self, input_shape):
+        shape = functools.reduce(_elemwise_shape, [s[1:] for s in input_shape])
+        batch_sizes = {s[0] for s in input_shape} - {None}
+        return (batch_sizes.pop() if len(batch_sizes) == 1 else None,) + shape
 
 
 class Add(_Merge):
-    @staticmethod
-    def _merge(a, b):
-        return a + b
+    """Sum of the inputs."""
+
+    def _merge_function(self, inputs):
+        return functools.reduce(lambda a, b: a + b, inputs)
 
 
 class Subtract(_Merge):
-    def build(self, input_shape):
-        if not isinstance(input_shape, list) or len(input_shape) != 2:
-            raise ValueError(f"A `Subtract` layer should be called on exactly 2 inputs, got {input_shape}")
-        super().build(input_shape)
+    """``inputs[0] - inputs[1]`` (exactly two inputs)."""
 
-    @staticmethod
-    def _merge(a, b):
-        return a - b
+    def build(self, input_shape):
+        super().build(input_shape)
+        if len(input_shape) != 2:
+            raise ValueError(f"A `Subtract` layer should be called on exactly 2 inputs. "
+                             f"Received: input_shape={input_shape}")
+
+    def _merge_function(self, inputs):
+        if len(inputs) != 2:
+            raise ValueError(f"A `Subtract` layer should be called on exactly 2 inputs. Received: inputs={inputs}")
+        return inputs[0] - inputs[1]
 
 
 class Multiply(_Merge):
-    @staticmethod
-    def _merge(a, b):
-        return a * b
+    """Product of the inputs."""
 
-
-class Maximum(_Merge):
-    _merge = staticmethod(K.maximum)
-
-
-class Minimum(_Merge):
-    _merge = staticmethod(K.minimum)
+    def _merge_function(self, inputs):
+        return functools.reduce(lambda a, b: a * b, inputs)
 
 
 class Average(_Merge):
-    def call(self, inputs):
-        return functools.reduce(lambda a, b: a + b, inputs[1:], inputs[0]) * (1.0 / len(inputs))
+    """Mean of the inputs."""
+
+    def _merge_function(self, inputs):
+        return functools.reduce(lambda a, b: a + b, inputs) / float(len(inputs))
+
+
+class Maximum(_Merge):
+    """Elementwise maximum of the inputs."""
+
+    def _merge_function(self, inputs):
+        return functools.reduce(K.maximum, inputs)
+
+
+class Minimum(_Merge):
+    """Elementwise minimum of the inputs."""
+
+    def _merge_function(self, inputs):
+        return functools.reduce(K.minimum, inputs)
 
 
 class Concatenate(Layer):
+    """Concatenation along ``axis``; every other axis must match (unknown sizes excepted)."""
+
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
-        self.axis = int(axis)
+        self.axis = axis
 
     def build(self, input_shape):
-        if not isinstance(input_shape, list) or len(input_shape) < 2:
-            raise ValueError("A `Concatenate` layer should be called on a list of at least 2 inputs")
-        ranks = {len(s) for s in input_shape}
-        axis = self.axis % max(ranks)
-        reduced = {tuple(d for i, d in enumerate(s) if i != axis) for s in input_shape}
-        if len(ranks) > 1 or len(reduced) > 1:
-            raise ValueError("A `Concatenate` layer requires inputs with matching shapes except for the "
-                             f"concat axis. Got inputs shapes: {input_shape}")
+        _check_list(input_shape, "A `Concatenate` layer")
+        reduced = set()
+        for shape in input_shape:
+            shape = list(shape)
+            del shape[self.axis]
+            reduced.add(tuple(shape))
+        if len(reduced) != 1:
+            message = ("A `Concatenate` layer requires inputs with matching shapes except for the "
+                       f"concatenation axis. Received: input_shape={input_shape}")
+            if len({len(s) for s in reduced}) != 1:
+                raise ValueError(message)
+            for column in zip(*reduced):
+                if len(set(column) - {None}) > 1:
+                    raise ValueError(message)
         self.built = True
 
     def call(self, inputs):
         return K.concatenate(inputs, axis=self.axis)
+
+    def compute_output_shape(self, input_shape):
+        shape = list(input_shape[0])
+        for other in input_shape[1:]:
+            if shape[self.axis] is None or other[self.axis] is None:
+                shape[self.axis] = None
+                break
+            shape[self.axis] += other[self.axis]
+        return tuple(shape)
 
     def get_config(self):
         config = super().get_config()
@@ -86,29 +155,52 @@ class Concatenate(Layer):
 
 
 class Dot(Layer):
-    """Dot product of two tensors along ``axes`` (per sample), as ``K.batch_dot``."""
+    """Per-sample dot product of two tensors along ``axes`` (``K.batch_dot``); with
+    ``normalize=True`` both are L2-normalised first, giving the cosine similarity."""
 
     def __init__(self, axes, normalize=False, **kwargs):
         super().__init__(**kwargs)
-        self.axes = tuple(axes) if isinstance(axes, (list, tuple)) else (int(axes), int(axes))
-        self.normalize = bool(normalize)
+        if not isinstance(axes, int):
+            if not isinstance(axes, (list, tuple)):
+                raise TypeError(f"Invalid type for argument `axes`: it should be a list or an int. "
+                                f"Received: axes={axes}")
+            if len(axes) != 2:
+                raise ValueError(f"Invalid format for argument `axes`: it should contain two elements. "
+                                 f"Received: axes={axes}")
+            if not all(isinstance(a, int) for a in axes):
+                raise ValueError(f"Invalid format for argument `axes`: list elements should be integers. "
+                                 f"Received: axes={axes}")
+        self.axes, self.normalize = axes, normalize
+
+    def _axes(self, rank1, rank2):
+        axes = (self.axes, self.axes) if isinstance(self.axes, int) else tuple(self.axes)
+        return axes[0] % rank1, axes[1] % rank2
 
     def build(self, input_shape):
-        if not isinstance(input_shape, list) or len(input_shape) != 2:
-            raise ValueError("A `Dot` layer should be called on a list of 2 inputs.")
-        a, b = input_shape
-        ax, bx = self.axes[0] % len(a), self.axes[1] % len(b)
-        if a[ax] != b[bx]:
-            raise ValueError(f"Dimension incompatibility {a[ax]} != {b[bx]}. Layer shapes: {a}, {b}")
+        if not isinstance(input_shape, list) or len(input_shape) != 2 or not isinstance(input_shape[0], tuple):
+            raise ValueError(f"A `Dot` layer should be called on a list of 2 inputs. Received: "
+                             f"input_shape={input_shape}")
+        shape1, shape2 = input_shape
+        a1, a2 = self._axes(len(shape1), len(shape2))
+        if shape1[a1] != shape2[a2]:
+            raise ValueError(f"Incompatible input shapes: axis values {shape1[a1]} (at axis {a1}) != "
+                             f"{shape2[a2]} (at axis {a2}). Full input shapes: {shape1}, {shape2}")
         self.built = True
 
     def call(self, inputs):
-        a, b = inputs
-        axes = (self.axes[0] % a.ndim, self.axes[1] % b.ndim)
+        x1, x2 = inputs
+        axes = self._axes(x1.ndim, x2.ndim)
         if self.normalize:
-            a = _l2_normalize(a, axes[0])
-            b = _l2_normalize(b, axes[1])
-        return K.batch_dot(a, b, axes)
+            x1, x2 = _l2_normalize(x1, axes[0]), _l2_normalize(x2, axes[1])
+        return K.batch_dot(x1, x2, axes)
+
+    def compute_output_shape(self, input_shape):
+        shape1, shape2 = list(input_shape[0]), list(input_shape[1])
+        a1, a2 = self._axes(len(shape1), len(shape2))
+        shape1.pop(a1)
+        shape2.pop(a2)
+        shape = shape1 + shape2[1:]
+        return tuple(shape + [1] if len(shape) == 1 else shape)
 
     def get_config(self):
         config = super().get_config()
@@ -117,6 +209,7 @@ class Dot(Layer):
 
 
 def _l2_normalize(x, axis):
+    """``tf.math.l2_normalize``: x / sqrt(max(sum(x²), 1e-12))."""
     return x / K.sqrt(K.maximum(K.sum(K.square(x), axis=axis, keepdims=True), 1e-12))
 
 

@@ -1,8 +1,10 @@
 """The Keras progress bar (tf-keras format).
 
 verbose=1: ``12/100 [==>...........................] - ETA: 3s - loss: 0.1234``, rewritten in
-place on a terminal, one throttled plain line per update otherwise; verbose=2: one line at
-the end (``100/100 - 1s - loss: 0.1234 - 1s/epoch - 10ms/step``).
+place on a terminal (at most every ``interval`` seconds); when the output is not a terminal
+(a log file, a pipe) each update is a plain new line, written at most every
+``Progbar.plain_interval`` seconds so that logs are not flooded. verbose=2: one line at the
+end (``100/100 - 1s - loss: 0.1234 - 1s/epoch - 10ms/step``). The final update is always written.
 """
 
 import sys
@@ -30,6 +32,8 @@ def format_eta(eta):
 class Progbar:
     """Displays a progress bar; values are averaged over the steps unless stateful."""
 
+    plain_interval = 10.0       # seconds between plain lines when the output is not a terminal
+
     def __init__(self, target, width=30, verbose=1, interval=0.05, stateful_metrics=None, unit_name="step",
                  stream=None):
         self.target, self.width, self.verbose = target, width, verbose
@@ -37,7 +41,7 @@ class Progbar:
         self.stateful_metrics = set(stateful_metrics or ())
         self.stream = stream
         out = self._out()
-        self._dynamic = hasattr(out, "isatty") and out.isatty()
+        self._dynamic = (hasattr(out, "isatty") and out.isatty()) or (stream is None and "ipykernel" in sys.modules)
         self._total_width, self._seen = 0, 0
         self._values, self._order = {}, []
         self._start = time.time()
@@ -63,7 +67,8 @@ class Progbar:
         self._seen = current
         now = time.time()
         if self.verbose == 1:
-            if now - self._last_update < self.interval and not finalize:
+            interval = self.interval if self._dynamic else max(self.interval, self.plain_interval)
+            if now - self._last_update < interval and not finalize:
                 return
             self._write(self._bar_line(current, now, finalize))
         elif self.verbose == 2 and finalize:

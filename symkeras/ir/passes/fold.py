@@ -63,7 +63,8 @@ def inline_constants(graph):
 
 
 def remove_identities(graph):
-    """x0 with no cast or broadcast, reshape to the same shape, broadcast to the same shape."""
+    """x0 with no cast or broadcast, reshape/broadcast to the same shape, reductions over
+    length-1 axes."""
 
     def replace(node, inputs):
         node = copy_node(node, inputs)
@@ -75,6 +76,8 @@ def remove_identities(graph):
             return inputs[0]
         if isinstance(op, O.Reshape) and isinstance(inputs[0].op, O.Reshape):
             return O.Reshape(op.shape)(inputs[0].inputs[0])
+        if isinstance(op, O.Reduce) and all(inputs[0].shape[a] == 1 for a in op.axes):
+            return O.Reshape(node.shape)(inputs[0])     # reducing over length-1 axes moves nothing
         return node
 
     return graph.rebuild(replace)
