@@ -15,7 +15,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_core import _median_time, _set_threads  # noqa: E402
+from bench_core import _median_time, _set_threads, mlp_gemms  # noqa: E402
 
 
 def _mlp(sizes, final, loss, optimizer, backend):
@@ -48,21 +48,7 @@ def bench_fit(args, report):
         times.append(time.perf_counter() - start)
     t_fit = sorted(times)[len(times) // 2]
 
-    sizes = [784, 512, 512, 10]
-    acts = [rng.rand(batch, k).astype("float32") for k in sizes]
-    weights = [rng.rand(a, b).astype("float32") for a, b in zip(sizes[:-1], sizes[1:])]
-    outs = [np.empty((batch, k), "float32") for k in sizes[1:]]
-    grads = [np.empty_like(w) for w in weights]
-    dins = [np.empty((batch, k), "float32") for k in sizes[1:-1]]
-
-    def step_gemms():
-        for a, w, o in zip(acts, weights, outs):
-            np.dot(a, w, out=o)
-        for a, d, g in zip(acts, acts[1:], grads):
-            np.dot(a.T, d, out=g)
-        for d, w, o in zip(acts[2:], weights[1:], dins):
-            np.dot(d, w.T, out=o)
-
+    step_gemms = mlp_gemms([784, 512, 512, 10], batch, rng)
     t_limit = _median_time(step_gemms, 7, 20) * (n / batch)
     report("fit, 784-512-512-10 Adam, 60k samples", n / t_fit, "GEMM-bound limit", n / t_limit,
            "samples/s", higher_is_better=True, target=0.8)

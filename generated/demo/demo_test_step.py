@@ -34,59 +34,6 @@ Arguments (None is the batch dimension):
 import numpy as np
 
 
-def _sk_sigmoid(x):
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-
-
-def _sk_softplus(x):
-    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
-
-
-_GOLDEN = 0x9e3779b97f4a7c15
-_M1 = 0xbf58476d1ce4e5b9
-_M2 = 0x94d049bb133111eb
-
-
-def _mix(z):
-    z = np.asarray(z, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(_M1)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(_M2)
-    return z ^ (z >> np.uint64(31))
-
-
-def _key(seed, counter, stream):
-    with np.errstate(over="ignore"):
-        start = np.uint64(np.int64(seed).astype(np.uint64)) + np.uint64(_GOLDEN) * np.uint64(stream + 1)
-    return _mix(_mix(start) ^ np.int64(counter).astype(np.uint64))
-
-
-def _bits(k, index):
-    with np.errstate(over="ignore"):
-        return _mix(k + np.uint64(_GOLDEN) * (index.astype(np.uint64) + np.uint64(1)))
-
-
-def _fraction(b, dtype, plus_one=False):
-    if dtype == "float64":
-        v = (b >> np.uint64(11)).astype(np.float64) + (1.0 if plus_one else 0.0)
-        return v * 2.0 ** -53
-    v = (b >> np.uint64(40)).astype(np.float32) + np.float32(1.0 if plus_one else 0.0)
-    return v * np.float32(2.0 ** -24)
-
-
-def _sk_random(state, size, distribution, stream, dtype):
-    """Reference draw: ``size`` numbers for state (seed, counter)."""
-    k = _key(state[0], state[1], stream)
-    if distribution == "uniform":
-        return _fraction(_bits(k, np.arange(size)), dtype).astype(dtype)
-    i = np.arange(size)
-    u1 = _fraction(_bits(k, 2 * i), dtype, plus_one=True)
-    u2 = _fraction(_bits(k, 2 * i + 1), dtype)
-    ftype = np.dtype(dtype).type
-    r = np.sqrt(ftype(-2.0) * np.log(u1))
-    return (r * np.cos(ftype(2.0 * np.pi) * u2)).astype(dtype)
-
 _REGIONS = [('float32', '64*batch'), ('float32', '16*batch'), ('float32', '80*batch'), ('float32', 'batch'), ('float32', 'batch'), ('float32', 'batch'), ('float32', '1'), ('float32', '3*batch'), ('float32', '3*batch'), ('int64', 'batch'), ('int64', 'batch')]
 
 

@@ -60,15 +60,6 @@ import numpy as np
 
 const0 = np.array([0, 1], dtype=np.int64).reshape((2,))
 
-def _sk_sigmoid(x):
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-
-
-def _sk_softplus(x):
-    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
-
-
 _GOLDEN = 0x9e3779b97f4a7c15
 _M1 = 0xbf58476d1ce4e5b9
 _M2 = 0x94d049bb133111eb

@@ -82,12 +82,23 @@ def render(program, version):
         kernels.append(view)
     arguments = program.inputs + program.outputs + program.variables
     regions = [(dtype, str(size)) for dtype, size in program.regions]
+    used = _helpers_used(kernels)
     return templates.render(
         "numpy/function.py.j2", p=program, r=refs, kernels=kernels, arguments=arguments,
         signature=", ".join(b.name for b in arguments), version=version, regions=regions,
         region_names=", ".join(f"sk_ws{i}" for i in range(len(program.regions))),
         workspace_formula=" + ".join(f"{size} x {dtype}" for dtype, size in regions) or "empty",
-        rng_source=_rng_source())
+        rng_source=_rng_source(), used=used)
+
+
+def _helpers_used(kernels):
+    """The module-level helpers the kernels call (only those are written into the module)."""
+    text = " ".join(" ".join(k.results) + " ".join(e for _, e in k.temps) for k in kernels
+                    if k.kind == "elementwise")
+    used = {name for name in ("_sk_sigmoid", "_sk_softplus") if name in text}
+    if any(k.kind == "random" for k in kernels):
+        used.add("_sk_random")
+    return used
 
 
 def _rng_source():

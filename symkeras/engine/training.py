@@ -266,7 +266,7 @@ class Model(Network):
         inputs, losses, metrics, total = self._loss_outputs(training=kind == "train")
         if kind == "test":
             return inputs, losses + metrics, [], f"{self.name}_test_step"
-        params = self._collected_trainable_weights
+        params = _connected(total, self._collected_trainable_weights)
         constraints = {id(p): p.op.storage.constraint for p in params
                        if getattr(p.op.storage, "constraint", None) is not None}
         updates = self.optimizer.get_updates(total, params, constraints=constraints)
@@ -413,6 +413,18 @@ class Model(Network):
                 use_multiprocessing=False):
         from symkeras.engine import training_arrays
         return training_arrays.predict(self, x, batch_size, verbose, steps, callbacks)
+
+
+def _connected(loss, params):
+    """The params the loss depends on; tf-keras warns about the others and leaves them alone
+    (e.g. the weights of an output without a loss)."""
+    from symkeras.ir.node import toposort
+    used = {id(n.op.storage) for n in toposort([loss]) if isinstance(n.op, O.Variable)}
+    unused = [p.name for p in params if id(p.op.storage) not in used]
+    if unused:
+        warnings.warn(f"Gradients do not exist for variables {unused} when minimizing the loss.",
+                      UserWarning, stacklevel=4)
+    return [p for p in params if id(p.op.storage) in used]
 
 
 def _check_target_tensor(name, given, expected):

@@ -50,7 +50,19 @@ class Sequence:
 
 
 def is_sequence(data):
-    return isinstance(data, Sequence) or getattr(data, "use_sequence_api", False) is True
+    """A ``Sequence``, or an object read by index like one (``__getitem__`` and ``__len__``, not an
+    iterator, not an array)."""
+    if isinstance(data, Sequence) or getattr(data, "use_sequence_api", False) is True:
+        return True
+    return (hasattr(data, "__getitem__") and hasattr(data, "__len__") and not hasattr(data, "__next__")
+            and not hasattr(data, "shape") and not isinstance(data, (list, tuple, dict, str, bytes)))
+
+
+def epoch_end(sequence):
+    """``sequence.on_epoch_end()`` if it has one."""
+    hook = getattr(sequence, "on_epoch_end", None)
+    if hook is not None:
+        hook()
 
 
 def pass_order(sequence, shuffle):
@@ -69,7 +81,7 @@ def iter_sequence(sequence, shuffle=False):
         for n, index in enumerate(order):
             item = sequence[index]
             if n == len(order) - 1:
-                sequence.on_epoch_end()
+                epoch_end(sequence)
             yield item
 
 
@@ -234,7 +246,7 @@ class OrderedEnqueuer(SequenceEnqueuer):
         while self.is_running():
             item, last = self._next()
             if last:
-                self.sequence.on_epoch_end()
+                epoch_end(self.sequence)
                 if self.use_multiprocessing:             # the workers hold a copy of the Sequence
                     self._close_pool()
                     self._open_pool()
