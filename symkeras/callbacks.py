@@ -66,10 +66,10 @@ class Callback:
         pass
 
     def on_train_batch_begin(self, batch, logs=None):
-        self.on_batch_begin(batch, logs=logs)
+        self.on_batch_begin(batch, logs)
 
     def on_train_batch_end(self, batch, logs=None):
-        self.on_batch_end(batch, logs=logs)
+        self.on_batch_end(batch, logs)
 
     def on_test_batch_begin(self, batch, logs=None):
         pass
@@ -361,7 +361,7 @@ class ModelCheckpoint(Callback):
         logs = dict(logs or {})
         fields = dict(logs, epoch=epoch + 1)
         if batch is not None:
-            fields.setdefault("batch", batch + 1)
+            fields["batch"] = batch + 1
         try:
             path = self.filepath.format(**fields)
         except KeyError as exc:

@@ -8,6 +8,7 @@ import numpy as np
 from symkeras.engine.base_layer import Layer, to_list
 from symkeras.engine.input_layer import Input, InputLayer
 from symkeras.engine.keras_tensor import is_keras_tensor
+from symkeras.engine.saving import load_model  # noqa: F401
 from symkeras.engine.training import Model
 
 SINGLE_LAYER_OUTPUT_ERROR_MSG = ("All layers in a Sequential model should have a single output tensor. "
@@ -97,11 +98,10 @@ class Sequential(Model):
 
     def _ensure_built(self, x):
         """Deferred build from the first data: the input shape is that of one sample."""
-        if self._is_graph_network or x is None:
-            return
-        first = next(iter(x.values())) if isinstance(x, dict) else (x[0] if isinstance(x, (list, tuple)) else x)
-        arr = np.asarray(first)
-        self._build_from((None,) + (arr.shape[1:] or (1,)))
+        if not self._is_graph_network:
+            sample = _first_input_array(x)
+            if sample is not None:
+                self._build_from((None,) + (sample.shape[1:] or (1,)))
 
     # ------------------------------------------------------------------ data entry points build first
     def fit(self, x=None, y=None, *args, **kwargs):
@@ -127,6 +127,18 @@ class Sequential(Model):
     def predict_on_batch(self, x):
         self._ensure_built(x)
         return super().predict_on_batch(x)
+
+    def fit_generator(self, generator, *args, **kwargs):
+        self._ensure_built(generator)
+        return super().fit_generator(generator, *args, **kwargs)
+
+    def evaluate_generator(self, generator, *args, **kwargs):
+        self._ensure_built(generator)
+        return super().evaluate_generator(generator, *args, **kwargs)
+
+    def predict_generator(self, generator, *args, **kwargs):
+        self._ensure_built(generator)
+        return super().predict_generator(generator, *args, **kwargs)
 
     def predict_classes(self, x, batch_size=32, verbose=0):
         """Class indices: argmax over the last axis, or ``p > 0.5`` for a single unit."""
@@ -167,6 +179,23 @@ class Sequential(Model):
         return model
 
 
+def _first_input_array(x):
+    """The array of the (first) input in ``x``: arrays, lists, dicts, or a Sequence's first
+    batch; None for a plain generator (it cannot be peeked at without consuming it)."""
+    if isinstance(x, dict):
+        x = next(iter(x.values()), None)
+    elif isinstance(x, (list, tuple)):
+        if x and np.ndim(x[0]) == 0:                   # a list of scalars is one input
+            return np.asarray(x)
+        x = x[0] if x else None
+    elif hasattr(x, "__getitem__") and hasattr(x, "__len__") and not hasattr(x, "shape"):
+        batch = x[0]                                   # a keras Sequence: (x, y[, w]) batches
+        return _first_input_array(batch[0] if isinstance(batch, tuple) else batch)
+    if x is None or not hasattr(x, "__len__"):
+        return None
+    return np.asarray(x)
+
+
 def _call_single(layer, x):
     out = layer(x)
     if isinstance(out, list):
@@ -204,4 +233,4 @@ def model_from_json(json_string, custom_objects=None):
     return model_from_config(json.loads(json_string), custom_objects=custom_objects)
 
 
-__all__ = ["Model", "Sequential", "Input", "model_from_config", "model_from_json"]
+__all__ = ["Model", "Sequential", "Input", "load_model", "model_from_config", "model_from_json"]

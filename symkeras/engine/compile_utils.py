@@ -24,6 +24,19 @@ def per_output(value, names, what, allow_missing=True, default=None):
     return [value] * len(names)
 
 
+def target_tensors_per_output(target_tensors, names):
+    """``target_tensors`` as one entry per output (None: the target is fed from ``y``)."""
+    if target_tensors is None:
+        return [None] * len(names)
+    if isinstance(target_tensors, (dict, list, tuple)) and (len(names) > 1 or isinstance(target_tensors, dict)
+                                                            or len(target_tensors) == 1):
+        return per_output(target_tensors, names, "target_tensors")
+    if len(names) == 1:
+        return [target_tensors]
+    raise TypeError(f"target_tensors: a model with {len(names)} outputs needs a list or a dict of targets, "
+                    f"got {type(target_tensors).__name__}")
+
+
 def resolve_losses(loss, names):
     from symkeras import losses
     entries = per_output(loss, names, "loss")

@@ -4,8 +4,6 @@ against the model's shapes with Keras's messages, split, weighted and batched.
 ``what`` below is ``"input"`` (the ``x`` argument) or ``"target"`` (the ``y`` argument).
 """
 
-import inspect
-
 import numpy as np
 
 from symkeras import config
@@ -15,20 +13,14 @@ _ARGUMENT = {"input": "x", "target": "y"}
 
 def is_generator_like(data):
     """A Python generator/iterator or a ``Sequence``-like object (not array data)."""
-    if data is None or isinstance(data, (np.ndarray, list, tuple, dict, str, bytes)):
-        return False
-    if hasattr(data, "values") and hasattr(data, "columns"):        # pandas DataFrame
-        return False
-    if inspect.isgenerator(data) or hasattr(data, "__next__"):
-        return True
-    return hasattr(data, "__getitem__") and hasattr(data, "__len__") and not hasattr(data, "shape")
+    from symkeras.utils.data_utils import is_sequence
+    return is_sequence(data) or hasattr(data, "__next__")
 
 
 def reject_generator(data, argument, method):
     if is_generator_like(data):
         raise TypeError(f"{method}: `{argument}` is a generator or Sequence ({type(data).__name__}); "
-                        f"{method} takes NumPy arrays (a list or a dict of arrays) for now. Generator "
-                        "and Sequence input is not supported yet.")
+                        f"{method} takes NumPy arrays (an array, a list or a dict of arrays)")
 
 
 def _as_array(value, what, name):
@@ -151,7 +143,7 @@ def standardize_sample_weights(sample_weight, names, targets, modes):
             raise ValueError(f"`sample_weight`: found a sample_weight array with shape {w.shape} for output "
                              f"{name!r}. In order to use timestep-wise sample weighting, pass a 2D "
                              "sample_weight array and compile the model with sample_weight_mode='temporal'.")
-        if y.shape[:w.ndim] != w.shape:
+        if y is not None and y.shape[:w.ndim] != w.shape:
             raise ValueError(f"`sample_weight`: found a sample_weight array with shape {w.shape} for an "
                              f"output {name!r} with targets of shape {y.shape}. sample_weight cannot be "
                              "broadcast.")
@@ -194,6 +186,9 @@ def class_weights_to_sample_weights(class_weight, names, targets, sample_weights
         if not isinstance(cw, dict):
             raise TypeError(f"`class_weight` for output {name!r}: expected a dict mapping class indices "
                             f"to weights, got {cw!r}")
+        if y is None:
+            raise ValueError(f"`class_weight`: output {name!r} has a fixed target tensor; class weights need "
+                             "target arrays")
         if y.ndim > 2:
             raise ValueError(f"`class_weight` not supported for 3+ dimensional targets (output {name!r} "
                              f"has targets of shape {y.shape}).")

@@ -17,6 +17,7 @@ from symkeras import losses as losses_module
 from symkeras import optimizers as optimizers_module
 from symkeras.engine import compile_utils, data_adapter
 from symkeras.engine.network import Network
+from symkeras.engine.training_generator import GeneratorMethods
 from symkeras.ir import dims
 from symkeras.ir import ops as O
 
@@ -73,7 +74,7 @@ def _resolve(argument, resolver, value):
         raise type(exc)(f"{exc} (compile argument `{argument}`)") from None
 
 
-class Model(Network):
+class Model(GeneratorMethods, Network):
     """``Model(inputs, outputs)``: a functional model that trains with generated code."""
 
     def __init__(self, *args, **kwargs):
@@ -130,51 +131,9 @@ class Model(Network):
     def _make_targets(self, losses, target_tensors):
         """A _Target per output (None for outputs without a loss)."""
         names = self.output_names
-        given = [None] * len(names)
-        if target_tensors is not None:
-            if isinstance(target_tensors, dict):
-                unknown = [k for k in target_tensors if k not in names]
-                if unknown:
-                    raise ValueError(f"Unknown entries in target_tensors dictionary: {unknown}. Only "
-                                     f"expected following keys: {names}")
-                given = [target_tensors.get(n) for n in names]
-            elif isinstance(target_tensors, (list, tuple)) and (len(names) > 1 or len(target_tensors) == 1):
-                if len(target_tensors) != len(names):
-                    raise ValueError(f"When passing a list as `target_tensors`, it should have one entry per "
-                                     f"model output. The model has {len(names)} outputs, but you passed "
-                                     f"target_tensors={len(target_tensors)} tensors")
-                given = list(target_tensors)
-            elif len(names) == 1:
-                given = [target_tensors]
-            else:
-                raise TypeError("target_tensors: a model with several outputs needs a list or a dict of "
-                                "target tensors")
-        targets = []
-        for name, out, fn, t in zip(names, self.outputs, losses, given):
-            if fn is None:
-                targets.append(None)
-                continue
-            shape = compile_utils.target_shape(fn, dims.to_keras(out.shape))
-            dtype = out.dtype
-            if t is None:
-                targets.append(_Target(K.placeholder(shape, dtype=dtype, name=f"{name}_target"), True))
-            elif K.is_tensor(t) and isinstance(t.op, O.Placeholder):
-                _check_target_tensor(name, dims.to_keras(t.shape), shape)
-                targets.append(_Target(t, True))
-            elif K.is_tensor(t) and isinstance(t.op, (O.Constant, O.Variable)) or isinstance(
-                    t, (np.ndarray, list, tuple)):
-                array = np.array(t.op.value if isinstance(t.op, O.Constant) else K.get_value(t)) \
-                    if K.is_tensor(t) else np.asarray(t)
-                array = data_adapter.standardize(array, [name], [shape], "target",
-                                                 dtypes=[dtype])[0]
-                targets.append(_Target(K.placeholder(shape, dtype=dtype, name=f"{name}_target"), True, array))
-            elif K.is_tensor(t):
-                _check_target_tensor(name, dims.to_keras(t.shape), shape)
-                targets.append(_Target(t, False))
-            else:
-                raise TypeError(f"target_tensors: expected a placeholder, a tensor or an array for output "
-                                f"{name!r}, got {type(t).__name__}")
-        return targets
+        given = compile_utils.target_tensors_per_output(target_tensors, names)
+        return [None if fn is None else _resolve("target_tensors", lambda t: _target(name, out, fn, t), t)
+                for name, out, fn, t in zip(names, self.outputs, losses, given)]
 
     def _resolve_metrics(self, metrics, weighted_metrics, targets):
         names = self.output_names
@@ -323,6 +282,8 @@ class Model(Network):
                                                           modes)
         data_adapter.check_lengths(xs, fed, weights)
         n = xs[0].shape[0] if xs else fed[0].shape[0]
+        if n == 0:
+            raise ValueError(f"{method}: the data (`x`) has no samples")
         weights = [w if w is not None else
                    np.ones((n,) if mode != "temporal" else (n, self.outputs[i].shape[1]), dtype=K.floatx())
                    for w, mode, (i, _, _) in zip(weights, modes, outputs)]
@@ -334,11 +295,7 @@ class Model(Network):
             return weights
         outputs = [(name, t) for name, t in zip(self.output_names, self._compiled["targets"]) if t is not None]
         fed = iter(ys)
-        targets = [next(fed) if t.fed else None for _, t in outputs]
-        for (name, _), y in zip(outputs, targets):
-            if y is None and (not isinstance(class_weight, dict) or name in class_weight or len(outputs) == 1):
-                raise ValueError(f"`class_weight`: output {name!r} has a fixed target tensor; class weights "
-                                 "need target arrays")
+        targets = [next(fed) if t.fed else None for _, t in outputs]       # None: a fixed target tensor
         return data_adapter.class_weights_to_sample_weights(class_weight, [n for n, _ in outputs], targets,
                                                             weights)
 
@@ -391,28 +348,62 @@ class Model(Network):
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
             steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1,
             max_queue_size=10, workers=1, use_multiprocessing=False, **kwargs):
-        from symkeras.engine import training_arrays
+        from symkeras.engine import training_arrays, training_generator
         if "nb_epoch" in kwargs:
             warnings.warn("The `nb_epoch` argument in `fit` has been renamed `epochs`.", UserWarning, stacklevel=2)
             epochs = kwargs.pop("nb_epoch")
         if kwargs:
             raise TypeError(f"fit: unrecognized keyword arguments: {sorted(kwargs)}")
         self._check_compiled("training")
+        if training_generator.is_generator_input(x):
+            training_generator.check_generator_call("fit", y=y, sample_weight=sample_weight, batch_size=batch_size,
+                                                    validation_split=validation_split)
+            return training_generator.fit_loop(
+                self, x, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose, callbacks=callbacks,
+                validation_data=validation_data, validation_steps=validation_steps, validation_freq=validation_freq,
+                validation_batch_size=validation_batch_size, class_weight=class_weight,
+                max_queue_size=max_queue_size, workers=workers, use_multiprocessing=use_multiprocessing,
+                shuffle=shuffle, initial_epoch=initial_epoch)
         return training_arrays.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
                                    validation_data, shuffle, class_weight, sample_weight, initial_epoch,
                                    steps_per_epoch, validation_steps, validation_batch_size, validation_freq)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None, steps=None, callbacks=None,
                  max_queue_size=10, workers=1, use_multiprocessing=False, return_dict=False):
-        from symkeras.engine import training_arrays
+        from symkeras.engine import training_arrays, training_generator
         self._check_compiled("evaluating")
-        logs = training_arrays.evaluate(self, x, y, batch_size, verbose, sample_weight, steps, callbacks)
+        if training_generator.is_generator_input(x):
+            training_generator.check_generator_call("evaluate", y=y, sample_weight=sample_weight,
+                                                    batch_size=batch_size)
+            logs = training_generator.evaluate_loop(self, x, steps=steps, callbacks=callbacks,
+                                                    max_queue_size=max_queue_size, workers=workers,
+                                                    use_multiprocessing=use_multiprocessing, verbose=verbose)
+        else:
+            logs = training_arrays.evaluate(self, x, y, batch_size, verbose, sample_weight, steps, callbacks)
         return self._format(logs, return_dict)
 
     def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None, max_queue_size=10, workers=1,
                 use_multiprocessing=False):
-        from symkeras.engine import training_arrays
+        from symkeras.engine import training_arrays, training_generator
+        if training_generator.is_generator_input(x):
+            training_generator.check_generator_call("predict", batch_size=batch_size)
+            return training_generator.predict_loop(self, x, steps=steps, callbacks=callbacks,
+                                                   max_queue_size=max_queue_size, workers=workers,
+                                                   use_multiprocessing=use_multiprocessing, verbose=verbose)
         return training_arrays.predict(self, x, batch_size, verbose, steps, callbacks)
+
+    # ------------------------------------------------------------------ saving (format: engine/saving.py)
+    def save_weights(self, filepath, overwrite=True):
+        from symkeras.engine import saving
+        saving.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, by_name=False, skip_mismatch=False):
+        from symkeras.engine import saving
+        saving.load_weights(self, filepath, by_name=by_name, skip_mismatch=skip_mismatch)
+
+    def save(self, filepath, overwrite=True, include_optimizer=True):
+        from symkeras.engine import saving
+        saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 
 
 def _connected(loss, params):
@@ -427,11 +418,24 @@ def _connected(loss, params):
     return [p for p in params if id(p.op.storage) in used]
 
 
-def _check_target_tensor(name, given, expected):
-    if len(given) != len(expected) or any(g is not None and e is not None and g != e
-                                          for g, e in zip(given[1:], expected[1:])):
-        raise ValueError(f"target_tensors: the target of output {name!r} has shape {given}; expected "
-                         f"{expected}")
+def _target(name, output, loss, given):
+    """The _Target of one output from its ``target_tensors`` entry (None: fed from ``y``)."""
+    shape, dtype = compile_utils.target_shape(loss, dims.to_keras(output.shape)), output.dtype
+    if given is None:
+        return _Target(K.placeholder(shape, dtype=dtype, name=f"{name}_target"), True)
+    if K.is_tensor(given) and not isinstance(given.op, (O.Constant, O.Variable)):
+        actual = dims.to_keras(given.shape)
+        if len(actual) != len(shape) or any(a is not None and e is not None and a != e
+                                            for a, e in zip(actual[1:], shape[1:])):
+            raise ValueError(f"the target of output {name!r} has shape {actual}; expected {shape}")
+        return _Target(given, isinstance(given.op, O.Placeholder))
+    if K.is_tensor(given):                      # a constant or variable: its value, fed like y
+        given = K.get_value(given) if isinstance(given.op, O.Variable) else given.op.value
+    if not isinstance(given, (np.ndarray, list, tuple)):
+        raise TypeError(f"expected a placeholder, a tensor or an array for output {name!r}, got "
+                        f"{type(given).__name__}")
+    array = data_adapter.standardize(np.asarray(given), [name], [shape], "target", dtypes=[dtype])[0]
+    return _Target(K.placeholder(shape, dtype=dtype, name=f"{name}_target"), True, array)
 
 
 def _weighted_loss(fn, y_true, y_pred, weights):

@@ -13,7 +13,8 @@ def _check_validation_freq(validation_freq):
             raise ValueError("`validation_freq` can not be less than 1.")
         return
     try:
-        iter(validation_freq)
+        if isinstance(validation_freq, str) or not all(isinstance(e, (int, np.integer)) for e in validation_freq):
+            raise TypeError
     except TypeError:
         raise ValueError(f"`validation_freq` must be an Integer or `collections.abc.Container` (e.g. list, "
                          f"tuple, etc.). Found {validation_freq!r}") from None
@@ -62,13 +63,17 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     _check_validation_freq(validation_freq)
     steps_per_epoch = _steps(steps_per_epoch, "steps_per_epoch")
     validation_steps = _steps(validation_steps, "validation_steps")
+    if data_adapter.is_generator_like(validation_data):
+        raise TypeError("fit: `validation_data` is a generator or Sequence while `x` is array data; pass "
+                        "validation arrays (x_val, y_val[, sample_weight]), or give `x` as a generator too")
     xs, ys, ws = model._training_arrays(x, y, sample_weight, "fit")
     val = None
-    if validation_data is not None:
-        data_adapter.reject_generator(validation_data, "validation_data", "fit")
     if validation_data is not None and len(validation_data) > 0:
         vx, vy, vw = _unpack_validation(validation_data)
-        val = model._training_arrays(vx, vy, vw, "fit")
+        try:
+            val = model._training_arrays(vx, vy, vw, "fit")
+        except (ValueError, TypeError) as exc:
+            raise type(exc)(f"In `validation_data`: {exc}") from None
     elif validation_split:
         (xs, ys, ws), val = data_adapter.split_validation([xs, ys, ws], validation_split)
     ws = model._class_weighted(class_weight, ys, ws)       # training data only (tf-keras)
@@ -81,15 +86,12 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     if val is not None:
         model.make_test_function()
 
-    history = callbacks_module.History()
-    cbs = callbacks_module.CallbackList(callbacks, add_history=False, add_progbar=verbose != 0, model=model)
-    cbs.callbacks.append(history)
-    history.set_model(model)
-    cbs.set_params({"batch_size": batch_size, "epochs": epochs, "steps": steps, "samples": n,
-                    "verbose": verbose, "do_validation": val is not None,
-                    "metrics": model.metrics_names + ["val_" + m for m in model.metrics_names]})
+    names = model.metrics_names
+    cbs = callbacks_module.CallbackList(
+        callbacks, add_history=True, add_progbar=verbose != 0, model=model, batch_size=batch_size, epochs=epochs,
+        steps=steps, samples=n, verbose=verbose, do_validation=val is not None,
+        metrics=names + (["val_" + m for m in names] if val is not None else []))
     model.stop_training = False
-    model.history = history
     model.reset_metrics()
     feed = xs + ys + ws
     order, cursor = np.arange(n), n        # the sample order of the current pass, the position in it
@@ -112,33 +114,27 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
                 break
         logs = results.logs()
         if val is not None and _should_validate(validation_freq, epoch):
-            val_logs = _test_loop(model, val, val_batch_size, validation_steps, cbs, verbose=0)
+            val_logs = _test_loop(model, val, val_batch_size, validation_steps, cbs)
             logs.update({"val_" + k: v for k, v in val_logs.items()})
         cbs.on_epoch_end(epoch, logs)
         if model.stop_training:
             break
     cbs.on_train_end(logs)
-    return history
+    return cbs.history
 
 
-def _test_loop(model, data, batch_size, steps, cbs, verbose):
+def _test_loop(model, data, batch_size, steps, cbs):
+    """One evaluation; the progress bar, if any, is the ProgbarLogger in ``cbs``."""
     xs, ys, ws = data
     feed = xs + ys + ws
     test = model.make_test_function()
     results = _Results(model.metrics_names, model._n_losses)
     bounds = data_adapter.batches(xs[0].shape[0], batch_size)[:steps]
     cbs.on_test_begin({})
-    progbar = None
-    if verbose == 1:
-        from symkeras.utils.progbar import Progbar
-        progbar = Progbar(len(bounds))
     for i, (start, stop) in enumerate(bounds):
         cbs.on_test_batch_begin(i, {"batch": i, "size": stop - start})
         results.add(test(_take(feed, slice(start, stop))), stop - start)
-        logs = results.logs()
-        cbs.on_test_batch_end(i, logs)
-        if progbar is not None:
-            progbar.update(i + 1, list(logs.items()))
+        cbs.on_test_batch_end(i, dict(results.logs(), batch=i, size=stop - start))
     logs = results.logs()
     cbs.on_test_end(logs)
     return logs
@@ -150,8 +146,11 @@ def evaluate(model, x, y, batch_size, verbose, sample_weight, steps, callbacks):
     batch_size = data_adapter.resolve_batch_size(batch_size, data[0][0].shape[0], steps)
     model.make_test_function()
     model.reset_metrics()
-    cbs = callbacks_module.CallbackList(callbacks, model=model)
-    return _test_loop(model, data, batch_size, steps, cbs, _verbose(verbose))
+    verbose = _verbose(verbose)
+    n_batches = len(data_adapter.batches(data[0][0].shape[0], batch_size)[:steps])
+    cbs = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose,
+                                        epochs=1, steps=n_batches)
+    return _test_loop(model, data, batch_size, steps, cbs)
 
 
 def predict(model, x, batch_size, verbose, steps, callbacks):
@@ -163,12 +162,10 @@ def predict(model, x, batch_size, verbose, steps, callbacks):
     batch_size = data_adapter.resolve_batch_size(batch_size, n, steps)
     fn = model.make_predict_function()
     bounds = data_adapter.batches(n, batch_size)[:steps]
-    cbs = callbacks_module.CallbackList(callbacks, model=model)
+    verbose = _verbose(verbose)
+    cbs = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose,
+                                        epochs=1, steps=len(bounds))
     cbs.on_predict_begin({})
-    progbar = None
-    if _verbose(verbose) == 1:
-        from symkeras.utils.progbar import Progbar
-        progbar = Progbar(len(bounds))
     total = bounds[-1][1] if bounds else 0
     outputs = [np.empty((total,) + tuple(o.shape[1:]), o.dtype) for o in _empty_outputs(model)]
     for i, (start, stop) in enumerate(bounds):
@@ -176,9 +173,8 @@ def predict(model, x, batch_size, verbose, steps, callbacks):
         batch_out = fn(_take(xs, slice(start, stop)))
         for buf, o in zip(outputs, batch_out):
             buf[start:stop] = o
-        cbs.on_predict_batch_end(i, {"outputs": batch_out})
-        if progbar is not None:
-            progbar.update(i + 1)
+        cbs.on_predict_batch_end(i, {"batch": i, "size": stop - start,
+                                     "outputs": batch_out[0] if len(batch_out) == 1 else batch_out})
     cbs.on_predict_end({})
     return outputs[0] if len(outputs) == 1 else outputs
 

@@ -13,3 +13,10 @@ from symkeras.utils.generic_utils import (  # noqa: F401
     set_random_seed,
     to_snake_case,
 )
+from symkeras.utils.data_utils import (  # noqa: F401,E402
+    GeneratorEnqueuer,
+    OrderedEnqueuer,
+    Sequence,
+    SequenceEnqueuer,
+)
+from symkeras.utils.progbar import Progbar  # noqa: F401,E402

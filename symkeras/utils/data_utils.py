@@ -70,7 +70,7 @@ def pass_order(sequence, shuffle):
     n = len(sequence)
     if n <= 0:
         raise ValueError(f"The Sequence {type(sequence).__name__} is empty (len() is {n})")
-    return list(np.random.permutation(n)) if shuffle else list(range(n))
+    return np.random.permutation(n).tolist() if shuffle else list(range(n))
 
 
 def iter_sequence(sequence, shuffle=False):
