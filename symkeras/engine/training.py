@@ -40,30 +40,40 @@ class _Target:
 
 
 class _Results:
-    """Running values: loss terms weighted by batch size, metrics as Σw·m / Σw."""
+    """Running values: loss terms weighted by batch size, metrics as Σw·m / Σw.
+
+    Plain Python floats: a handful of numbers per step, where NumPy's per-call cost would
+    dominate a small model's training step."""
 
     def __init__(self, names, n_losses):
         self.names, self.n_losses = names, n_losses
-        self.loss_sums = np.zeros(n_losses)
-        self.num = np.zeros(len(names) - n_losses)
-        self.den = np.zeros(len(names) - n_losses)
+        self.loss_sums = [0.0] * n_losses
+        n_metrics = len(names) - n_losses
+        self.num, self.den = [0.0] * n_metrics, [0.0] * n_metrics
         self.seen = 0
 
     def add(self, values, batch):
         self.seen += batch
-        self.loss_sums += np.asarray(values[:self.n_losses], dtype=np.float64) * batch
-        rest = np.asarray(values[self.n_losses:], dtype=np.float64)
-        self.num += rest[0::2]
-        self.den += rest[1::2]
+        k = self.n_losses
+        for i in range(k):
+            self.loss_sums[i] += float(values[i]) * batch
+        for j in range(len(self.num)):
+            self.num[j] += float(values[k + 2 * j])
+            self.den[j] += float(values[k + 2 * j + 1])
 
     def values(self):
-        losses = self.loss_sums / max(self.seen, 1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            metrics = np.where(self.den > 0, self.num / np.where(self.den > 0, self.den, 1), 0.0)
-        return [float(v) for v in np.concatenate([losses, metrics])]
+        seen = max(self.seen, 1)
+        return [s / seen for s in self.loss_sums] + [n / d if d > 0 else 0.0 for n, d in zip(self.num, self.den)]
 
     def logs(self):
         return dict(zip(self.names, self.values()))
+
+    @classmethod
+    def single(cls, names, n_losses, values, batch):
+        """The logs of one batch on its own."""
+        results = cls(names, n_losses)
+        results.add(values, batch)
+        return results.logs()
 
 
 def _resolve(argument, resolver, value):
@@ -86,6 +96,7 @@ class Model(GeneratorMethods, Network):
         self.train_function = self.test_function = self.predict_function = None
         self._backend = None
         self._batch_results = None           # metrics of *_on_batch calls with reset_metrics=False
+        self._ones = {}                      # all-ones sample weights by batch size (read-only)
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, sample_weight_mode=None,
@@ -289,6 +300,26 @@ class Model(GeneratorMethods, Network):
                    for w, mode, (i, _, _) in zip(weights, modes, outputs)]
         return xs, fed, weights
 
+    def _simple_feed(self, x, y):
+        """[x, y, ones] when a one-input, one-target model gets plain, well-formed arrays of the
+        right dtype (the common *_on_batch call), else None and the general path validates."""
+        targets = self._compiled["targets"]
+        if len(self.inputs) != 1 or len(targets) != 1 or targets[0] is None or not targets[0].from_y \
+                or type(x) is not np.ndarray or type(y) is not np.ndarray:
+            return None
+        x_node, y_node = self.inputs[0], targets[0].node
+        if (x.dtype != x_node.dtype or y.dtype != y_node.dtype or x.ndim != x_node.ndim or y.ndim != y_node.ndim
+                or x.shape[1:] != x_node.shape[1:] or y.shape[1:] != y_node.shape[1:]
+                or x.shape[0] != y.shape[0] or x.shape[0] == 0 or self._compiled["modes"][0] == "temporal"
+                or not (x.flags.c_contiguous and y.flags.c_contiguous)):
+            return None
+        n = x.shape[0]
+        ones = self._ones.get(n)
+        if ones is None:
+            ones = self._ones[n] = np.ones(n, dtype=self.outputs[0].dtype)
+            ones.setflags(write=False)
+        return [x, y, ones]
+
     def _class_weighted(self, class_weight, ys, weights):
         """``weights`` (one per output with a loss) multiplied by the class weights of ``ys``."""
         if class_weight is None:
@@ -313,6 +344,12 @@ class Model(GeneratorMethods, Network):
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True,
                        return_dict=False):
         self._check_compiled("training")
+        if sample_weight is None and class_weight is None and reset_metrics and self._batch_results is None:
+            feed = self._simple_feed(x, y)
+            if feed is not None:
+                values = self.make_train_function()(feed)
+                return self._format(_Results.single(self.metrics_names, self._n_losses, values,
+                                                    feed[0].shape[0]), return_dict)
         xs, ys, ws = self._training_arrays(x, y, sample_weight, "train_on_batch")
         ws = self._class_weighted(class_weight, ys, ws)
         fn = self.make_train_function()
@@ -320,6 +357,12 @@ class Model(GeneratorMethods, Network):
 
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
         self._check_compiled("evaluating")
+        if sample_weight is None and reset_metrics and self._batch_results is None:
+            feed = self._simple_feed(x, y)
+            if feed is not None:
+                values = self.make_test_function()(feed)
+                return self._format(_Results.single(self.metrics_names, self._n_losses, values,
+                                                    feed[0].shape[0]), return_dict)
         xs, ys, ws = self._training_arrays(x, y, sample_weight, "test_on_batch")
         fn = self.make_test_function()
         return self._batch_result(fn(xs + ys + ws), len(xs[0]) if xs else len(ys[0]), reset_metrics, return_dict)

@@ -426,3 +426,26 @@ def test_verbose(verbose, expected, capsys):
         assert out == ""
     else:
         assert "Epoch 2/2" in out and expected in out
+
+
+def test_on_batch_fast_path_agrees_with_the_general_path():
+    """Plain float32 arrays take a shortcut past validation; the numbers must not change."""
+    import symkeras.backend as K
+    from symkeras.layers import Dense, Input
+    from symkeras.models import Model
+    from symkeras.optimizers import SGD
+    rng = np.random.RandomState(5)
+    x, y = rng.rand(6, 3).astype("float32"), rng.rand(6, 2).astype("float32")
+    results = []
+    for feed_x, feed_y in ((x, y), (x.astype("float64"), y.astype("float64"))):    # fast path, general path
+        K.clear_session()
+        inp = Input(shape=(3,))
+        model = Model(inp, Dense(2, kernel_initializer="ones")(inp))
+        model.compile(SGD(0.1), "mse", metrics=["mae"], backend="numpy")
+        results.append((model.train_on_batch(feed_x, feed_y), model.test_on_batch(feed_x, feed_y),
+                        model.get_weights()))
+    (tr1, te1, w1), (tr2, te2, w2) = results
+    np.testing.assert_allclose(tr1, tr2, rtol=1e-6)
+    np.testing.assert_allclose(te1, te2, rtol=1e-6)
+    for a, b in zip(w1, w2):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
