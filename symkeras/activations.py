@@ -9,7 +9,7 @@ import math
 import numbers
 
 from symkeras import backend as K
-from symkeras.utils.generic_utils import deserialize_keras_object, serialize_keras_object
+from symkeras.utils.generic_utils import get_from_identifier, deserialize_keras_object, serialize_keras_object
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -153,10 +153,4 @@ def deserialize(name, custom_objects=None):
 
 def get(identifier):
     """``None`` → linear; a name or config → that function; a callable passes through."""
-    if identifier is None:
-        return linear
-    if isinstance(identifier, (str, dict)):
-        return deserialize(identifier)
-    if callable(identifier):
-        return identifier
-    raise TypeError(f"Could not interpret activation function identifier: {identifier!r}")
+    return get_from_identifier(identifier, deserialize, "activation function", none=linear, error=TypeError)

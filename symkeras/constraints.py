@@ -7,7 +7,7 @@ e.g. ``[0, 1, 2]`` for a channels-last Conv2D kernel) with ``keepdims``.
 import numpy as np
 
 from symkeras import backend as K
-from symkeras.utils.generic_utils import deserialize_keras_object, serialize_keras_object
+from symkeras.utils.generic_utils import get_from_identifier, deserialize_keras_object, serialize_keras_object
 
 
 def _node(x):
@@ -161,10 +161,4 @@ def deserialize(config, custom_objects=None):
 
 def get(identifier):
     """A constraint from a name, a config dict, or a callable."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, (str, dict)):   # a class named by string is instantiated, a function returned
-        return deserialize(identifier)
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret constraint function identifier: {identifier!r}")
+    return get_from_identifier(identifier, deserialize, "constraint function")

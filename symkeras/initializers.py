@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from symkeras import config
-from symkeras.utils.generic_utils import (deserialize_keras_object, global_random_state,
+from symkeras.utils.generic_utils import (get_from_identifier, deserialize_keras_object, global_random_state,
                                           serialize_keras_object)
 
 # std of a standard normal truncated to [-2, 2] (scipy.stats.truncnorm.std(a=-2, b=2)).
@@ -345,10 +345,4 @@ def deserialize(config, custom_objects=None):
 
 def get(identifier):
     """An initializer from a name, a config dict, an instance, a class or any callable."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, (str, dict)):   # a class named by string is instantiated, a function returned
-        return deserialize(identifier)
-    if callable(identifier):
-        return identifier() if isinstance(identifier, type) else identifier
-    raise ValueError(f"Could not interpret initializer identifier: {identifier!r}")
+    return get_from_identifier(identifier, deserialize, "initializer", instantiate_classes=True)

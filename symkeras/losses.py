@@ -22,6 +22,7 @@ import numpy as np
 from symkeras import backend as K
 from symkeras.ir import ops as _ops
 from symkeras.ir import scalar as _scalar
+from symkeras.utils.generic_utils import get_from_identifier
 
 __all__ = [
     "Reduction", "Loss", "LossFunctionWrapper",
@@ -578,10 +579,4 @@ def deserialize(name, custom_objects=None):
 
 def get(identifier):
     """A loss from a name, alias, class name (→ default instance), config dict or callable."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, (str, dict)):
-        return deserialize(identifier)
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret loss function identifier: {identifier}")
+    return get_from_identifier(identifier, deserialize, "loss function")

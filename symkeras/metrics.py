@@ -22,6 +22,7 @@ from symkeras.losses import (  # noqa: F401  (re-exported: every loss is a metri
     log_cosh, logcosh, mae, mape, mean_absolute_error, mean_absolute_percentage_error,
     mean_squared_error, mean_squared_logarithmic_error, mse, msle, poisson,
     sparse_categorical_crossentropy, squared_hinge)
+from symkeras.utils.generic_utils import get_from_identifier
 
 __all__ = [
     "Metric", "MeanMetricWrapper",
@@ -362,8 +363,4 @@ def deserialize(config, custom_objects=None):
 
 def get(identifier):
     """A metric from a name, alias, class name (→ default instance), config dict or callable."""
-    if isinstance(identifier, (str, dict)):
-        return deserialize(identifier)
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret metric identifier: {identifier}")
+    return get_from_identifier(identifier, deserialize, "metric")

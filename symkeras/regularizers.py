@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from symkeras import backend as K
-from symkeras.utils.generic_utils import deserialize_keras_object, serialize_keras_object
+from symkeras.utils.generic_utils import get_from_identifier, deserialize_keras_object, serialize_keras_object
 
 
 def _node(x):
@@ -166,10 +166,4 @@ def deserialize(config, custom_objects=None):
 
 def get(identifier):
     """A regularizer from a name ('l1', 'l2', 'l1_l2', ...), a config dict, or a callable."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, (str, dict)):
-        return deserialize(identifier)
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}")
+    return get_from_identifier(identifier, deserialize, "regularizer")

@@ -232,3 +232,17 @@ __all__ = ["CustomObjectScope", "custom_object_scope", "get_custom_objects",
            "register_keras_serializable", "get_registered_name", "get_registered_object",
            "serialize_keras_object", "deserialize_keras_object", "to_snake_case",
            "global_random_state", "set_random_seed"]
+
+
+def get_from_identifier(identifier, deserialize, what, none=None, instantiate_classes=False,
+                        error=ValueError):
+    """The shared ``get`` of every registry module (activations, losses, initializers, ...):
+    ``None`` → ``none``; a name or config dict → ``deserialize(...)``; a callable passes through
+    (a class is instantiated when ``instantiate_classes``); anything else → ``error``."""
+    if identifier is None:
+        return none
+    if isinstance(identifier, (str, dict)):
+        return deserialize(identifier)
+    if callable(identifier):
+        return identifier() if instantiate_classes and isinstance(identifier, type) else identifier
+    raise error(f"Could not interpret {what} identifier: {identifier!r}")
