@@ -21,8 +21,35 @@ from symkeras.ir import dims, scalar
 OPERAND_NAMES = {x: f"sk_x{i}" for i, x in enumerate(scalar.X)}
 
 
-class _FloatPrinter(C99CodePrinter):
+class _CPrinter(C99CodePrinter):
+    """Rules every generated-C printer shares: ternaries, comparisons, C99 booleans."""
+
+    def _print_Piecewise(self, expr):
+        pieces = list(expr.args)
+        if pieces[-1].cond == sympy.true:
+            code = self._print(pieces.pop().expr)
+        else:
+            code = self.no_branch                       # no branch taken: NumPy's select default
+        for value, cond in reversed(pieces):
+            code = f"(({self._print(cond)}) ? {self._print(value)} : {code})"
+        return code
+
+    def _print_Relational(self, expr):
+        lhs = self.parenthesize(expr.lhs, precedence(expr))
+        rhs = self.parenthesize(expr.rhs, precedence(expr))
+        return f"{lhs} {expr.rel_op} {rhs}"
+
+    def _print_BooleanTrue(self, expr):                 # C99 without <stdbool.h> has no `true`
+        return "1"
+
+    def _print_BooleanFalse(self, expr):
+        return "0"
+
+
+class _FloatPrinter(_CPrinter):
     """Shared rules; subclasses fix the C type, the literal suffix and the function suffix."""
+
+    no_branch = "NAN"
 
     ctype = "double"
     literal_suffix = ""
@@ -110,33 +137,12 @@ class _FloatPrinter(C99CodePrinter):
         return self._print(exp)
 
     # ------------------------------------------------------------------ control flow
-    def _print_Piecewise(self, expr):
-        pieces = list(expr.args)
-        if pieces[-1].cond == sympy.true:
-            code = self._print(pieces.pop().expr)
-        else:
-            code = "NAN"                                # no branch taken: NumPy's select default
-        for value, cond in reversed(pieces):
-            code = f"(({self._print(cond)}) ? {self._print(value)} : {code})"
-        return code
-
     def _print_sign(self, expr):
         arg = self._print(expr.args[0])
         return f"(({self.ctype})(({arg} > 0) - ({arg} < 0)))"
 
     def _print_Mod(self, expr):                         # Python/NumPy sign convention
         return f"sk_mod{self.math_suffix}({self._print(expr.args[0])}, {self._print(expr.args[1])})"
-
-    def _print_Relational(self, expr):
-        lhs = self.parenthesize(expr.lhs, precedence(expr))
-        rhs = self.parenthesize(expr.rhs, precedence(expr))
-        return f"{lhs} {expr.rel_op} {rhs}"
-
-    def _print_BooleanTrue(self, expr):                 # C99 without <stdbool.h> has no `true`
-        return "1"
-
-    def _print_BooleanFalse(self, expr):
-        return "0"
 
 
 def _exact_exponent(exp):
@@ -164,8 +170,10 @@ class Round64(sympy.Function):
     """A byte count rounded up to a multiple of 64 (printed as the template's SK_ROUND64)."""
 
 
-class IntegerPrinter(C99CodePrinter):
+class IntegerPrinter(_CPrinter):
     """Integer compute (int64 kernels) and index/size expressions in ``batch``."""
+
+    no_branch = "0"
 
     def _print_Symbol(self, symbol):
         return OPERAND_NAMES.get(symbol, symbol.name)
@@ -176,30 +184,12 @@ class IntegerPrinter(C99CodePrinter):
             return "(" + "*".join([factor] * int(expr.exp)) + ")"
         return super()._print_Pow(expr)
 
-    def _print_Piecewise(self, expr):
-        pieces = list(expr.args)
-        code = self._print(pieces.pop().expr)
-        for value, cond in reversed(pieces):
-            code = f"(({self._print(cond)}) ? {self._print(value)} : {code})"
-        return code
-
     def _print_sign(self, expr):
         arg = self._print(expr.args[0])
         return f"(({arg} > 0) - ({arg} < 0))"
 
     def _print_Round64(self, expr):
         return f"SK_ROUND64({self._print(expr.args[0])})"
-
-    def _print_Relational(self, expr):
-        lhs = self.parenthesize(expr.lhs, precedence(expr))
-        rhs = self.parenthesize(expr.rhs, precedence(expr))
-        return f"{lhs} {expr.rel_op} {rhs}"
-
-    def _print_BooleanTrue(self, expr):                 # C99 without <stdbool.h> has no `true`
-        return "1"
-
-    def _print_BooleanFalse(self, expr):
-        return "0"
 
 
 def printer_for(dtype):
