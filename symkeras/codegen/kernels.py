@@ -20,7 +20,6 @@ class Buffer:
     role: str                      # input | output | variable | temp | constant | view
     base: "Buffer" = None          # views (reshapes) share their base's memory
     value: Any = None              # constants: the NumPy array
-    offset: Any = None             # temps: element offset of the region in its dtype's workspace
     region: int = None             # temps: index of the workspace region used
     scope: str = ""
 
@@ -61,5 +60,4 @@ class Program:
     constants: list
     temps: list
     kernels: list
-    workspace: dict                # dtype -> total elements (SymPy expression in batch)
-    regions: list = field(default_factory=list)   # (dtype, offset, size) of each temp region
+    regions: list = field(default_factory=list)   # (dtype, size in elements) of each temp region

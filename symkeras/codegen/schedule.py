@@ -88,11 +88,8 @@ class _Lowering:
         self.kernels = _hoist_scalar_kernels(self.kernels)
         self._merge_elementwise()
         regions = _plan_workspace(self.kernels, self.temps)
-        workspace = {}
-        for dtype, size in regions:
-            workspace[dtype] = workspace.get(dtype, 0) + size
         return Program(self.name, self.inputs, self.outputs, self.variables, self.constants,
-                       [t for t in self.temps if t.role == "temp"], self.kernels, workspace, regions)
+                       [t for t in self.temps if t.role == "temp"], self.kernels, regions)
 
     def _lower_node(self, node):
         op = node.op
