@@ -181,13 +181,9 @@ def _read(path):
         return None
 
 
-_C_TYPES = {"float32": "float", "float64": "double", "int64": "int64_t", "int32": "int32_t",
-            "bool": "uint8_t"}
-
-
 class _CRunner:
     def __init__(self, artifact, storages):
-        from symkeras.codegen import cbuild
+        from symkeras.codegen import c_backend, cbuild
         built = cbuild.build_module(artifact["source"], artifact["cdef"])
         self.path, self.compiled = built.source_path, built.compiled
         self.ffi, lib = built.ffi, built.lib
@@ -196,7 +192,7 @@ class _CRunner:
         self.workspace = _Workspace(getattr(lib, artifact["workspace_symbol"]))
         roles = {"input": [], "output": [], "variable": []}
         for field, role, dtype in artifact["fields"]:
-            roles[role].append((field, _C_TYPES[dtype] + "[]"))
+            roles[role].append((field, c_backend.CTYPES[dtype] + "[]"))
         self.input_fields, self.output_fields = roles["input"], roles["output"]
         self.storages = storages
         self.variable_fields = roles["variable"]
