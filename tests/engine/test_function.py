@@ -192,3 +192,24 @@ def test_without_a_compiler_c_falls_back_to_numpy_with_one_warning(monkeypatch):
     messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
     assert len(messages) == 1 and "no working C compiler" in messages[0]
     np.testing.assert_array_equal(f2([np.ones((1, 2))])[0], [[3.0, 3.0]])
+
+
+def test_graph_cache_skips_passes_for_a_structurally_equal_graph(monkeypatch):
+    from symkeras.engine import function as function_module
+    first = K.function(*_graph_args(0), backend="numpy", name="cached_step")
+
+    def no_passes(*args, **kwargs):
+        raise AssertionError("the passes ran: the graph cache missed")
+
+    monkeypatch.setattr(function_module, "optimize", no_passes)
+    again = K.function(*_graph_args(1), backend="numpy", name="cached_step")   # other weights, same graph
+    assert again.source == first.source
+    with pytest.raises(AssertionError, match="graph cache missed"):
+        K.function(*_graph_args(0, units=5), backend="numpy", name="cached_step")
+
+
+def _graph_args(seed, units=4):
+    rng = np.random.RandomState(seed)
+    x = K.placeholder((None, 3), name="x")
+    w = K.variable(rng.randn(3, units), name="w")
+    return [x], [K.sum(K.dot(x, w))]
