@@ -56,7 +56,7 @@ class GeneratedFunction:
         variables = graph.variables()
         self.storages = [variables[i].op.storage for i in artifact["variables"]]
         self.input_specs = [InputSpec(name, _shape(shape), dtype) for name, shape, dtype in artifact["inputs"]]
-        self._outputs = [(_shape(shape), np.dtype(dtype)) for shape, dtype in artifact["outputs"]]
+        self._outputs = [(dims.shape_function(_shape(shape)), np.dtype(dtype)) for shape, dtype in artifact["outputs"]]
         runner = _CRunner if self.backend == "c" else _NumPyRunner
         self._runner = runner(artifact, self.storages)
         self.source, self.path = artifact["source"], self._runner.path
@@ -70,7 +70,7 @@ class GeneratedFunction:
 
     def __call__(self, inputs):
         arrays, batch = convert_all(self.input_specs, inputs)
-        outputs = [np.empty(dims.concrete_shape(shape, batch), dtype) for shape, dtype in self._outputs]
+        outputs = [np.empty(shape_of(batch), dtype) for shape_of, dtype in self._outputs]
         self._runner.run(batch, arrays, outputs)
         return [o[()] if o.ndim == 0 else o for o in outputs]
 

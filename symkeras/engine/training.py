@@ -368,7 +368,11 @@ class Model(GeneratorMethods, Network):
         return self._batch_result(fn(xs + ys + ws), len(xs[0]) if xs else len(ys[0]), reset_metrics, return_dict)
 
     def predict_on_batch(self, x):
-        xs = self._input_arrays(x, "predict_on_batch")
+        if len(self.inputs) == 1 and type(x) is np.ndarray and x.ndim == self.inputs[0].ndim \
+                and len(x) > 0 and x.shape[1:] == self.inputs[0].shape[1:] and x.dtype == self.inputs[0].dtype:
+            xs = [x]                      # plain array of the right dtype and shape: nothing to convert
+        else:
+            xs = self._input_arrays(x, "predict_on_batch")
         outputs = self.make_predict_function()(xs)
         return outputs[0] if len(outputs) == 1 else outputs
 

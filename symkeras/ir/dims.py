@@ -40,7 +40,9 @@ def is_static(d):
 
 def evaluate(d, batch):
     """The concrete value of a dimension for a given batch size."""
-    return d if isinstance(d, int) else int(d.subs(BATCH, batch))
+    if isinstance(d, int):
+        return d
+    return batch if d is BATCH else int(d.subs(BATCH, batch))
 
 
 def concrete_shape(shape, batch):
@@ -78,3 +80,12 @@ def normalize_axes(axes, rank):
             raise ValueError(f"axis {a} is out of range for a tensor of rank {rank}")
         result.append(a % rank)
     return tuple(sorted(set(result)))
+
+
+def shape_function(shape):
+    """A fast ``batch -> concrete shape`` function (no SymPy at call time: per-call hot path)."""
+    if all(is_static(d) for d in shape):
+        fixed = tuple(shape)
+        return lambda batch: fixed
+    parts = ", ".join(str(d) if is_static(d) else f"({sympy.pycode(d)})" for d in shape)
+    return eval(f"lambda batch: ({parts},)", {"math": __import__("math")})
