@@ -220,23 +220,40 @@ class _Lowering:
             self.outputs.append(dst)
 
     def _apply_updates(self):
-        late_copies = []
-        for assign in self.graph.assigns:
-            var_node, value_node = assign.inputs
-            var, value = self.buf(var_node), self.buf(value_node)
+        """Every update reads the values from before the call (Theano/Keras semantics).
+
+        1. An update whose value is another variable copies that variable first, before any
+           kernel can write to it in place.
+        2. Each remaining value is written straight into its variable when no later kernel
+           reads the variable's old value; a value already moved into one variable is copied
+           from there for the next.
+        3. Everything else is copied at the end."""
+        pairs = [(a, self.buf(a.inputs[0]), a.inputs[1]) for a in self.graph.assigns]
+        values = {}
+        for assign, var, value_node in pairs:
+            value = self.buf(value_node)
+            if value.root.role == "variable" and value.root is not var:
+                value = self._snapshot_first(value, value_node)
+            values[id(assign)] = value
+        moved, late_copies = {}, []
+        for assign, var, _ in pairs:
+            value = values[id(assign)]
+            value = moved.get(id(value), value)
             if value is var:
                 continue
-            if value.role != "temp" or not self._write_in_place(var, value):
-                if value.role in ("variable", "input", "view"):
-                    value = self._snapshot(value, value_node)
-                late_copies.append((assign, value, var))
+            if value.role == "temp" and self._write_in_place(var, value):
+                moved[id(value)] = var
+                continue
+            late_copies.append((assign, value, var))
         for assign, value, var in late_copies:
+            value = moved.get(id(value), value)
             self.emit("copy", assign, [value], [var], src=value, dst=var, size=dims.size(var.shape))
 
-    def _snapshot(self, value, node):
-        """Copy a variable-valued update now, so later updates cannot change what it reads."""
+    def _snapshot_first(self, value, node):
+        """A copy of a variable's value taken before any kernel runs."""
         tmp = self._temp(node)
         self.emit("copy", node, [value], [tmp], src=value, dst=tmp, size=dims.size(value.shape))
+        self.kernels.insert(0, self.kernels.pop())
         return tmp
 
     def _write_in_place(self, var, value):

@@ -132,3 +132,35 @@ def test_update_that_reads_a_variable_written_in_place_elsewhere(backend):
     f([np.ones((1, 2))])
     np.testing.assert_array_equal(K.get_value(w), [3.0, 6.0])
     np.testing.assert_array_equal(K.get_value(u), [1.0, 2.0])
+
+
+def test_an_update_reads_the_old_value_of_a_variable_updated_in_place(backend):
+    w = K.variable(np.array([1.0]), name="w")
+    v = K.variable(np.array([0.0]), name="v")
+    x = K.placeholder((None, 1), name="x")
+    f = K.function([x], [K.sum(x)], updates=[(w, w * 2.0 + K.sum(x, axis=0)), (v, w)], backend=backend,
+                   name="old_value")
+    f([np.zeros((1, 1))])
+    assert K.get_value(w)[0] == 2.0 and K.get_value(v)[0] == 1.0
+
+
+def test_one_value_assigned_to_two_variables(backend):
+    a = K.variable(np.zeros(3), name="a")
+    b = K.variable(np.zeros(3), name="b")
+    x = K.placeholder((None, 3), name="x")
+    t = K.sum(x, axis=0) * 2.0
+    f = K.function([x], [K.sum(x)], updates=[(a, t), (b, t)], backend=backend, name="shared_value")
+    f([np.ones((2, 3))])
+    np.testing.assert_array_equal(K.get_value(a), [4.0, 4.0, 4.0])
+    np.testing.assert_array_equal(K.get_value(b), [4.0, 4.0, 4.0])
+
+
+def test_update_add_and_update_sub(backend):
+    a = K.variable(np.array([1.0, 2.0]), name="a")
+    b = K.variable(np.array([5.0, 5.0]), name="b")
+    x = K.placeholder((None, 2), name="x")
+    f = K.function([x], [K.sum(x)], updates=[K.update_add(a, K.sum(x, axis=0)), K.update_sub(b, 1.5)],
+                   backend=backend, name="add_sub")
+    f([np.ones((3, 2))])
+    np.testing.assert_array_equal(K.get_value(a), [4.0, 5.0])
+    np.testing.assert_array_equal(K.get_value(b), [3.5, 3.5])
