@@ -133,13 +133,18 @@ def publish(root, key, build_dir, attempts=3):
     return manifest
 
 
-def keep_failed_source(root, key, source_text):
-    """Store a source that failed to compile at a stable path, for the error message."""
-    folder = os.path.join(root, FAILED_DIR)
+def write_atomic(path, text):
+    """Write ``text`` to ``path`` so that readers see the old file or the whole new one."""
+    folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, f"{key}.c")
     handle, temp = tempfile.mkstemp(dir=folder, suffix=".tmp")
     with os.fdopen(handle, "w") as stream:
-        stream.write(source_text)
-    os.replace(temp, path)  # atomic, so a concurrent failure never leaves half a file
+        stream.write(text)
+    os.replace(temp, path)
+
+
+def keep_failed_source(root, key, source_text):
+    """Store a source that failed to compile at a stable path, for the error message."""
+    path = os.path.join(root, FAILED_DIR, f"{key}.c")
+    write_atomic(path, source_text)
     return path

@@ -92,11 +92,7 @@ def _compiler_facts(cc):
     identity = _probe_identity(cc)
     native = _probe_native_flags(cc) if identity is not None else None
     if stamp is not None and identity is not None:
-        os.makedirs(os.path.dirname(memo), exist_ok=True)
-        tmp = f"{memo}.{os.getpid()}.tmp"
-        with open(tmp, "w") as handle:
-            json.dump({"stamp": stamp, "identity": identity, "native": native}, handle)
-        os.replace(tmp, memo)
+        cache.write_atomic(memo, json.dumps({"stamp": stamp, "identity": identity, "native": native}))
     return identity, native
 
 

@@ -49,7 +49,8 @@ class GeneratedFunction:
         self.backend = resolve_backend(backend)
         graph.name = self.name
         key = graph_cache.graph_key(graph, self.backend, symkeras.__version__)
-        artifact = graph_cache.load(key)
+        # Debug output shows the passes at work, so it bypasses the cache of rendered functions.
+        artifact = graph_cache.load(key) if config.debug_level() == 0 else None
         if artifact is None:
             artifact = _render(graph, self.backend)
             graph_cache.store(key, artifact)
@@ -163,10 +164,7 @@ def _load_python_module(source, name):
     path = os.path.join(folder, f"{name}_{digest[:20]}.py")
     written = not os.path.exists(path) or _read(path) != source
     if written:
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w") as f:
-            f.write(source)
-        os.replace(tmp, path)
+        cache.write_atomic(path, source)
     spec = importlib.util.spec_from_file_location(f"symkeras_generated_{digest[:20]}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

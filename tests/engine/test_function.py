@@ -213,3 +213,12 @@ def _graph_args(seed, units=4):
     x = K.placeholder((None, 3), name="x")
     w = K.variable(rng.randn(3, units), name="w")
     return [x], [K.sum(K.dot(x, w))]
+
+
+def test_disabling_a_pass_is_not_hidden_by_the_graph_cache(monkeypatch):
+    def build():
+        x = K.placeholder((None, 3), name="x")
+        return K.function([x], [K.tanh(K.exp(x) * 2.0 + 1.0)], backend="numpy", name="pass_switch").source
+    fused = build()
+    monkeypatch.setenv("SYMKERAS_DISABLE_PASSES", "fuse_elementwise")
+    assert build() != fused
