@@ -56,6 +56,14 @@ class VariableStorage:
 
     @value.setter
     def value(self, array):
+        old = getattr(self, "_value", None)
+        if old is not None:
+            if not isinstance(array, np.ndarray) or array.dtype != old.dtype or array.shape != old.shape:
+                raise ValueError(f"variable {self.name!r}: a new value must be a {old.dtype} array of shape "
+                                 f"{old.shape}, got {getattr(array, 'dtype', type(array).__name__)} "
+                                 f"{getattr(array, 'shape', '')}")
+            if not array.flags.c_contiguous or not array.flags.writeable:
+                raise ValueError(f"variable {self.name!r}: a new value must be C-contiguous and writeable")
         self._value = array
         VariableStorage.epoch += 1
 

@@ -222,3 +222,11 @@ def test_disabling_a_pass_is_not_hidden_by_the_graph_cache(monkeypatch):
     fused = build()
     monkeypatch.setenv("SYMKERAS_DISABLE_PASSES", "fuse_elementwise")
     assert build() != fused
+
+
+def test_a_variable_array_is_replaced_only_by_one_of_the_same_dtype_and_shape():
+    w = K.variable(np.ones(3), name="w")
+    for bad in (np.ones(3, dtype="float64"), np.ones(4, dtype="float32"), np.ones((3, 2), "float32")[:, 0]):
+        with pytest.raises(ValueError, match="variable 'w'"):
+            w.op.storage.value = bad
+    np.testing.assert_array_equal(K.get_value(w), np.ones(3))
