@@ -56,7 +56,8 @@ class GeneratedFunction:
             graph_cache.store(key, artifact)
         variables = graph.variables()
         self.storages = [variables[i].op.storage for i in artifact["variables"]]
-        self.input_specs = [InputSpec(name, _shape(shape), dtype) for name, shape, dtype in artifact["inputs"]]
+        self.input_specs = [InputSpec(name, _shape(shape), dtype, bound)
+                            for name, shape, dtype, bound in artifact["inputs"]]
         self._outputs = [(dims.shape_function(_shape(shape)), np.dtype(dtype)) for shape, dtype in artifact["outputs"]]
         runner = _CRunner if self.backend == "c" else _NumPyRunner
         self._runner = runner(artifact, self.storages)
@@ -92,8 +93,10 @@ def _render(graph, backend):
     optimized = optimize(graph, log=_pass_logger(graph.name) if debug >= 2 else None)
     program = schedule.lower(optimized, graph.name)
     position = {id(v.op.storage): i for i, v in enumerate(graph.variables())}
+    bounds = _index_bounds(optimized)
     artifact = {
-        "inputs": [(b.name, [str(d) for d in b.shape], b.dtype) for b in program.inputs],
+        "inputs": [(b.name, [str(d) for d in b.shape], b.dtype, bounds.get(i))
+                   for i, b in enumerate(program.inputs)],
         "outputs": [([str(d) for d in b.shape], b.dtype) for b in program.outputs],
         "variables": [position[id(v.op.storage)] for v in optimized.variables()],
     }
@@ -106,6 +109,26 @@ def _render(graph, backend):
     else:
         artifact.update(source=numpy_backend.render(program, symkeras.__version__), symbol=program.name)
     return artifact
+
+
+def _index_bounds(graph):
+    """{input position: number of table rows} for inputs used (through casts and reshapes) as
+    gather/scatter indices: those are range-checked in Python before the generated code runs."""
+    from symkeras.ir import ops as O
+    from symkeras.ir.scalar import X
+    position = {id(x): i for i, x in enumerate(graph.inputs)}
+    bounds = {}
+    for node in graph.nodes():
+        if not isinstance(node.op, (O.Gather, O.ScatterAdd)):
+            continue
+        rows = node.inputs[0].shape[0] if isinstance(node.op, O.Gather) else node.shape[0]
+        source = node.inputs[1]
+        while isinstance(source.op, O.Reshape) or (isinstance(source.op, O.Elemwise) and source.op.expr == X[0]):
+            source = source.inputs[0]
+        if id(source) in position and dims.is_static(rows):
+            i = position[id(source)]
+            bounds[i] = min(rows, bounds.get(i, rows))
+    return bounds
 
 
 def _shape(strings):

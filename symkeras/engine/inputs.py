@@ -9,10 +9,11 @@ from symkeras.ir import dims
 class InputSpec:
     """What one placeholder accepts."""
 
-    __slots__ = ("name", "shape", "dtype", "batch_axes", "static", "tail")
+    __slots__ = ("name", "shape", "dtype", "batch_axes", "static", "tail", "index_bound")
 
-    def __init__(self, name, shape, dtype):
+    def __init__(self, name, shape, dtype, index_bound=None):
         self.name, self.shape, self.dtype = name, tuple(shape), np.dtype(dtype)
+        self.index_bound = index_bound      # used as table indices: values must lie in [0, bound)
         self.batch_axes = tuple(i for i, d in enumerate(shape) if not dims.is_static(d))
         for i in self.batch_axes:
             if shape[i] != dims.BATCH:
@@ -45,6 +46,14 @@ class InputSpec:
         return arr
 
 
+def _check_indices(arr, spec, position):
+    """Indices are read by the generated code as memory offsets: out of range is an error here."""
+    if arr.size and (arr.min() < 0 or arr.max() >= spec.index_bound or
+                     (arr.dtype.kind == "f" and not np.array_equal(arr, np.floor(arr)))):
+        raise ValueError(f"input {position} ({spec.name!r}): indices must be integers in "
+                         f"[0, {spec.index_bound}), got values from {arr.min()} to {arr.max()}")
+
+
 def convert_all(specs, values):
     """Check the number of inputs, convert each, and agree on one batch size."""
     if isinstance(values, np.ndarray) or not isinstance(values, (list, tuple)):
@@ -60,6 +69,8 @@ def convert_all(specs, values):
             arr = value
         else:
             arr = spec.convert(value, position)
+        if spec.index_bound is not None:
+            _check_indices(arr, spec, position)
         for axis in spec.batch_axes:
             if batch is None:
                 batch, batch_from = arr.shape[axis], spec.name

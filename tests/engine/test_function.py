@@ -230,3 +230,13 @@ def test_a_variable_array_is_replaced_only_by_one_of_the_same_dtype_and_shape():
         with pytest.raises(ValueError, match="variable 'w'"):
             w.op.storage.value = bad
     np.testing.assert_array_equal(K.get_value(w), np.ones(3))
+
+
+@pytest.mark.parametrize("bad", [[[10, 1]], [[-1, 1]], [[0.5, 1.0]]])
+def test_gather_indices_out_of_range_never_reach_generated_code(backend, bad):
+    table = K.variable(np.arange(20.0).reshape(10, 2), name="table")
+    ids = K.placeholder((None, 2), name="ids")                 # float ids, cast as an Embedding would
+    f = K.function([ids], [K.gather(table, K.cast(ids, "int64"))], backend=backend, name="lookup")
+    np.testing.assert_array_equal(f([np.array([[9, 0]])])[0], [[[18, 19], [0, 1]]])
+    with pytest.raises(ValueError, match=r"input 0 \('ids'\): indices must be integers in \[0, 10\)"):
+        f([np.array(bad)])
