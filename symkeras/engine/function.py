@@ -143,6 +143,9 @@ def _identifier(name):
 
 
 def _pass_logger(name):
+    from symkeras.ir.passes import describe_pipeline
+    print(f"[symkeras] {name}: passes\n{describe_pipeline()}", file=sys.stderr)
+
     def log(phase, pass_name, graph):
         print(f"[symkeras] {name}: after {phase}/{pass_name}: {len(graph.nodes())} nodes", file=sys.stderr)
     return log

@@ -22,6 +22,12 @@ class InputSpec:
         # The common case, batch first and every other axis known: one tuple comparison.
         self.tail = tuple(shape[1:]) if self.batch_axes == (0,) else None
 
+    def accepts(self, value):
+        """Whether ``value`` is already exactly what the generated code reads (no conversion)."""
+        return (type(value) is np.ndarray and value.dtype == self.dtype and self.tail is not None
+                and value.ndim == len(self.shape) and value.shape[1:] == self.tail
+                and value.flags.c_contiguous)
+
     @property
     def keras_shape(self):
         return dims.to_keras(self.shape)
@@ -63,12 +69,7 @@ def convert_all(specs, values):
         raise ValueError(f"inputs: expected {len(specs)} arrays {names}, got {len(values)}")
     arrays, batch, batch_from = [], None, None
     for position, (spec, value) in enumerate(zip(specs, values)):
-        if (type(value) is np.ndarray and value.dtype == spec.dtype and spec.tail is not None
-                and value.shape[1:] == spec.tail and value.ndim == len(spec.shape)
-                and value.flags.c_contiguous):
-            arr = value
-        else:
-            arr = spec.convert(value, position)
+        arr = value if spec.accepts(value) else spec.convert(value, position)
         if spec.index_bound is not None:
             _check_indices(arr, spec, position)
         for axis in spec.batch_axes:

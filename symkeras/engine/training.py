@@ -300,23 +300,20 @@ class Model(GeneratorMethods, Network):
                    for w, mode, (i, _, _) in zip(weights, modes, outputs)]
         return xs, fed, weights
 
-    def _simple_feed(self, x, y):
-        """[x, y, ones] when a one-input, one-target model gets plain, well-formed arrays of the
-        right dtype (the common *_on_batch call), else None and the general path validates."""
+    def _simple_feed(self, fn, x, y):
+        """[x, y, ones] when a one-input, one-target model gets arrays the generated function takes
+        as they are (the common *_on_batch call), else None and the general path validates."""
         targets = self._compiled["targets"]
         if len(self.inputs) != 1 or len(targets) != 1 or targets[0] is None or not targets[0].from_y \
-                or type(x) is not np.ndarray or type(y) is not np.ndarray:
+                or self._compiled["modes"][0] == "temporal" or len(fn.input_specs) != 3:
             return None
-        x_node, y_node = self.inputs[0], targets[0].node
-        if (x.dtype != x_node.dtype or y.dtype != y_node.dtype or x.ndim != x_node.ndim or y.ndim != y_node.ndim
-                or x.shape[1:] != x_node.shape[1:] or y.shape[1:] != y_node.shape[1:]
-                or x.shape[0] != y.shape[0] or x.shape[0] == 0 or self._compiled["modes"][0] == "temporal"
-                or not (x.flags.c_contiguous and y.flags.c_contiguous)):
+        x_spec, y_spec, _ = fn.input_specs
+        if not (x_spec.accepts(x) and y_spec.accepts(y)) or len(x) != len(y) or len(x) == 0:
             return None
-        n = x.shape[0]
+        n = len(x)
         ones = self._ones.get(n)
         if ones is None:
-            ones = self._ones[n] = np.ones(n, dtype=self.outputs[0].dtype)
+            ones = self._ones[n] = np.ones(n, dtype=fn.input_specs[2].dtype)
             ones.setflags(write=False)
         return [x, y, ones]
 
@@ -345,9 +342,10 @@ class Model(GeneratorMethods, Network):
                        return_dict=False):
         self._check_compiled("training")
         if sample_weight is None and class_weight is None and reset_metrics and self._batch_results is None:
-            feed = self._simple_feed(x, y)
+            fn = self.make_train_function()
+            feed = self._simple_feed(fn, x, y)
             if feed is not None:
-                values = self.make_train_function()(feed)
+                values = fn(feed)
                 return self._format(_Results.single(self.metrics_names, self._n_losses, values,
                                                     feed[0].shape[0]), return_dict)
         xs, ys, ws = self._training_arrays(x, y, sample_weight, "train_on_batch")
@@ -358,9 +356,10 @@ class Model(GeneratorMethods, Network):
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
         self._check_compiled("evaluating")
         if sample_weight is None and reset_metrics and self._batch_results is None:
-            feed = self._simple_feed(x, y)
+            fn = self.make_test_function()
+            feed = self._simple_feed(fn, x, y)
             if feed is not None:
-                values = self.make_test_function()(feed)
+                values = fn(feed)
                 return self._format(_Results.single(self.metrics_names, self._n_losses, values,
                                                     feed[0].shape[0]), return_dict)
         xs, ys, ws = self._training_arrays(x, y, sample_weight, "test_on_batch")
@@ -368,12 +367,12 @@ class Model(GeneratorMethods, Network):
         return self._batch_result(fn(xs + ys + ws), len(xs[0]) if xs else len(ys[0]), reset_metrics, return_dict)
 
     def predict_on_batch(self, x):
-        if len(self.inputs) == 1 and type(x) is np.ndarray and x.ndim == self.inputs[0].ndim \
-                and len(x) > 0 and x.shape[1:] == self.inputs[0].shape[1:] and x.dtype == self.inputs[0].dtype:
-            xs = [x]                      # plain array of the right dtype and shape: nothing to convert
+        fn = self.make_predict_function()
+        if len(fn.input_specs) == 1 and fn.input_specs[0].accepts(x) and len(x) > 0:
+            xs = [x]                      # already what the generated code reads
         else:
             xs = self._input_arrays(x, "predict_on_batch")
-        outputs = self.make_predict_function()(xs)
+        outputs = fn(xs)
         return outputs[0] if len(outputs) == 1 else outputs
 
     def _batch_result(self, values, batch, reset_metrics, return_dict):

@@ -127,10 +127,6 @@ class Elemwise(Op):
         return shape, self.dtype or _float_result([x.dtype for x in inputs])
 
 
-def elemwise(expr, *inputs, dtype=None):
-    return Elemwise(expr, dtype)(*inputs)
-
-
 class BroadcastTo(Op):
     __props__ = ("shape",)
 
