@@ -368,7 +368,8 @@ class Model(GeneratorMethods, Network):
 
     def predict_on_batch(self, x):
         fn = self.make_predict_function()
-        if len(fn.input_specs) == 1 and fn.input_specs[0].accepts(x) and len(x) > 0:
+        specs = getattr(fn, "input_specs", ())
+        if len(specs) == 1 and specs[0].accepts(x) and len(x) > 0:
             xs = [x]                      # already what the generated code reads
         else:
             xs = self._input_arrays(x, "predict_on_batch")
@@ -431,6 +432,12 @@ class Model(GeneratorMethods, Network):
     def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None, max_queue_size=10, workers=1,
                 use_multiprocessing=False):
         from symkeras.engine import training_arrays, training_generator
+        if not callbacks and not verbose and steps is None and type(x) is np.ndarray:
+            fn = self.make_predict_function()
+            specs = getattr(fn, "input_specs", ())
+            if len(specs) == 1 and 0 < len(x) <= (batch_size or 32) and specs[0].accepts(x):
+                outputs = fn([x])         # one batch, nobody to notify: the generated call alone
+                return outputs[0] if len(outputs) == 1 else outputs
         if training_generator.is_generator_input(x):
             training_generator.check_generator_call("predict", batch_size=batch_size)
             return training_generator.predict_loop(self, x, steps=steps, callbacks=callbacks,

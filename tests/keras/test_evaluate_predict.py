@@ -268,3 +268,13 @@ def test_verbose_and_callbacks_of_evaluate_and_predict(capsys):
     assert "1/1" in capsys.readouterr().out
     model.predict(x, verbose=1)
     assert "1/1" in capsys.readouterr().out
+
+
+def test_single_batch_predict_short_path_agrees_with_the_loop():
+    model = linear(units=2)
+    x, _ = data(7)
+    x32 = np.ascontiguousarray(x, dtype="float32")
+    short = model.predict(x32)                                # one batch of plain float32: direct call
+    looped = model.predict(x32.astype("float64"), batch_size=3)   # converted and batched
+    np.testing.assert_allclose(short, looped, rtol=1e-6)
+    np.testing.assert_allclose(model.predict_on_batch(x32), short, rtol=1e-6)
