@@ -217,6 +217,7 @@ def test_a_finite_generator_without_steps_runs_until_it_ends():
     assert_weights(model.get_weights(), reference(epochs=1))
 
 
+@pytest.mark.filterwarnings("ignore:The semantics of the Keras 2 argument")   # the second, general notice
 def test_keras1_argument_names_warn_and_convert():
     class Sized(Batches):
         batch_size = 4
