@@ -254,8 +254,6 @@ def _plan_elementwise(k, names):
         index = dim(sum((v * s for v, s in zip(index_vars, strides)), sympy.Integer(0)))
         cast = "" if buf.dtype == compute else f"({ctype})"
         load = {"ctype": ctype, "name": f"sk_x{j}", "value": f"{cast}{names[buf]}[{index}]"}
-        if strides != loops.full_strides:
-            _check_not_written(k, buf)
         depth = max((g for g, s in enumerate(strides) if s != 0), default=-1)   # hoist loads
         (levels[depth]["loads"] if depth >= 0 else preloads).append(load)
 
@@ -302,19 +300,6 @@ def _store_cast(code, compute, dtype):
     if dtype == "bool":
         return f"(uint8_t)(({code}) != 0)"
     return f"({CTYPES[dtype]})({code})"
-
-
-def _check_not_written(kernel, buf):
-    """An operand read with broadcasting must not be written by the same loop: an element
-    would be overwritten before its last read."""
-    if any(_storage(buf) == _storage(out) for out in kernel.outputs):
-        raise ValueError(f"elementwise kernel ({kernel.scope}) writes {buf.name!r}, "
-                         "which it also reads with broadcasting")
-
-
-def _storage(buf):
-    root = buf.root
-    return ("region", root.region) if root.role == "temp" and root.region is not None else id(root)
 
 
 @dataclasses.dataclass

@@ -88,6 +88,7 @@ class _Lowering:
         self.kernels = _hoist_scalar_kernels(self.kernels)
         self._merge_elementwise()
         regions = _plan_workspace(self.kernels, self.temps)
+        _check_broadcast_reads(self.kernels)
         return Program(self.name, self.inputs, self.outputs, self.variables, self.constants,
                        [t for t in self.temps if t.role == "temp"], self.kernels, regions)
 
@@ -399,6 +400,24 @@ def _slice_plan(shape, op):
             count = 1
         axes.append((a, s, count))
     return {"in_shape": shape, "axes": axes}
+
+
+def _storage(buf):
+    root = buf.root
+    return ("region", root.region) if root.role == "temp" and root.region is not None else id(root)
+
+
+def _check_broadcast_reads(kernels):
+    """The schedule's invariant, for every backend: a loop never writes memory it reads with
+    broadcasting (an element would be overwritten before its last read)."""
+    for k in kernels:
+        if k.kind != "elementwise":
+            continue
+        written = {_storage(out) for out in k.outputs}
+        for buf in k.operands:
+            if buf.shape != k.shape and _storage(buf) in written:
+                raise RuntimeError(f"internal scheduling error: elementwise kernel ({k.scope}) writes "
+                                   f"{buf.name!r}, which it also reads with broadcasting")
 
 
 def _plan_workspace(kernels, temps):
