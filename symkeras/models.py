@@ -10,6 +10,7 @@ from symkeras.engine.input_layer import Input, InputLayer
 from symkeras.engine.keras_tensor import is_keras_tensor
 from symkeras.engine.saving import load_model  # noqa: F401
 from symkeras.engine.training import Model
+from symkeras.utils.generic_utils import SafeModeScope
 
 SINGLE_LAYER_OUTPUT_ERROR_MSG = ("All layers in a Sequential model should have a single output tensor. "
                                  "For multi-output layers, use the functional API.")
@@ -163,17 +164,20 @@ class Sequential(Model):
         return {"name": self.name, "layers": [serialize(layer) for layer in layers]}
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
-        """Accepts the dict format and Keras <= 2.1's bare list of layer configs."""
+    def from_config(cls, config, custom_objects=None, *, safe_mode=None):
+        """Accepts the dict format and Keras <= 2.1's bare list of layer configs. ``safe_mode``
+        as ``Model.from_config``."""
         from symkeras.layers import deserialize
+        scope = SafeModeScope(safe_mode)          # checks the argument before anything is made
         if isinstance(config, list):
             name, build_input_shape, layer_configs = None, None, config
         else:
             name, build_input_shape = config.get("name"), config.get("build_input_shape")
             layer_configs = config["layers"]
         model = cls(name=name)
-        for layer_config in layer_configs:
-            model.add(deserialize(layer_config, custom_objects=custom_objects))
+        with scope:
+            for layer_config in layer_configs:
+                model.add(deserialize(layer_config, custom_objects=custom_objects))
         if not model._is_graph_network and build_input_shape:
             model.build(build_input_shape)
         return model
@@ -219,18 +223,21 @@ def _input_shape_and_dtype(layer):
     return (shape, layer.dtype) if shape is not None else (None, None)
 
 
-def model_from_config(config, custom_objects=None):
-    """A model (functional or Sequential) from ``{'class_name', 'config'}``."""
+def model_from_config(config, custom_objects=None, *, safe_mode=True):
+    """A model (functional or Sequential) from ``{'class_name', 'config'}``. Lambda layers
+    stored as bytecode are refused unless ``safe_mode=False`` (loading them runs code)."""
     if isinstance(config, list):
         raise TypeError("`model_from_config` expects a dictionary, not a list. Maybe you meant to use "
                         "`Sequential.from_config(config)`?")
     from symkeras.layers import deserialize
-    return deserialize(config, custom_objects=custom_objects)
+    with SafeModeScope(safe_mode):
+        return deserialize(config, custom_objects=custom_objects)
 
 
-def model_from_json(json_string, custom_objects=None):
-    """A model from the JSON written by ``model.to_json()`` (architecture only, new weights)."""
-    return model_from_config(json.loads(json_string), custom_objects=custom_objects)
+def model_from_json(json_string, custom_objects=None, *, safe_mode=True):
+    """A model from the JSON written by ``model.to_json()`` (architecture only, new weights);
+    ``safe_mode`` as in ``model_from_config``."""
+    return model_from_config(json.loads(json_string), custom_objects=custom_objects, safe_mode=safe_mode)
 
 
 __all__ = ["Model", "Sequential", "Input", "load_model", "model_from_config", "model_from_json"]

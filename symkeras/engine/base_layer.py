@@ -155,17 +155,15 @@ class Layer:
         return [w.op.storage.value.copy() for w in self.weights]
 
     def set_weights(self, weights):
-        """Assign values in ``weights`` order; count and every shape are checked first."""
+        """Assign values in ``weights`` order, all or none: the count, and every array's shape
+        and dtype, are checked (and converted) before any weight changes."""
         params, weights = self.weights, list(weights)
         if len(weights) != len(params):
             raise ValueError(f'You called `set_weights(weights)` on layer "{self.name}" with a weight list '
                              f"of length {len(weights)}, but the layer was expecting {len(params)} weights.")
-        for p, w in zip(params, weights):
-            if np.shape(w) != p.shape:
-                raise ValueError(f"Layer weight shape {p.shape} not compatible with provided weight shape "
-                                 f"{np.shape(w)} (weight {p.op.storage.name!r})")
-        for p, w in zip(params, weights):
-            p.op.storage.value[...] = w
+        converted = [_weight_value(w, p.op.storage) for p, w in zip(params, weights)]
+        for p, value in zip(params, converted):
+            p.op.storage.value[...] = value
 
     def count_params(self):
         if not self.built:
@@ -321,6 +319,33 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}>"
+
+
+def _weight_value(value, storage):
+    """``value`` as an array of ``storage``'s dtype and shape, or a ValueError naming the weight.
+
+    Numbers only, converted within their kind (no strings, objects, complex into real, float
+    into int) and without overflow: a value that would change on assignment is refused."""
+    target = storage.value
+    where = f"weight {storage.name!r}"
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"set_weights: the value for {where} is not an array of numbers: {error}") from None
+    if array.shape != target.shape:
+        raise ValueError(f"Layer weight shape {target.shape} not compatible with provided weight shape "
+                         f"{array.shape} ({where})")
+    if array.dtype.kind not in "biuf" or not np.can_cast(array.dtype, target.dtype, casting="same_kind"):
+        raise ValueError(f"set_weights: the value for {where} has dtype {array.dtype}; expected numbers "
+                         f"convertible to {target.dtype}")
+    with np.errstate(over="raise"):
+        try:
+            converted = array.astype(target.dtype)
+        except FloatingPointError:
+            raise ValueError(f"set_weights: the value for {where} overflows {target.dtype}") from None
+    if target.dtype.kind in "iu" and not np.array_equal(converted, array):
+        raise ValueError(f"set_weights: the value for {where} does not fit in {target.dtype}")
+    return converted
 
 
 def _shapes(tensors):

@@ -270,9 +270,13 @@ class Network(Layer):
         return network_config(self)
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config, custom_objects=None, *, safe_mode=None):
+        """``safe_mode=False`` lets Lambda layers load their bytecode; None follows the
+        enclosing ``SafeModeScope`` (safe unless one says not)."""
         from symkeras.engine.serialization import network_from_config
-        return network_from_config(cls, config, custom_objects)
+        from symkeras.utils.generic_utils import SafeModeScope
+        with SafeModeScope(safe_mode):
+            return network_from_config(cls, config, custom_objects)
 
     def to_json(self, **kwargs):
         """The model's architecture (no weights) as a JSON string."""

@@ -1,6 +1,7 @@
 """Core layers: Dense, Activation, Dropout, Flatten, Reshape, Lambda."""
 
 import codecs
+import inspect
 import marshal
 import sys
 import types
@@ -11,7 +12,8 @@ import numpy as np
 from symkeras import activations, constraints, initializers, regularizers
 from symkeras import backend as K
 from symkeras.engine.base_layer import InputSpec, Layer
-from symkeras.utils.generic_utils import deserialize_keras_object
+from symkeras.utils.generic_utils import (SafeModeScope, deserialize_keras_object, get_registered_object,
+                                          in_safe_mode)
 
 # Keras 1 argument names of Dense and their Keras 2 replacements.
 _LEGACY_DENSE = {"output_dim": "units", "init": "kernel_initializer", "W_regularizer": "kernel_regularizer",
@@ -201,7 +203,8 @@ class Lambda(Layer):
     """Wraps a function of backend tensors as a layer.
 
     Its config holds a named function by name, and a lambda as marshalled bytecode (as
-    Keras does: such a config is Python-version specific and runs code when loaded).
+    Keras does: such a config is Python-version specific). Loading bytecode runs code from
+    the config, so ``from_config`` refuses it unless ``safe_mode=False`` (Keras 3 rule).
     """
 
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
@@ -221,12 +224,19 @@ class Lambda(Layer):
         return config
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config, custom_objects=None, *, safe_mode=None):
+        """``safe_mode=None`` follows the enclosing ``SafeModeScope`` (safe unless one says not)."""
+        with SafeModeScope(safe_mode):
+            safe = in_safe_mode()
         config = dict(config)
+        name = config.get("name")
         config["function"] = _function_from_config(config, custom_objects, "function", "module",
-                                                   "function_type")
+                                                   "function_type", name, safe)
         config["output_shape"] = _function_from_config(config, custom_objects, "output_shape",
-                                                       "output_shape_module", "output_shape_type")
+                                                       "output_shape_module", "output_shape_type", name, safe)
+        if not callable(config["function"]):
+            raise ValueError(f"Lambda layer {name!r}: the config's `function` is not a function: "
+                             f"{config['function']!r}")
         return cls(**config)
 
 
@@ -243,23 +253,53 @@ def _function_to_config(fn, allow_raw=False):
     raise ValueError(f"Lambda: cannot serialize {fn!r}")
 
 
-def _function_from_config(config, custom_objects, key, module_key, type_key):
+def _function_from_config(config, custom_objects, key, module_key, type_key, layer_name, safe):
     module = config.pop(module_key, None)
     kind = config.pop(type_key, "raw")
     value = config.get(key)
-    globs = dict(sys.modules[module].__dict__) if module in sys.modules else {}
-    globs.update(custom_objects or {})
     if kind == "function":
-        if callable(value):      # already resolved by the deserializer's custom-object lookup
-            return value
-        return deserialize_keras_object(value, module_objects=globs, custom_objects=custom_objects,
-                                        printable_module_name="function in Lambda layer")
+        return _named_function(value, module, custom_objects, key, layer_name, safe)
     if kind == "lambda":
-        code, defaults, closure = value
-        code = marshal.loads(codecs.decode(code.encode("ascii"), "base64"))
-        cells = tuple(types.CellType(c) for c in closure) if closure else None
-        return types.FunctionType(code, globs or globals(), code.co_name,
-                                  tuple(defaults) if defaults else None, cells)
+        if safe:
+            raise ValueError(f"Lambda layer {layer_name!r}: its `{key}` is a Python lambda stored as bytecode, "
+                             "and loading it would run code from the model file. This is refused in safe mode "
+                             "(the default). If you trust the source of the file, pass `safe_mode=False` (to "
+                             "`load_model`, `model_from_json`, `model_from_config` or `from_config`).")
+        return _lambda_from_bytecode(value, module, custom_objects)
     if kind == "raw":
         return value
     raise TypeError(f"Unknown function type: {kind}")
+
+
+def _is_symkeras_module(module):
+    return isinstance(module, str) and (module == "symkeras" or module.startswith("symkeras."))
+
+
+def _named_function(value, module, custom_objects, key, layer_name, safe):
+    """The function a config names: from ``custom_objects`` (and registered objects); from
+    the module the config names only if that is symkeras's own, or when not in safe mode."""
+    if callable(value):      # already resolved by the deserializer's custom-object lookup
+        return value
+    found = get_registered_object(value, custom_objects) if isinstance(value, str) else None
+    if found is not None:
+        return found
+    namespace = vars(sys.modules[module]) if isinstance(module, str) and module in sys.modules else {}
+    found = namespace.get(value) if isinstance(value, str) else None
+    if safe and not (inspect.isfunction(found) and _is_symkeras_module(module)
+                     and _is_symkeras_module(found.__module__)):
+        raise ValueError(f"Lambda layer {layer_name!r}: its `{key}` names the function {value!r} of module "
+                         f"{module!r}, which is not in `custom_objects`. In safe mode (the default) a model file "
+                         "cannot pick functions of arbitrary modules: pass it as "
+                         f"`custom_objects={{{value!r}: <function>}}`, or, if you trust the source of the file, "
+                         "`safe_mode=False`.")
+    return deserialize_keras_object(value, module_objects=namespace, custom_objects=custom_objects,
+                                    printable_module_name="function in Lambda layer")
+
+
+def _lambda_from_bytecode(value, module, custom_objects):
+    code, defaults, closure = value
+    globs = dict(sys.modules[module].__dict__) if module in sys.modules else {}
+    globs.update(custom_objects or {})
+    code = marshal.loads(codecs.decode(code.encode("ascii"), "base64"))
+    cells = tuple(types.CellType(c) for c in closure) if closure else None
+    return types.FunctionType(code, globs or globals(), code.co_name, tuple(defaults) if defaults else None, cells)

@@ -71,6 +71,39 @@ class CustomObjectScope:
 custom_object_scope = CustomObjectScope
 
 
+# ----------------------------------------------------------------------------- safe mode
+
+_SAFE_MODE = threading.local()
+
+
+def in_safe_mode():
+    """True unless a ``SafeModeScope(False)`` is open in this thread: by default, loading
+    refuses to run Python code stored in a config (a Lambda layer's bytecode)."""
+    return getattr(_SAFE_MODE, "value", True)
+
+
+class SafeModeScope:
+    """``with SafeModeScope(False): ...`` lets deserialization in this thread load Python
+    bytecode from configs; ``SafeModeScope(None)`` keeps the enclosing setting."""
+
+    def __init__(self, safe_mode=True):
+        if safe_mode is not None and not isinstance(safe_mode, (bool, np.bool_)):
+            raise TypeError(f"`safe_mode` must be True or False. Received: safe_mode={safe_mode!r}")
+        self.safe_mode = None if safe_mode is None else bool(safe_mode)
+
+    def __enter__(self):
+        self._outer = getattr(_SAFE_MODE, "value", None)
+        if self.safe_mode is not None:
+            _SAFE_MODE.value = self.safe_mode
+        return self
+
+    def __exit__(self, *exc):
+        if self._outer is None:
+            _SAFE_MODE.__dict__.pop("value", None)
+        else:
+            _SAFE_MODE.value = self._outer
+
+
 def register_keras_serializable(package="Custom", name=None):
     """Decorator: register a class or function globally under ``'package>name'``."""
 
@@ -228,7 +261,7 @@ def set_random_seed(seed):
         source.seed(seed)
 
 
-__all__ = ["CustomObjectScope", "custom_object_scope", "get_custom_objects",
+__all__ = ["CustomObjectScope", "custom_object_scope", "get_custom_objects", "SafeModeScope", "in_safe_mode",
            "register_keras_serializable", "get_registered_name", "get_registered_object",
            "serialize_keras_object", "deserialize_keras_object", "to_snake_case",
            "global_random_state", "set_random_seed"]
