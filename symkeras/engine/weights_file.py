@@ -43,7 +43,7 @@ def write(filepath, names, values, config=None, optimizer_values=(), overwrite=T
     members = {FORMAT_KEY: np.array(FORMAT), NAMES_KEY: _ascii_bytes(json.dumps(list(names)))}
     members.update((f"{WEIGHT_PREFIX}{i}", value) for i, value in enumerate(values))
     if config is not None:
-        members[CONFIG_KEY] = np.frombuffer(config.encode("utf-8"), dtype=np.uint8)
+        members[CONFIG_KEY] = np.frombuffer(config.encode("utf-8", "surrogatepass"), dtype=np.uint8)
     members.update((f"{OPTIMIZER_PREFIX}{i}", value) for i, value in enumerate(optimizer_values))
     write_atomically(filepath, lambda f: np.savez(f, **members), overwrite)
 
@@ -105,7 +105,7 @@ def _ascii_bytes(text):
 def _text(array):
     """A text member: bytes (format 2) or a string array (format 1)."""
     if array.dtype == np.uint8 and array.ndim == 1:
-        return array.tobytes().decode("utf-8")
+        return array.tobytes().decode("utf-8", "surrogatepass")
     if array.dtype.kind == "U" and array.shape == ():
         return str(array)
     raise ValueError(f"expected text, found an array of dtype {array.dtype} and shape {array.shape}")
