@@ -34,15 +34,25 @@ Arguments (None is the batch dimension):
 import numpy as np
 
 
-_REGIONS = [('float32', '64*batch'), ('float32', '16*batch'), ('float32', '80*batch'), ('float32', 'batch'), ('float32', 'batch'), ('float32', 'batch'), ('float32', '1'), ('float32', '3*batch'), ('float32', '3*batch'), ('int64', 'batch'), ('int64', 'batch')]
-
-
 def workspace_bytes(batch):
     return sum(-(-(size * np.dtype(dtype).itemsize) // 64) * 64 for dtype, size in _regions(batch)) + 64
 
 
 def _regions(batch):
-    return [(dtype, eval(size, {"batch": batch})) for dtype, size in _REGIONS]
+    """(dtype, number of elements) of each workspace region."""
+    return [
+        ("float32", 64*batch),
+        ("float32", 16*batch),
+        ("float32", 80*batch),
+        ("float32", batch),
+        ("float32", batch),
+        ("float32", batch),
+        ("float32", 1),
+        ("float32", 3*batch),
+        ("float32", 3*batch),
+        ("int64", batch),
+        ("int64", batch),
+    ]
 
 
 def workspace_views(batch, buffer):

@@ -104,15 +104,43 @@ def _sk_random(state, size, distribution, stream, dtype):
     r = np.sqrt(ftype(-2.0) * np.log(u1))
     return (r * np.cos(ftype(2.0 * np.pi) * u2)).astype(dtype)
 
-_REGIONS = [('float32', '1'), ('float32', '1'), ('float32', '1'), ('float32', '1'), ('float32', '64*batch'), ('float32', '64*batch'), ('float32', '16*batch'), ('float32', '16*batch'), ('float32', '80*batch'), ('float32', '80*batch'), ('float32', '64*batch'), ('float32', 'batch'), ('float32', 'batch'), ('float32', 'batch'), ('float32', '3*batch'), ('float32', '3*batch'), ('float32', '3*batch'), ('int64', 'batch'), ('int64', 'batch'), ('float32', 'batch'), ('float32', '64*batch'), ('float32', '64*batch'), ('float32', '80*batch'), ('float32', '768'), ('float32', '64'), ('float32', '16'), ('float32', '5120'), ('float32', '192'), ('float32', '3')]
-
-
 def workspace_bytes(batch):
     return sum(-(-(size * np.dtype(dtype).itemsize) // 64) * 64 for dtype, size in _regions(batch)) + 64
 
 
 def _regions(batch):
-    return [(dtype, eval(size, {"batch": batch})) for dtype, size in _REGIONS]
+    """(dtype, number of elements) of each workspace region."""
+    return [
+        ("float32", 1),
+        ("float32", 1),
+        ("float32", 1),
+        ("float32", 1),
+        ("float32", 64*batch),
+        ("float32", 64*batch),
+        ("float32", 16*batch),
+        ("float32", 16*batch),
+        ("float32", 80*batch),
+        ("float32", 80*batch),
+        ("float32", 64*batch),
+        ("float32", batch),
+        ("float32", batch),
+        ("float32", batch),
+        ("float32", 3*batch),
+        ("float32", 3*batch),
+        ("float32", 3*batch),
+        ("int64", batch),
+        ("int64", batch),
+        ("float32", batch),
+        ("float32", 64*batch),
+        ("float32", 64*batch),
+        ("float32", 80*batch),
+        ("float32", 768),
+        ("float32", 64),
+        ("float32", 16),
+        ("float32", 5120),
+        ("float32", 192),
+        ("float32", 3),
+    ]
 
 
 def workspace_views(batch, buffer):

@@ -23,11 +23,12 @@ import sys
 import sysconfig
 import tempfile
 import time
+import warnings
 
 import cffi
 
 from symkeras import config
-from symkeras.codegen import cache
+from symkeras.codegen import cache, cache_safety
 
 # No -ffast-math: NaN and infinity semantics must survive. -march=native is added when accepted.
 # -fno-math-errno: generated code never reads errno, and with it sqrtf & co. stay inline and
@@ -38,6 +39,7 @@ BASE_CFLAGS = ("-O3", "-std=c99", "-fPIC", "-ffp-contract=fast", "-fno-math-errn
                "-Werror=implicit-function-declaration", "-Werror=incompatible-pointer-types")
 MODES = ("api", "abi")
 SOURCE_NAME = "source.c"
+NATIVE_CHOICES = (("-march=native",), ())  # all the facts file may name: it is read, not trusted
 
 
 class CompileError(RuntimeError):
@@ -80,20 +82,31 @@ def _compiler_facts(cc):
         info = os.stat(os.path.realpath(resolved))
         stamp = [list(cc), os.path.realpath(resolved), info.st_mtime_ns, info.st_size]
     memo = os.path.join(cache.cache_root(), "compiler-facts.json")
-    if stamp is not None:
-        try:
-            with open(memo) as handle:
-                saved = json.load(handle)
-            if saved.get("stamp") == stamp:
-                native = saved["native"]
-                return saved["identity"], None if native is None else tuple(native)
-        except (OSError, ValueError, KeyError):
-            pass
+    saved = _read_facts(memo, stamp) if stamp is not None else None
+    if saved is not None:
+        return saved
     identity = _probe_identity(cc)
     native = _probe_native_flags(cc) if identity is not None else None
     if stamp is not None and identity is not None:
         cache.write_atomic(memo, json.dumps({"stamp": stamp, "identity": identity, "native": native}))
     return identity, native
+
+
+def _read_facts(memo, stamp):
+    """(identity, native flags) saved for the compiler with ``stamp``, or None when the file is
+    missing, for another compiler, or not exactly what we write (it is then probed again)."""
+    try:
+        with cache_safety.open_private(memo) as handle:
+            saved = json.loads(handle.read())
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not (isinstance(saved, dict) and set(saved) == {"stamp", "identity", "native"}
+            and saved["stamp"] == stamp and isinstance(saved["identity"], str)):
+        return None
+    native = saved["native"]
+    if native is not None and not (isinstance(native, list) and tuple(native) in NATIVE_CHOICES):
+        return None
+    return saved["identity"], None if native is None else tuple(native)
 
 
 def _compiler_identity(cc):
@@ -180,6 +193,15 @@ class _Recipe:
     mode: str
     key: str
 
+    @property
+    def manifest_fields(self):
+        """The manifest's fields besides key and checksum: all follow from the key and mode."""
+        module = f"_sk_{self.key[:20]}"
+        if self.mode == "api":
+            return dict(source=SOURCE_NAME, binary=module + sysconfig.get_config_var("EXT_SUFFIX"),
+                        mode="api", module=module)
+        return dict(source=SOURCE_NAME, binary=module + ".so", mode="abi", module=None)
+
 
 def _recipe(c_source, cdef, use_blas, extra_cflags, mode):
     cc = compiler_command()
@@ -216,47 +238,59 @@ def build_module(c_source: str, cdef: str, *, use_blas: bool = True, extra_cflag
     if (root, key) in _loaded_modules:
         return _loaded_modules[(root, key)]
 
-    directory = cache.entry_dir(root, key)
-    manifest, why_missed = cache.check_entry(directory, key)
+    directory, fields = cache.entry_dir(root, key), recipe.manifest_fields
     ffi = None      # parsing the cdef costs ~0.1 s: only when compiling, or to dlopen (ABI mode)
-    if manifest is None:
-        ffi = cffi.FFI()
-        ffi.cdef(cdef)  # a bad cdef fails here, before any compiling
-        _debug(f"cache miss {key[:12]}: {why_missed}")
-        if why_missed != "no entry":
-            cache.discard(root, directory)
-        build_dir = cache.new_build_dir(root)
+    compiled = False
+    for attempt in range(2):
+        manifest, why_missed = cache.check_entry(directory, key, c_source, **fields)
+        if manifest is None:
+            if ffi is None:
+                ffi = cffi.FFI()
+                ffi.cdef(cdef)  # a bad cdef fails here, before any compiling
+            _debug(f"cache miss {key[:12]}: {why_missed}")
+            if why_missed != "no entry":
+                cache.discard(root, directory)
+            manifest, compiled = _build(root, c_source, ffi, recipe), True
         try:
-            _compile_into(build_dir, root, c_source, ffi, recipe)
-        except BaseException:
-            shutil.rmtree(build_dir, ignore_errors=True)
-            raise
-        manifest = cache.publish(root, key, build_dir)
-    ffi, lib = _load(os.path.join(directory, manifest["binary"]), manifest.get("module"), ffi, cdef)
-    built = BuiltModule(ffi, lib, key, directory, os.path.join(directory, manifest["source"]),
-                        compiled=why_missed is not None)
+            loaded = _load(os.path.join(directory, manifest["binary"]), manifest["binary_sha256"],
+                           fields["module"], ffi, cdef)
+            break
+        except (ImportError, OSError) as error:
+            if attempt:
+                raise
+            # A binary its manifest vouches for that will not load is damage: it never heals alone.
+            warnings.warn(f"symkeras: the cached module {directory} cannot be loaded ({error}); "
+                          f"discarding it and rebuilding", cache_safety.CacheWarning, stacklevel=2)
+            cache.discard(root, directory)
+    built = BuiltModule(*loaded, key, directory, os.path.join(directory, fields["source"]), compiled)
     _loaded_modules[(root, key)] = dataclasses.replace(built, compiled=False)  # later calls: a hit
     return built
 
 
+def _build(root, c_source, ffi, recipe):
+    """Compile in a private folder and publish it; the manifest of the entry now in place."""
+    build_dir = cache.new_build_dir(root)
+    try:
+        _compile_into(build_dir, root, c_source, ffi, recipe)
+    except BaseException:
+        shutil.rmtree(build_dir, ignore_errors=True)
+        raise
+    return cache.publish(root, recipe.key, build_dir, c_source, **recipe.manifest_fields)
+
+
 def _compile_into(build_dir, root, c_source, ffi, recipe):
     """Compile in ``build_dir`` and write its manifest; the folder is then ready to publish."""
-    key, mode = recipe.key, recipe.mode
+    key, fields = recipe.key, recipe.manifest_fields
     source_path = os.path.join(build_dir, SOURCE_NAME)
-    with open(source_path, "w") as handle:
-        handle.write(c_source)
-    module_name = f"_sk_{key[:20]}"
+    cache_safety.write_new_file(source_path, c_source.encode("utf-8"))
     compile_input = source_path
-    if mode == "api":
-        binary = module_name + sysconfig.get_config_var("EXT_SUFFIX")
+    if fields["module"] is not None:
         # The wrapper includes the source, so compiler messages point at lines of source.c.
-        ffi.set_source(module_name, f'#include "{SOURCE_NAME}"', compiler_verbose=False)
-        compile_input = os.path.join(build_dir, module_name + "_wrap.c")
+        ffi.set_source(fields["module"], f'#include "{SOURCE_NAME}"', compiler_verbose=False)
+        compile_input = os.path.join(build_dir, fields["module"] + "_wrap.c")
         ffi.emit_c_code(compile_input)
-    else:
-        binary = module_name + ".so"
     command = [*recipe.cc, *recipe.compile_flags, "-shared", "-o",
-               os.path.join(build_dir, binary), compile_input, *recipe.link_flags]
+               os.path.join(build_dir, fields["binary"]), compile_input, *recipe.link_flags]
     _debug("compiling: " + shlex.join(command))
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
@@ -268,18 +302,22 @@ def _compile_into(build_dir, root, c_source, ffi, recipe):
         raise CompileError(f"C compiler failed (exit {done.returncode}) on {kept}:\n{errors}")
     if compile_input != source_path:
         os.remove(compile_input)
-    cache.write_manifest(build_dir, key, SOURCE_NAME, binary, mode=mode,
-                         module=module_name if mode == "api" else None)
+    cache.write_manifest(build_dir, key, **fields)
 
 
-def _load(binary_path, module_name, ffi, cdef):
-    """(ffi, lib) of a built binary: import the extension (API mode) or dlopen it (ABI mode)."""
-    if module_name is None:
-        if ffi is None:
-            ffi = cffi.FFI()
-            ffi.cdef(cdef)
-        return ffi, ffi.dlopen(binary_path)
-    spec = importlib.util.spec_from_file_location(module_name, binary_path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.ffi, module.lib
+def _load(binary_path, sha256_hex, module_name, ffi, cdef):
+    """(ffi, lib) of a built binary: import the extension (API mode) or dlopen it (ABI mode).
+
+    The binary is hashed through a handle held open while it loads by path; its folder is
+    checked to be writable by us alone, so nobody can swap the file in between.
+    """
+    with cache_safety.open_private(binary_path, sha256_hex):
+        if module_name is None:
+            if ffi is None:
+                ffi = cffi.FFI()
+                ffi.cdef(cdef)
+            return ffi, ffi.dlopen(binary_path)
+        spec = importlib.util.spec_from_file_location(module_name, binary_path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.ffi, module.lib

@@ -6,18 +6,19 @@ convert the inputs, allocate the outputs, run the generated code, return the out
 """
 
 import hashlib
-import importlib.util
+import linecache
 import os
 import sys
+import types
 import warnings
 
 import numpy as np
-import sympy
 
 import symkeras
 from symkeras import config
 from symkeras.codegen import cache, numpy_backend, schedule
 from symkeras.engine import graph_cache
+from symkeras.engine.artifact import decode_shape, encode_shape, is_valid as is_valid_artifact
 from symkeras.engine.inputs import InputSpec, convert_all
 from symkeras.ir import dims
 from symkeras.ir.ops import VariableStorage
@@ -49,16 +50,19 @@ class GeneratedFunction:
         self.backend = resolve_backend(backend)
         graph.name = self.name
         key = graph_cache.graph_key(graph, self.backend, symkeras.__version__)
+        variables = graph.variables()
         # Debug output shows the passes at work, so it bypasses the cache of rendered functions.
         artifact = graph_cache.load(key) if config.debug_level() == 0 else None
+        if artifact is not None and not is_valid_artifact(artifact, self.backend, len(variables)):
+            artifact = None                     # malformed: rendered again, as on a miss
         if artifact is None:
             artifact = _render(graph, self.backend)
             graph_cache.store(key, artifact)
-        variables = graph.variables()
         self.storages = [variables[i].op.storage for i in artifact["variables"]]
-        self.input_specs = [InputSpec(name, _shape(shape), dtype, bound)
+        self.input_specs = [InputSpec(name, decode_shape(shape), dtype, bound)
                             for name, shape, dtype, bound in artifact["inputs"]]
-        self._outputs = [(dims.shape_function(_shape(shape)), np.dtype(dtype)) for shape, dtype in artifact["outputs"]]
+        self._outputs = [(dims.shape_function(decode_shape(shape)), np.dtype(dtype))
+                         for shape, dtype in artifact["outputs"]]
         runner = _CRunner if self.backend == "c" else _NumPyRunner
         self._runner = runner(artifact, self.storages)
         self.source, self.path = artifact["source"], self._runner.path
@@ -95,17 +99,18 @@ def _render(graph, backend):
     position = {id(v.op.storage): i for i, v in enumerate(graph.variables())}
     bounds = _index_bounds(optimized)
     artifact = {
-        "inputs": [(b.name, [str(d) for d in b.shape], b.dtype, bounds.get(i))
-                   for i, b in enumerate(program.inputs)],
-        "outputs": [([str(d) for d in b.shape], b.dtype) for b in program.outputs],
+        "inputs": [[b.name, encode_shape(b.shape), b.dtype, bounds.get(i)] for i, b in enumerate(program.inputs)],
+        "outputs": [[encode_shape(b.shape), b.dtype] for b in program.outputs],
         "variables": [position[id(v.op.storage)] for v in optimized.variables()],
+        "updates": bool(optimized.assigns),
+        "workspace": [[dtype, dims.encode(size)] for dtype, size in program.regions],
     }
     if backend == "c":
         from symkeras.codegen import c_backend
         rendered = c_backend.render(program)
         artifact.update(source=rendered.source, cdef=rendered.cdef, symbol=rendered.symbol,
                         args_type=rendered.args_type, workspace_symbol=rendered.workspace_symbol,
-                        fields=[(field, role, buf.dtype) for field, role, buf in rendered.fields])
+                        fields=[[field, role, buf.dtype] for field, role, buf in rendered.fields])
     else:
         artifact.update(source=numpy_backend.render(program, symkeras.__version__), symbol=program.name)
     return artifact
@@ -129,11 +134,6 @@ def _index_bounds(graph):
             i = position[id(source)]
             bounds[i] = min(rows, bounds.get(i, rows))
     return bounds
-
-
-def _shape(strings):
-    return tuple(int(s) if s.isdigit() else dims.as_dim(sympy.sympify(s, locals={"batch": dims.BATCH}))
-                 for s in strings)
 
 
 def _identifier(name):
@@ -191,9 +191,11 @@ def _load_python_module(source, name):
     written = not os.path.exists(path) or _read(path) != source
     if written:
         cache.write_atomic(path, source)
-    spec = importlib.util.spec_from_file_location(f"symkeras_generated_{digest[:20]}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    # What runs is the source rendered here, never the file read back (and no bytecode is cached).
+    module = types.ModuleType(f"symkeras_generated_{digest[:20]}")
+    module.__file__ = path
+    linecache.cache[path] = (len(source), None, source.splitlines(keepends=True), path)
+    exec(compile(source, path, "exec"), module.__dict__)
     return path, module, written
 
 

@@ -13,7 +13,7 @@ import os
 
 import sympy
 
-from symkeras.codegen import cache, templates
+from symkeras.codegen import cache, cache_safety, templates
 from symkeras.ir import ops as O
 from symkeras.ir.passes import disabled_passes
 from symkeras.ir.node import toposort
@@ -63,11 +63,12 @@ def _path(key):
 
 
 def load(key):
-    """The stored artifact of ``key``, or None (missing, unreadable, or not for this key)."""
+    """The stored artifact of ``key``, or None (missing, unreadable, not ours alone, or not for
+    this key): a miss, which ``store`` then overwrites."""
     try:
-        with open(_path(key)) as f:
-            artifact = json.load(f)
-    except (OSError, ValueError):
+        with cache_safety.open_private(_path(key)) as f:
+            artifact = json.loads(f.read())
+    except (OSError, ValueError, RecursionError):
         return None
     return artifact if isinstance(artifact, dict) and artifact.get("key") == key else None
 

@@ -5,7 +5,9 @@ generated function therefore serves every batch size, and generated code evaluat
 expression at call time.
 """
 
+import fractions
 import functools
+import math
 import operator
 
 import sympy
@@ -87,5 +89,105 @@ def shape_function(shape):
     if all(is_static(d) for d in shape):
         fixed = tuple(shape)
         return lambda batch: fixed
-    parts = ", ".join(str(d) if is_static(d) else f"({sympy.pycode(d)})" for d in shape)
-    return eval(f"lambda batch: ({parts},)", {"math": __import__("math")})
+    if shape[0] == BATCH and all(is_static(d) for d in shape[1:]):
+        rest = tuple(shape[1:])
+        return lambda batch: (batch,) + rest
+    parts = [dim_function(d) for d in shape]
+    return lambda batch: tuple(part(batch) for part in parts)
+
+
+# ----------------------------------------------------------------------------- dimensions as data
+# A dimension stored outside the process (the cache of rendered functions) is a small JSON tree of
+# a few node kinds, decoded without parsing text: an int, "batch", ["add", ...], ["mul", ...],
+# ["pow", base, exponent], ["rational", p, q]. Anything else is refused.
+
+_MAX_DEPTH = 16
+_MAX_EXPONENT = 8
+_MAX_INT = 2 ** 63
+
+
+def encode(d):
+    """``d`` as a JSON-able tree (ValueError for expressions outside the allow-list)."""
+    if isinstance(d, int):
+        return d
+    if d == BATCH:
+        return "batch"
+    if d.is_Integer:
+        return int(d)
+    if d.is_Rational:
+        return ["rational", int(d.p), int(d.q)]
+    if d.is_Add or d.is_Mul:
+        return ["add" if d.is_Add else "mul"] + [encode(a) for a in d.args]
+    if d.is_Pow and d.exp.is_Integer and 1 <= int(d.exp) <= _MAX_EXPONENT:
+        return ["pow", encode(d.base), int(d.exp)]
+    raise ValueError(f"dimension {d}: only sums, products and small powers of integers and the batch "
+                     "size can be stored")
+
+
+def decode(tree):
+    """The dimension ``encode`` made of ``tree``; ValueError for anything else."""
+    d = _decode(tree, 0)
+    if is_static(d) and d < 0:
+        raise ValueError(f"dimension: negative size {d}")
+    return d
+
+
+def _decode(tree, depth):
+    if depth > _MAX_DEPTH:
+        raise ValueError("dimension: expression nested too deeply")
+    if type(tree) is int:
+        if abs(tree) >= _MAX_INT:
+            raise ValueError(f"dimension: integer {tree} out of range")
+        return tree
+    if tree == "batch":
+        return BATCH
+    if type(tree) is not list or not tree or tree[0] not in ("add", "mul", "pow", "rational"):
+        raise ValueError(f"dimension: unexpected {type(tree).__name__} in a stored shape")
+    kind, args = tree[0], tree[1:]
+    if kind == "rational":
+        if len(args) != 2 or any(type(a) is not int or abs(a) >= _MAX_INT for a in args) or args[1] <= 0:
+            raise ValueError("dimension: a rational needs two integers, the second positive")
+        return as_dim(sympy.Rational(*args))
+    if kind == "pow":
+        if len(args) != 2 or type(args[1]) is not int or not 1 <= args[1] <= _MAX_EXPONENT:
+            raise ValueError(f"dimension: a power needs an integer exponent in [1, {_MAX_EXPONENT}]")
+        return as_dim(sympy.Pow(_sympy(_decode(args[0], depth + 1)), args[1]))
+    if len(args) < 2:
+        raise ValueError(f"dimension: {kind} needs at least two terms")
+    terms = [_sympy(_decode(a, depth + 1)) for a in args]
+    return as_dim(sympy.Add(*terms) if kind == "add" else sympy.Mul(*terms))
+
+
+def _sympy(d):
+    return sympy.Integer(d) if isinstance(d, int) else d
+
+
+def dim_function(d):
+    """``batch -> int`` for a dimension, built from its allow-listed parts (no eval)."""
+    if isinstance(d, int):
+        return lambda batch: d
+    if d == BATCH:
+        return lambda batch: batch
+    exact = _exact_function(d)
+    return lambda batch: int(exact(batch))
+
+
+def _exact_function(d):
+    """``batch -> int or Fraction`` for an expression of encode's node kinds."""
+    if d == BATCH:
+        return lambda batch: batch
+    if d.is_Integer:
+        value = int(d)
+        return lambda batch: value
+    if d.is_Rational:
+        value = fractions.Fraction(int(d.p), int(d.q))
+        return lambda batch: value
+    if d.is_Pow and d.exp.is_Integer and 1 <= int(d.exp) <= _MAX_EXPONENT:
+        base, exponent = _exact_function(d.base), int(d.exp)
+        return lambda batch: base(batch) ** exponent
+    if d.is_Add or d.is_Mul:
+        terms = [_exact_function(a) for a in d.args]
+        if d.is_Add:
+            return lambda batch: sum(t(batch) for t in terms)
+        return lambda batch: math.prod(t(batch) for t in terms)
+    raise ValueError(f"dimension {d}: not a sum, product or small power of integers and the batch size")
