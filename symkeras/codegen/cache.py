@@ -116,9 +116,14 @@ def _manifest_problem(manifest, expected):
 
 def discard(root, path):
     """Move an entry (folder, or a file in its place) out of the way under a unique name, then delete it."""
-    trash = os.path.join(root, f".trash-{uuid.uuid4().hex}")
+    name = f".trash-{uuid.uuid4().hex}"
     try:
-        os.rename(path, trash)
+        try:
+            os.rename(path, os.path.join(root, name))
+            trash = os.path.join(root, name)
+        except PermissionError:  # a folder of someone else's can only be renamed where it is
+            trash = os.path.join(os.path.dirname(path), name)
+            os.rename(path, trash)
     except FileNotFoundError:
         return  # someone else discarded it first
     cache_safety.remove(trash)

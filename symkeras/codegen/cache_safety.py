@@ -30,7 +30,9 @@ def uid():
 def why_not_private(info):
     """None if only the current user can write what ``info`` describes, else the reason."""
     me = uid()
-    if me is not None and owner(info) != me:
+    if me is None:
+        return None  # no owner to compare, and mode bits say nothing (Windows)
+    if owner(info) != me:
         return f"owned by uid {owner(info)}, not the current user (uid {me})"
     if info.st_mode & 0o022:
         return f"writable by group or others (mode {stat.S_IMODE(info.st_mode):04o})"
@@ -57,7 +59,8 @@ def private_folder(path):
         os.unlink(path)
         return private_folder(path)
     if uid() is not None and owner(info) != uid():
-        raise Untrusted(f"cache folder {path} is {why_not_private(info)}")
+        raise Untrusted(f"cache folder {path} is {why_not_private(info)}: remove it (was symkeras "
+                        f"run as another user?) or set SYMKERAS_CACHE_DIR to another folder")
     if info.st_mode & 0o077:
         os.chmod(path, 0o700)
     return path

@@ -192,6 +192,25 @@ def test_an_entry_owned_by_another_user_is_rebuilt(root, monkeypatch, part):
     assert again.compiled and add_works(again)
 
 
+def test_an_entry_that_may_not_leave_its_folder_is_discarded_where_it_is(root, monkeypatch):
+    # Without root's powers, a folder of someone else's can be renamed only inside its parent.
+    directory = built_elsewhere(root)
+    owned_by_someone_else(directory, monkeypatch)
+    real_rename = os.rename
+
+    def rename(source, target):
+        if os.path.basename(target).startswith(".trash-") and \
+                os.path.dirname(source) != os.path.dirname(target):
+            raise PermissionError(errno.EACCES, "Permission denied", source)
+        return real_rename(source, target)
+
+    monkeypatch.setattr(os, "rename", rename)
+    again = cbuild.build_module(ADD_SOURCE, ADD_CDEF, use_blas=False)
+    assert again.compiled and add_works(again)
+    assert entries(root) == [again.directory] and not leftovers(root)
+    assert os.listdir(os.path.dirname(again.directory)) == [again.key]
+
+
 def test_a_manifest_for_another_key_is_rejected(root):
     directory = built_elsewhere(root)
     other_key = "0" * 64
