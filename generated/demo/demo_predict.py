@@ -68,14 +68,14 @@ def demo_predict(batch, signal, context, out0, out1, signal_dense_kernel, signal
     np.matmul(signal, signal_dense_kernel, out=t0)
 
     # signal_dense: elementwise t1 = Piecewise((x0 + x1, x0 + x1 > 0), (0, True))
-    sk_t0 = signal_dense_bias + t0
+    sk_t0 = t0 + signal_dense_bias
     np.copyto(t1, np.where(np.greater(sk_t0, 0), sk_t0, np.float32(0)), casting="unsafe")
 
     # context_dense: gemm t2 = context @ context_dense_kernel
     np.matmul(context, context_dense_kernel, out=t2)
 
     # context_dense: elementwise t3 = tanh(x0 + x1)
-    np.copyto(t3, np.tanh(context_dense_bias + t2), casting="unsafe")
+    np.copyto(t3, np.tanh(t2 + context_dense_bias), casting="unsafe")
 
     # joint: concat t4 <- t1, t3
     sk_out = t4.reshape(batch, 80)
@@ -86,20 +86,20 @@ def demo_predict(batch, signal, context, out0, out1, signal_dense_kernel, signal
     np.matmul(t4, shared_kernel, out=t5)
 
     # shared: elementwise t6 = Piecewise((x0 + x1, x0 + x1 > 0), (0, True))
-    sk_t0 = shared_bias + t5
+    sk_t0 = t5 + shared_bias
     np.copyto(t6, np.where(np.greater(sk_t0, 0), sk_t0, np.float32(0)), casting="unsafe")
 
     # level: gemm t7 = t6 @ level_kernel
     np.matmul(t6, level_kernel, out=t7)
 
     # level: elementwise out0 = x0 + x1
-    np.copyto(out0, level_bias + t7, casting="unsafe")
+    np.copyto(out0, t7 + level_bias, casting="unsafe")
 
     # kind: gemm t9 = t6 @ kind_kernel
     np.matmul(t6, kind_kernel, out=t9)
 
     # kind: elementwise t10 = x0 + x1
-    np.copyto(t10, kind_bias + t9, casting="unsafe")
+    np.copyto(t10, t9 + kind_bias, casting="unsafe")
 
     # kind: softmax out1 <- t10
     sk_x = t10.reshape(batch, 3, 1)

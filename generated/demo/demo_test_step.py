@@ -101,14 +101,14 @@ def demo_test_step(batch, signal, context, level_target, kind_target, level_samp
     np.matmul(signal, signal_dense_kernel, out=t0)
 
     # signal_dense: elementwise t1 = Piecewise((x0 + x1, x0 + x1 > 0), (0, True))
-    sk_t0 = signal_dense_bias + t0
+    sk_t0 = t0 + signal_dense_bias
     np.copyto(t1, np.where(np.greater(sk_t0, 0), sk_t0, np.float32(0)), casting="unsafe")
 
     # context_dense: gemm t2 = context @ context_dense_kernel
     np.matmul(context, context_dense_kernel, out=t2)
 
     # context_dense: elementwise t3 = tanh(x0 + x1)
-    np.copyto(t3, np.tanh(context_dense_bias + t2), casting="unsafe")
+    np.copyto(t3, np.tanh(t2 + context_dense_bias), casting="unsafe")
 
     # joint: concat t4 <- t1, t3
     sk_out = t4.reshape(batch, 80)
@@ -119,14 +119,14 @@ def demo_test_step(batch, signal, context, level_target, kind_target, level_samp
     np.matmul(t4, shared_kernel, out=t5)
 
     # shared: elementwise t6 = Piecewise((x0 + x1, x0 + x1 > 0), (0, True))
-    sk_t0 = shared_bias + t5
+    sk_t0 = t5 + shared_bias
     np.copyto(t6, np.where(np.greater(sk_t0, 0), sk_t0, np.float32(0)), casting="unsafe")
 
     # level: gemm t7 = t6 @ level_kernel
     np.matmul(t6, level_kernel, out=t7)
 
     # level_loss; level_mae: elementwise t8, t9, t22 = x0 + x1 - x2; (x0 + x1 - x2)**2; Abs(x0 + x1 - x2)
-    sk_t0 = level_bias - level_target + t7
+    sk_t0 = t7 + level_bias - level_target
     sk_r0 = sk_t0
     sk_r1 = sk_t0**2
     sk_r2 = abs(sk_t0)
@@ -135,7 +135,7 @@ def demo_test_step(batch, signal, context, level_target, kind_target, level_samp
     np.copyto(t22, sk_r2, casting="unsafe")
 
     # level_loss: elementwise t10 = x0*x1
-    np.copyto(t10, level_sample_weights*t9.reshape((batch, )), casting="unsafe")
+    np.copyto(t10, t9.reshape((batch, ))*level_sample_weights, casting="unsafe")
 
     # level_loss: reduce t11 <- t10
     np.sum(t10.reshape(1, batch, 1), axis=1, out=t11.reshape(1, 1))
@@ -147,7 +147,7 @@ def demo_test_step(batch, signal, context, level_target, kind_target, level_samp
     np.matmul(t6, kind_kernel, out=t13)
 
     # kind: elementwise t14 = x0 + x1
-    np.copyto(t14, kind_bias + t13, casting="unsafe")
+    np.copyto(t14, t13 + kind_bias, casting="unsafe")
 
     # kind_loss: softmax t15 <- t14
     sk_x = t14.reshape(batch, 3, 1)
@@ -161,7 +161,7 @@ def demo_test_step(batch, signal, context, level_target, kind_target, level_samp
     np.sum(t16.reshape(batch, 3, 1), axis=1, out=t17.reshape(batch, 1))
 
     # kind_loss: elementwise t18 = -x0*x1
-    np.copyto(t18, -kind_sample_weights*t17, casting="unsafe")
+    np.copyto(t18, -t17*kind_sample_weights, casting="unsafe")
 
     # kind_loss: reduce t19 <- t18
     np.sum(t18.reshape(1, batch, 1), axis=1, out=t19.reshape(1, 1))
@@ -169,7 +169,7 @@ def demo_test_step(batch, signal, context, level_target, kind_target, level_samp
     # kind_loss; loss: elementwise out2, out0 = x0/batch; x1 + 0.5*x0/batch
     sk_t0 = t19/batch
     sk_r0 = sk_t0
-    sk_r1 = out1 + 0.5*sk_t0
+    sk_r1 = 0.5*sk_t0 + out1
     np.copyto(out2, sk_r0, casting="unsafe")
     np.copyto(out0, sk_r1, casting="unsafe")
 

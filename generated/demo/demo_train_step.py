@@ -237,7 +237,7 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     np.matmul(signal, signal_dense_kernel, out=t0)
 
     # signal_dense: elementwise t1, t2 = x0 + x1; Piecewise((x0 + x1, x0 + x1 > 0), (0, True))
-    sk_t0 = signal_dense_bias + t0
+    sk_t0 = t0 + signal_dense_bias
     sk_r0 = sk_t0
     sk_r1 = np.where(np.greater(sk_t0, 0), sk_t0, np.float32(0))
     np.copyto(t1, sk_r0, casting="unsafe")
@@ -247,7 +247,7 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     np.matmul(context, context_dense_kernel, out=t3)
 
     # context_dense: elementwise t4, t5 = x0 + x1; tanh(x0 + x1)
-    sk_t0 = context_dense_bias + t3
+    sk_t0 = t3 + context_dense_bias
     sk_r0 = sk_t0
     sk_r1 = np.tanh(sk_t0)
     np.copyto(t4, sk_r0, casting="unsafe")
@@ -268,7 +268,7 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     np.matmul(t8, shared_kernel, out=t9)
 
     # shared: elementwise t10, t11 = x0 + x1; Piecewise((x0 + x1, x0 + x1 > 0), (0, True))
-    sk_t0 = shared_bias + t9
+    sk_t0 = t9 + shared_bias
     sk_r0 = sk_t0
     sk_r1 = np.where(np.greater(sk_t0, 0), sk_t0, np.float32(0))
     np.copyto(t10, sk_r0, casting="unsafe")
@@ -278,7 +278,7 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     np.matmul(t11, level_kernel, out=t12)
 
     # level_loss; level_mae: elementwise t13, t14, t27 = x0 + x1 - x2; (x0 + x1 - x2)**2; Abs(x0 + x1 - x2)
-    sk_t0 = level_bias - level_target + t12
+    sk_t0 = t12 + level_bias - level_target
     sk_r0 = sk_t0
     sk_r1 = sk_t0**2
     sk_r2 = abs(sk_t0)
@@ -287,7 +287,7 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     np.copyto(t27, sk_r2, casting="unsafe")
 
     # level_loss: elementwise t15 = x0*x1
-    np.copyto(t15, level_sample_weights*t14.reshape((batch, )), casting="unsafe")
+    np.copyto(t15, t14.reshape((batch, ))*level_sample_weights, casting="unsafe")
 
     # level_loss: reduce t16 <- t15
     np.sum(t15.reshape(1, batch, 1), axis=1, out=t16.reshape(1, 1))
@@ -299,7 +299,7 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     np.matmul(t11, kind_kernel, out=t18)
 
     # kind: elementwise t19 = x0 + x1
-    np.copyto(t19, kind_bias + t18, casting="unsafe")
+    np.copyto(t19, t18 + kind_bias, casting="unsafe")
 
     # kind_loss: softmax t20 <- t19
     sk_x = t19.reshape(batch, 3, 1)
@@ -313,7 +313,7 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     np.sum(t21.reshape(batch, 3, 1), axis=1, out=t22.reshape(batch, 1))
 
     # kind_loss: elementwise t23 = -x0*x1
-    np.copyto(t23, -kind_sample_weights*t22, casting="unsafe")
+    np.copyto(t23, -t22*kind_sample_weights, casting="unsafe")
 
     # kind_loss: reduce t24 <- t23
     np.sum(t23.reshape(1, batch, 1), axis=1, out=t24.reshape(1, 1))
@@ -321,7 +321,7 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     # kind_loss; loss: elementwise out2, out0 = x0/batch; x1 + 0.5*x0/batch
     sk_t0 = t24/batch
     sk_r0 = sk_t0
-    sk_r1 = out1 + 0.5*sk_t0
+    sk_r1 = 0.5*sk_t0 + out1
     np.copyto(out2, sk_r0, casting="unsafe")
     np.copyto(out0, sk_r1, casting="unsafe")
 
@@ -346,8 +346,8 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     # kind_accuracy; ; : elementwise t34, t37, t42 = x0; -0.5*x1/batch; x2/batch
     sk_t0 = batch**(-1.0)
     sk_r0 = t33
-    sk_r1 = -0.5*kind_sample_weights*sk_t0
-    sk_r2 = level_sample_weights*sk_t0
+    sk_r1 = -0.5*sk_t0*kind_sample_weights
+    sk_r2 = sk_t0*level_sample_weights
     np.copyto(t34, sk_r0, casting="unsafe")
     np.copyto(t37, sk_r1, casting="unsafe")
     np.copyto(t42, sk_r2, casting="unsafe")
@@ -393,10 +393,10 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
 
     # -: elementwise signal_dense_kernel_m, signal_dense_kernel_v, signal_dense_kernel = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
     sk_t0 = signal_dense_kernel_m + t51*(-signal_dense_kernel_m + t50)
-    sk_t1 = signal_dense_kernel_v + t53*(-signal_dense_kernel_v + t50**2)
+    sk_t1 = signal_dense_kernel_v + t53*(t50**2 - signal_dense_kernel_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = signal_dense_kernel - sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07)
+    sk_r2 = -sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + signal_dense_kernel
     np.copyto(signal_dense_kernel_m, sk_r0, casting="unsafe")
     np.copyto(signal_dense_kernel_v, sk_r1, casting="unsafe")
     np.copyto(signal_dense_kernel, sk_r2, casting="unsafe")
@@ -406,10 +406,10 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
 
     # -: elementwise signal_dense_bias_m, signal_dense_bias_v, signal_dense_bias = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
     sk_t0 = signal_dense_bias_m + t51*(-signal_dense_bias_m + t58)
-    sk_t1 = signal_dense_bias_v + t53*(-signal_dense_bias_v + t58**2)
+    sk_t1 = signal_dense_bias_v + t53*(t58**2 - signal_dense_bias_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = signal_dense_bias - sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07)
+    sk_r2 = -sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + signal_dense_bias
     np.copyto(signal_dense_bias_m, sk_r0, casting="unsafe")
     np.copyto(signal_dense_bias_v, sk_r1, casting="unsafe")
     np.copyto(signal_dense_bias, sk_r2, casting="unsafe")
@@ -425,10 +425,10 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
 
     # -: elementwise context_dense_kernel_m, context_dense_kernel_v, context_dense_kernel = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
     sk_t0 = context_dense_kernel_m + t51*(-context_dense_kernel_m + t64)
-    sk_t1 = context_dense_kernel_v + t53*(-context_dense_kernel_v + t64**2)
+    sk_t1 = context_dense_kernel_v + t53*(t64**2 - context_dense_kernel_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = context_dense_kernel - sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07)
+    sk_r2 = -sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + context_dense_kernel
     np.copyto(context_dense_kernel_m, sk_r0, casting="unsafe")
     np.copyto(context_dense_kernel_v, sk_r1, casting="unsafe")
     np.copyto(context_dense_kernel, sk_r2, casting="unsafe")
@@ -438,10 +438,10 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
 
     # -: elementwise context_dense_bias_m, context_dense_bias_v, context_dense_bias = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
     sk_t0 = context_dense_bias_m + t51*(-context_dense_bias_m + t68)
-    sk_t1 = context_dense_bias_v + t53*(-context_dense_bias_v + t68**2)
+    sk_t1 = context_dense_bias_v + t53*(t68**2 - context_dense_bias_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = context_dense_bias - sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07)
+    sk_r2 = -sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + context_dense_bias
     np.copyto(context_dense_bias_m, sk_r0, casting="unsafe")
     np.copyto(context_dense_bias_v, sk_r1, casting="unsafe")
     np.copyto(context_dense_bias, sk_r2, casting="unsafe")
@@ -451,10 +451,10 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
 
     # -: elementwise shared_kernel_m, shared_kernel_v, shared_kernel = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
     sk_t0 = shared_kernel_m + t51*(-shared_kernel_m + t72)
-    sk_t1 = shared_kernel_v + t53*(-shared_kernel_v + t72**2)
+    sk_t1 = shared_kernel_v + t53*(t72**2 - shared_kernel_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = shared_kernel - sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07)
+    sk_r2 = -sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + shared_kernel
     np.copyto(shared_kernel_m, sk_r0, casting="unsafe")
     np.copyto(shared_kernel_v, sk_r1, casting="unsafe")
     np.copyto(shared_kernel, sk_r2, casting="unsafe")
@@ -464,10 +464,10 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
 
     # -: elementwise shared_bias_m, shared_bias_v, shared_bias = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
     sk_t0 = shared_bias_m + t51*(-shared_bias_m + t76)
-    sk_t1 = shared_bias_v + t53*(-shared_bias_v + t76**2)
+    sk_t1 = shared_bias_v + t53*(t76**2 - shared_bias_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = shared_bias - sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07)
+    sk_r2 = -sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + shared_bias
     np.copyto(shared_bias_m, sk_r0, casting="unsafe")
     np.copyto(shared_bias_v, sk_r1, casting="unsafe")
     np.copyto(shared_bias, sk_r2, casting="unsafe")
@@ -477,10 +477,10 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
 
     # -: elementwise level_kernel_m, level_kernel_v, level_kernel = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
     sk_t0 = level_kernel_m + t51*(-level_kernel_m + t80)
-    sk_t1 = level_kernel_v + t53*(-level_kernel_v + t80**2)
+    sk_t1 = level_kernel_v + t53*(t80**2 - level_kernel_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = level_kernel - sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07)
+    sk_r2 = -sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + level_kernel
     np.copyto(level_kernel_m, sk_r0, casting="unsafe")
     np.copyto(level_kernel_v, sk_r1, casting="unsafe")
     np.copyto(level_kernel, sk_r2, casting="unsafe")
@@ -490,10 +490,10 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
 
     # -: elementwise level_bias_v, level_bias_m, level_bias = x0 + x2*(-x0 + x1**2); x3 + x4*(x1 - x3); x5 - x6*(x3 + x4*(x1 - x3))/(sqrt(x0 + x2*(-x0 + x1**2)) + 1.00000001e-7)
     sk_t0 = level_bias_v + t53*(-level_bias_v + t84**2)
-    sk_t1 = level_bias_m + t51*(-level_bias_m + t84)
+    sk_t1 = level_bias_m + t51*(t84 - level_bias_m)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = level_bias - sk_t1*t56/(np.sqrt(sk_t0) + 1.0000000116860974e-07)
+    sk_r2 = -sk_t1*t56/(np.sqrt(sk_t0) + 1.0000000116860974e-07) + level_bias
     np.copyto(level_bias_v, sk_r0, casting="unsafe")
     np.copyto(level_bias_m, sk_r1, casting="unsafe")
     np.copyto(level_bias, sk_r2, casting="unsafe")
@@ -503,10 +503,10 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
 
     # -: elementwise kind_kernel_m, kind_kernel_v, kind_kernel = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
     sk_t0 = kind_kernel_m + t51*(-kind_kernel_m + t88)
-    sk_t1 = kind_kernel_v + t53*(-kind_kernel_v + t88**2)
+    sk_t1 = kind_kernel_v + t53*(t88**2 - kind_kernel_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = kind_kernel - sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07)
+    sk_r2 = -sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + kind_kernel
     np.copyto(kind_kernel_m, sk_r0, casting="unsafe")
     np.copyto(kind_kernel_v, sk_r1, casting="unsafe")
     np.copyto(kind_kernel, sk_r2, casting="unsafe")
@@ -516,16 +516,16 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
 
     # -: elementwise kind_bias_m, kind_bias_v, kind_bias = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
     sk_t0 = kind_bias_m + t51*(-kind_bias_m + t92)
-    sk_t1 = kind_bias_v + t53*(-kind_bias_v + t92**2)
+    sk_t1 = kind_bias_v + t53*(t92**2 - kind_bias_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = kind_bias - sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07)
+    sk_r2 = -sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + kind_bias
     np.copyto(kind_bias_m, sk_r0, casting="unsafe")
     np.copyto(kind_bias_v, sk_r1, casting="unsafe")
     np.copyto(kind_bias, sk_r2, casting="unsafe")
 
     # -: elementwise joint_dropout_rng_state = x0 + x1
-    np.copyto(joint_dropout_rng_state, const0 + joint_dropout_rng_state, casting="unsafe")
+    np.copyto(joint_dropout_rng_state, joint_dropout_rng_state + const0, casting="unsafe")
 
     # level_loss: copy out6 <- out4
     np.copyto(out6.reshape(-1), out4.reshape(-1))

@@ -15,6 +15,7 @@ import sympy
 import symkeras
 from symkeras.codegen import templates
 from symkeras.codegen.c_printer import Round64, dim, dim_term, printer_for
+from symkeras.codegen.names import UniqueNames, c_comment, c_reserved, function_name
 from symkeras.ir import dims, scalar
 
 TEMPLATE = "c/function.c.j2"
@@ -24,19 +25,6 @@ CTYPES = {"float32": "float", "float64": "double", "int64": "int64_t", "int32": 
           "bool": "uint8_t"}
 ITEMSIZE = {"float32": 4, "float64": 8, "int64": 8, "int32": 4, "bool": 1}
 FLOATS = ("float32", "float64")
-
-# Identifiers a buffer may not take: C keywords, names the generated code uses.
-C_RESERVED = frozenset("""
-    auto break case char const continue default do double else enum extern float for goto if
-    inline int long register restrict return short signed sizeof static struct switch typedef
-    union unsigned void volatile while _Bool _Complex _Imaginary
-    batch args workspace size_t int8_t int16_t int32_t int64_t uint8_t uint16_t uint32_t uint64_t
-    INT64_C UINT64_C INFINITY NAN memcpy memset memmove main errno
-    exp expf log logf sqrt sqrtf pow powf tanh tanhf fabs fabsf floor floorf ceil ceilf cbrt cbrtf
-    fmax fmaxf fmin fminf fmod fmodf cos cosf sin sinf tan tanf log1p log1pf expm1 expm1f
-    erf erff atan atanf atan2 atan2f asin asinf acos acosf sinh sinhf cosh coshf
-""".split())
-
 
 @dataclasses.dataclass(frozen=True)
 class CSource:
@@ -50,18 +38,18 @@ class CSource:
 
 def render(program) -> CSource:
     """The C source of ``program`` and what a caller needs to declare and call it."""
-    symbol = _identifier(program.name)
-    names = _BufferNames(program, reserved={symbol, symbol + "_args", symbol + "_workspace_bytes"})
+    symbol = function_name(program.name)
+    buffer_names = _BufferNames(program, taken={symbol, symbol + "_args", symbol + "_workspace_bytes"})
     macros = templates.environment().get_template("c/macros.j2").module
     kernels = []
     for kernel in program.kernels:
-        plan = _PLANNERS[kernel.kind](kernel, names)
+        plan = _PLANNERS[kernel.kind](kernel, buffer_names)
         plan["comment"] = _comment(kernel, plan.pop("summary"))
         plan["code"] = str(getattr(macros, kernel.kind)(plan)).rstrip("\n")
         kernels.append(plan)
     used = set(re.findall(r"\b\w+\b", "\n".join(k["code"] for k in kernels)))
 
-    fields = tuple((names[b], role, b) for role, bufs in
+    fields = tuple((buffer_names[b], role, b) for role, bufs in
                    (("input", program.inputs), ("output", program.outputs),
                     ("variable", program.variables)) for b in bufs)
     regions = _regions(program)
@@ -70,13 +58,13 @@ def render(program) -> CSource:
         version=symkeras.__version__,
         fields=[_field(name, role, buf) for name, role, buf in fields],
         regions=regions, workspace_bytes=dim(_total_bytes(regions)),
-        temps=[_temp(t, names, regions) for t in program.temps if names[t] in used],
-        constants=[_constant(c, names) for c in program.constants if names[c] in used],
+        temps=[_temp(t, buffer_names, regions) for t in program.temps if buffer_names[t] in used],
+        constants=[_constant(c, buffer_names) for c in program.constants if buffer_names[c] in used],
         pointer_fields=[f for f in (_field(n, r, b) for n, r, b in fields) if f["name"] in used],
         uses_batch="batch" in used,
         helpers=_helpers(used),
         kernels=kernels,
-        memory=_memory(program, regions),
+        memory=_memory(program, regions, buffer_names),
     )
     context["uses_workspace"] = bool(context["temps"])
     source = templates.render(TEMPLATE, **context)
@@ -86,34 +74,22 @@ def render(program) -> CSource:
 
 # ----------------------------------------------------------------------------- names
 
-def _identifier(name):
-    name = re.sub(r"\W", "_", str(name)) or "function"
-    if name[0].isdigit() or name in C_RESERVED or name.startswith("sk_"):
-        name = "f_" + name
-    return name
-
-
 class _BufferNames:
-    """The C identifier of each buffer's storage: its root's name, kept clear of C's own names."""
+    """The C identifier of each buffer's storage: its root's name, kept clear of C's reserved
+    names and of the identifiers this file derives from the function's name."""
 
-    def __init__(self, program, reserved):
+    def __init__(self, program, taken):
         self.names = {}
-        self.taken = set(reserved) | C_RESERVED
+        self.unique = UniqueNames(c_reserved, taken)
         for buf in (program.inputs + program.outputs + program.variables + program.constants
                     + program.temps):
-            self._assign(buf)
-
-    def _assign(self, root):
-        name = root.name
-        while name in self.taken:
-            name += "_"
-        self.taken.add(name)
-        self.names[id(root)] = name
-        return name
+            self[buf]
 
     def __getitem__(self, buf):
         root = buf.root
-        return self.names.get(id(root)) or self._assign(root)
+        if id(root) not in self.names:
+            self.names[id(root)] = self.unique(root.name)
+        return self.names[id(root)]
 
 
 # ----------------------------------------------------------------------------- file-level context
@@ -122,7 +98,7 @@ def _field(name, role, buf):
     const = "const " if role == "input" else ""
     return {"name": name, "role": role, "decl": f"{const}{CTYPES[buf.dtype]} *{name};",
             "local": f"{const}{CTYPES[buf.dtype]} *const {name} = args->{name};",
-            "comment": f"{role} {_keras_shape(buf.shape)} {buf.dtype}"}
+            "comment": c_comment(f"{role} {_keras_shape(buf.shape)} {buf.dtype}")}
 
 
 def _keras_shape(shape):
@@ -190,12 +166,12 @@ def _float_literal(value, fmt, suffix):
     return text + suffix
 
 
-def _memory(program, regions):
+def _memory(program, regions, buffer_names):
     def total(bufs):
         return sum(dims.size(b.shape) * ITEMSIZE[b.dtype] for b in bufs)
     return {
         "regions": len(regions),
-        "variables": [(b.name, dims.size(b.shape) * ITEMSIZE[b.dtype]) for b in program.variables],
+        "variables": [(buffer_names[b], dims.size(b.shape) * ITEMSIZE[b.dtype]) for b in program.variables],
         "variable_bytes": total(program.variables),
         "constant_bytes": total(program.constants),
     }
@@ -227,8 +203,7 @@ def _shape_text(shape):
 
 
 def _comment(kernel, summary):
-    text = f"{kernel.scope}: {summary}" if kernel.scope else summary
-    return text.replace("*/", "* /")
+    return c_comment(f"{kernel.scope}: {summary}" if kernel.scope else summary)
 
 
 # ----------------------------------------------------------------------------- kernel planners

@@ -7,6 +7,7 @@ import numpy as np
 import sympy
 
 from symkeras.codegen import rng, templates
+from symkeras.codegen.names import python_comment
 from symkeras.codegen.numpy_printer import print_expr
 from symkeras.ir import dims, scalar
 
@@ -44,17 +45,25 @@ class _Refs:
         return ", ".join(parts)
 
     def literal(self, buf):
-        return repr(np.asarray(buf.value).reshape(-1).tolist())
+        return "[" + ", ".join(_number(v) for v in np.asarray(buf.value).reshape(-1).tolist()) + "]"
+
+
+def _number(value):
+    """A Python literal for one constant element; NaN and infinities have none of their own."""
+    if isinstance(value, float) and not np.isfinite(value):
+        return "np.nan" if value != value else ("np.inf" if value > 0 else "-np.inf")
+    return repr(value)
 
 
 def _elementwise_view(kernel):
     dtype = kernel.dtype
-    subs = {scalar.X[i]: sympy.Symbol(_operand_name(b), real=True) for i, b in enumerate(kernel.operands)}
-    exprs = [e.xreplace(subs) for e in kernel.exprs]
+    # Operands stay x<k> until printed: SymPy orders terms by symbol name, and that order (so the
+    # rounding) must not depend on what the buffers are called.
+    operands = {scalar.X[i]: _operand_name(b) for i, b in enumerate(kernel.operands)}
     symbols = (sympy.Symbol(f"sk_t{i}", real=True) for i in range(10 ** 6))
-    temps, results = sympy.cse(exprs, symbols=symbols, order="none")
-    return {"temps": [(s.name, print_expr(e, dtype)) for s, e in temps],
-            "results": [print_expr(e, dtype) for e in results]}
+    temps, results = sympy.cse(list(kernel.exprs), symbols=symbols, order="none")
+    return {"temps": [(s.name, print_expr(e, dtype, operands)) for s, e in temps],
+            "results": [print_expr(e, dtype, operands) for e in results]}
 
 
 def _operand_name(buf):
@@ -76,15 +85,18 @@ def render(program, version):
     refs = _Refs(program)
     kernels = []
     for k in program.kernels:
-        view = SimpleNamespace(kind=k.kind, scope=k.scope, summary=_summary(k), **k.attrs)
+        view = SimpleNamespace(kind=k.kind, comment=python_comment(f"{k.scope or '-'}: {k.kind}{_summary(k)}"),
+                               **k.attrs)
         if k.kind == "elementwise":
             view.__dict__.update(_elementwise_view(k))
         kernels.append(view)
     arguments = program.inputs + program.outputs + program.variables
     regions = [(dtype, str(size)) for dtype, size in program.regions]
     used = _helpers_used(kernels)
+    temps = [SimpleNamespace(name=t.name, view=refs.temp_view(t),
+                             comment=python_comment(f"{t.scope or '-'} {t.keras_shape}")) for t in program.temps]
     return templates.render(
-        "numpy/function.py.j2", p=program, r=refs, kernels=kernels, arguments=arguments,
+        "numpy/function.py.j2", p=program, r=refs, kernels=kernels, temps=temps, arguments=arguments,
         signature=", ".join(b.name for b in arguments), version=version, regions=regions,
         region_names=", ".join(f"sk_ws{i}" for i in range(len(program.regions))),
         workspace_formula=" + ".join(f"{size} x {dtype}" for dtype, size in regions) or "empty",

@@ -10,9 +10,10 @@ class SymkerasNumPyPrinter(NumPyPrinter):
 
     _module = "np"
 
-    def __init__(self, dtype="float32"):
+    def __init__(self, dtype="float32", operands=None):
         super().__init__({"fully_qualified_modules": True})
         self.dtype = dtype
+        self.operands = operands or {}      # symbol -> the code that reads that operand
 
     def _branch(self, value):
         # A bare literal branch would make np.where return int64/float64 arrays.
@@ -46,13 +47,15 @@ class SymkerasNumPyPrinter(NumPyPrinter):
         return f"np.{ops[expr.rel_op]}({self._print(expr.lhs)}, {self._print(expr.rhs)})"
 
     def _print_Symbol(self, expr):
-        return expr.name
+        return self.operands.get(expr, expr.name)
 
 
 _printers = {}
 
 
-def print_expr(expr, dtype="float32"):
-    if dtype not in _printers:
-        _printers[dtype] = SymkerasNumPyPrinter(dtype)
-    return _printers[dtype].doprint(expr).replace("numpy.", "np.")
+def print_expr(expr, dtype="float32", operands=None):
+    if operands:
+        printer = SymkerasNumPyPrinter(dtype, operands)
+    else:
+        printer = _printers.get(dtype) or _printers.setdefault(dtype, SymkerasNumPyPrinter(dtype))
+    return printer.doprint(expr).replace("numpy.", "np.")

@@ -6,38 +6,14 @@ Also the schedule-level optimisations that need buffers to exist:
 - temporaries packed into per-dtype workspaces by liveness, with exact-size reuse.
 """
 
-import re
-
 import sympy
 
+from symkeras.codegen import names
 from symkeras.codegen.kernels import Buffer, Kernel, Program
 from symkeras.ir import dims, scalar
 from symkeras.ir import ops as O
 
 X = scalar.X
-
-
-class _Names:
-    """Unique C/Python identifiers derived from user names."""
-
-    def __init__(self):
-        self.used = set()
-
-    def __call__(self, base):
-        base = re.sub(r"\W", "_", str(base or "t")).strip("_") or "t"
-        if base[0].isdigit() or base.startswith("sk_"):
-            base = "v_" + base      # the sk_ prefix is kept for the templates' own locals
-        name, k = base, 1
-        while name in self.used or name in _RESERVED:
-            name, k = f"{base}_{k}", k + 1
-        self.used.add(name)
-        return name
-
-
-_RESERVED = {"batch", "ws", "args", "np", "math", "int", "float",
-             "double", "return", "for", "if", "else", "while", "def", "lambda", "None", "True",
-             "False", "in", "is", "not", "and", "or", "import", "from", "class", "static", "const",
-             "void", "char", "long", "short", "struct", "union", "signed", "unsigned"}
 
 
 def lower(graph, name="function"):
@@ -47,8 +23,9 @@ def lower(graph, name="function"):
 
 class _Lowering:
     def __init__(self, graph, name):
-        self.graph, self.name = graph, name
-        self.names = _Names()
+        self.graph, self.name = graph, names.function_name(name)
+        # Buffer names are shared by both backends' sources, beside the function's own name.
+        self.names = names.UniqueNames(taken={self.name})
         self.buffers = {}         # id(node) -> Buffer
         self.kernels = []
         self.inputs = [self._leaf(x, "input") for x in graph.inputs]

@@ -16,7 +16,7 @@ import numpy as np
 
 import symkeras
 from symkeras import config
-from symkeras.codegen import cache, numpy_backend, schedule
+from symkeras.codegen import cache, names, numpy_backend, schedule
 from symkeras.engine import graph_cache
 from symkeras.engine.artifact import decode_shape, encode_shape, is_valid as is_valid_artifact
 from symkeras.engine.inputs import InputSpec, convert_all
@@ -46,7 +46,7 @@ class GeneratedFunction:
     """A graph compiled for one backend. Call it with a list of input arrays."""
 
     def __init__(self, graph, backend=None, name=None):
-        self.name = _identifier(name or graph.name)
+        self.name = names.function_name(name or graph.name)
         self.backend = resolve_backend(backend)
         graph.name = self.name
         key = graph_cache.graph_key(graph, self.backend, symkeras.__version__)
@@ -136,12 +136,6 @@ def _index_bounds(graph):
     return bounds
 
 
-def _identifier(name):
-    import re
-    name = re.sub(r"\W", "_", str(name)) or "function"
-    return "f_" + name if name[0].isdigit() else name
-
-
 def _pass_logger(name):
     from symkeras.ir.passes import describe_pipeline
     print(f"[symkeras] {name}: passes\n{describe_pipeline()}", file=sys.stderr)
@@ -187,7 +181,8 @@ def _load_python_module(source, name):
     digest = hashlib.sha256(source.encode()).hexdigest()
     folder = os.path.join(cache.cache_root(), "numpy")
     os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, f"{name}_{digest[:20]}.py")
+    # The name only makes the file easier to spot: bounded, so no name is too long for a path.
+    path = os.path.join(folder, f"{names.identifier(name)[:40]}_{digest[:20]}.py")
     written = not os.path.exists(path) or _read(path) != source
     if written:
         cache.write_atomic(path, source)
