@@ -7,6 +7,7 @@ against the model's shapes with Keras's messages, split, weighted and batched.
 import numpy as np
 
 from symkeras import config
+from symkeras.engine import data_checks
 
 _ARGUMENT = {"input": "x", "target": "y"}
 
@@ -200,6 +201,7 @@ def class_weights_to_sample_weights(class_weight, names, targets, sample_weights
             except (TypeError, ValueError):
                 raise ValueError(f"`class_weight`: keys must be class indices and values numbers, got "
                                  f"{k!r}: {v!r}") from None
+        data_checks.check_class_weight(table, name if len(names) > 1 else None)
         missing = sorted(set(np.unique(classes).tolist()) - set(table))
         if missing:
             raise ValueError(f"`class_weight` must contain all classes in the data. The classes {missing} "
@@ -207,15 +209,6 @@ def class_weights_to_sample_weights(class_weight, names, targets, sample_weights
         weights = np.array([table[c] for c in classes.tolist()], dtype=config.floatx())
         out.append(weights if sw is None else (sw * weights).astype(config.floatx()))
     return out
-
-
-def check_validation_split(validation_split):
-    try:
-        ok = 0.0 <= float(validation_split) < 1.0
-    except (TypeError, ValueError):
-        raise TypeError(f"`validation_split` must be a float in [0, 1), got {validation_split!r}") from None
-    if not ok:
-        raise ValueError(f"`validation_split` must be in [0, 1), got {validation_split}")
 
 
 def split_validation(arrays, validation_split):
@@ -249,20 +242,14 @@ def batch_order(index, batch_size, shuffle):
     return index
 
 
-def check_shuffle(shuffle):
-    if not (isinstance(shuffle, (bool, np.bool_)) or shuffle == "batch"):
-        raise ValueError(f"`shuffle` must be True, False or 'batch', got {shuffle!r}")
-
-
 def batches(n, batch_size):
     """Keras ``make_batches``: ``(start, stop)`` of each batch, the last one partial."""
     return [(start, min(n, start + batch_size)) for start in range(0, n, batch_size)]
 
 
-def resolve_batch_size(batch_size, n, steps, argument="batch_size"):
-    """tf-keras: ``batch_size`` if given, else ``ceil(n / steps)`` when steps are, else 32."""
+def resolve_batch_size(batch_size, n, steps):
+    """tf-keras: ``batch_size`` if given, else ``ceil(n / steps)`` when steps are, else 32 (both
+    already checked by data_checks)."""
     if batch_size is None:
         return max(1, -(-n // int(steps))) if steps else 32
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"`{argument}` must be a positive integer, got {batch_size!r}")
     return int(batch_size)

@@ -15,7 +15,7 @@ from symkeras import backend as K
 from symkeras import config
 from symkeras import losses as losses_module
 from symkeras import optimizers as optimizers_module
-from symkeras.engine import compile_utils, data_adapter
+from symkeras.engine import compile_utils, data_adapter, data_checks
 from symkeras.engine.network import Network
 from symkeras.engine.training_generator import GeneratorMethods
 from symkeras.ir import dims
@@ -295,6 +295,9 @@ class Model(GeneratorMethods, Network):
         n = xs[0].shape[0] if xs else fed[0].shape[0]
         if n == 0:
             raise ValueError(f"{method}: the data (`x`) has no samples")
+        data_checks.check_finite(xs, "x", self.input_names)
+        data_checks.check_finite(ys, "y", names)
+        data_checks.check_finite(weights, "sample_weight", [name for _, name, _ in outputs])
         weights = [w if w is not None else
                    np.ones((n,) if mode != "temporal" else (n, self.outputs[i].shape[1]), dtype=K.floatx())
                    for w, mode, (i, _, _) in zip(weights, modes, outputs)]
@@ -310,6 +313,8 @@ class Model(GeneratorMethods, Network):
         x_spec, y_spec, _ = fn.input_specs
         if not (x_spec.accepts(x) and y_spec.accepts(y)) or len(x) != len(y) or len(x) == 0:
             return None
+        data_checks.check_finite([x], "x", self.input_names)
+        data_checks.check_finite([y], "y", self.output_names)
         n = len(x)
         ones = self._ones.get(n)
         if ones is None:
@@ -341,13 +346,16 @@ class Model(GeneratorMethods, Network):
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True,
                        return_dict=False):
         self._check_compiled("training")
-        if sample_weight is None and class_weight is None and reset_metrics and self._batch_results is None:
+        if sample_weight is None and class_weight is None and reset_metrics is True and \
+                (return_dict is False or return_dict is True) and self._batch_results is None:
             fn = self.make_train_function()
             feed = self._simple_feed(fn, x, y)
             if feed is not None:
                 values = fn(feed)
                 return self._format(_Results.single(self.metrics_names, self._n_losses, values,
                                                     feed[0].shape[0]), return_dict)
+        data_checks.check_arguments("train_on_batch", class_weight=class_weight, reset_metrics=reset_metrics,
+                                    return_dict=return_dict)
         xs, ys, ws = self._training_arrays(x, y, sample_weight, "train_on_batch")
         ws = self._class_weighted(class_weight, ys, ws)
         fn = self.make_train_function()
@@ -355,13 +363,15 @@ class Model(GeneratorMethods, Network):
 
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
         self._check_compiled("evaluating")
-        if sample_weight is None and reset_metrics and self._batch_results is None:
+        if sample_weight is None and reset_metrics is True and (return_dict is False or return_dict is True) \
+                and self._batch_results is None:
             fn = self.make_test_function()
             feed = self._simple_feed(fn, x, y)
             if feed is not None:
                 values = fn(feed)
                 return self._format(_Results.single(self.metrics_names, self._n_losses, values,
                                                     feed[0].shape[0]), return_dict)
+        data_checks.check_arguments("test_on_batch", reset_metrics=reset_metrics, return_dict=return_dict)
         xs, ys, ws = self._training_arrays(x, y, sample_weight, "test_on_batch")
         fn = self.make_test_function()
         return self._batch_result(fn(xs + ys + ws), len(xs[0]) if xs else len(ys[0]), reset_metrics, return_dict)
@@ -402,6 +412,12 @@ class Model(GeneratorMethods, Network):
         if kwargs:
             raise TypeError(f"fit: unrecognized keyword arguments: {sorted(kwargs)}")
         self._check_compiled("training")
+        data_checks.check_arguments(
+            "fit", epochs=epochs, batch_size=batch_size, verbose=verbose, callbacks=callbacks,
+            validation_split=validation_split, shuffle=shuffle, class_weight=class_weight, initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
+            validation_batch_size=validation_batch_size, validation_freq=validation_freq,
+            max_queue_size=max_queue_size, workers=workers, use_multiprocessing=use_multiprocessing)
         if training_generator.is_generator_input(x):
             training_generator.check_generator_call("fit", y=y, sample_weight=sample_weight, batch_size=batch_size,
                                                     validation_split=validation_split)
@@ -419,6 +435,9 @@ class Model(GeneratorMethods, Network):
                  max_queue_size=10, workers=1, use_multiprocessing=False, return_dict=False):
         from symkeras.engine import training_arrays, training_generator
         self._check_compiled("evaluating")
+        data_checks.check_arguments("evaluate", batch_size=batch_size, verbose=verbose, steps=steps,
+                                    callbacks=callbacks, max_queue_size=max_queue_size, workers=workers,
+                                    use_multiprocessing=use_multiprocessing, return_dict=return_dict)
         if training_generator.is_generator_input(x):
             training_generator.check_generator_call("evaluate", y=y, sample_weight=sample_weight,
                                                     batch_size=batch_size)
@@ -432,12 +451,17 @@ class Model(GeneratorMethods, Network):
     def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None, max_queue_size=10, workers=1,
                 use_multiprocessing=False):
         from symkeras.engine import training_arrays, training_generator
-        if not callbacks and not verbose and steps is None and type(x) is np.ndarray:
+        if type(x) is np.ndarray and _plain_predict_call(batch_size, verbose, steps, callbacks, max_queue_size,
+                                                        workers, use_multiprocessing):
             fn = self.make_predict_function()
             specs = getattr(fn, "input_specs", ())
-            if len(specs) == 1 and 0 < len(x) <= (batch_size or 32) and specs[0].accepts(x):
+            if len(specs) == 1 and 0 < len(x) <= (32 if batch_size is None else batch_size) \
+                    and specs[0].accepts(x):
                 outputs = fn([x])         # one batch, nobody to notify: the generated call alone
                 return outputs[0] if len(outputs) == 1 else outputs
+        data_checks.check_arguments("predict", batch_size=batch_size, verbose=verbose, steps=steps,
+                                    callbacks=callbacks, max_queue_size=max_queue_size, workers=workers,
+                                    use_multiprocessing=use_multiprocessing)
         if training_generator.is_generator_input(x):
             training_generator.check_generator_call("predict", batch_size=batch_size)
             return training_generator.predict_loop(self, x, steps=steps, callbacks=callbacks,
@@ -457,6 +481,14 @@ class Model(GeneratorMethods, Network):
     def save(self, filepath, overwrite=True, include_optimizer=True):
         from symkeras.engine import saving
         saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+
+
+def _plain_predict_call(batch_size, verbose, steps, callbacks, max_queue_size, workers, use_multiprocessing):
+    """Arguments that need neither callbacks nor a progress bar and are valid as they are (plain
+    ints and bools; anything else takes the path that checks it): predict's short path."""
+    return (callbacks is None and steps is None and not verbose and type(verbose) in (int, bool)
+            and (batch_size is None or type(batch_size) is int) and type(workers) is int and workers >= 0
+            and type(max_queue_size) is int and max_queue_size >= 1 and type(use_multiprocessing) is bool)
 
 
 def _connected(loss, params):

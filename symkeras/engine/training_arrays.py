@@ -7,19 +7,6 @@ from symkeras.engine import data_adapter
 from symkeras.engine.training import _Results
 
 
-def _check_validation_freq(validation_freq):
-    if isinstance(validation_freq, (int, np.integer)) and not isinstance(validation_freq, bool):
-        if validation_freq < 1:
-            raise ValueError("`validation_freq` can not be less than 1.")
-        return
-    try:
-        if isinstance(validation_freq, str) or not all(isinstance(e, (int, np.integer)) for e in validation_freq):
-            raise TypeError
-    except TypeError:
-        raise ValueError(f"`validation_freq` must be an Integer or `collections.abc.Container` (e.g. list, "
-                         f"tuple, etc.). Found {validation_freq!r}") from None
-
-
 def _should_validate(validation_freq, epoch):
     if isinstance(validation_freq, (int, np.integer)):
         return (epoch + 1) % validation_freq == 0
@@ -45,24 +32,17 @@ def _take(arrays, index):
     return [np.take(a, index, axis=0) for a in arrays]
 
 
-def _steps(value, argument):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"`{argument}` must be a positive integer or None, got {value!r}")
-    return int(value)
+def _steps(value):
+    return None if value is None else int(value)
 
 
 def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
         class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps, validation_batch_size,
         validation_freq):
-    """Everything is validated before the first step, so a bad argument leaves the model untouched."""
+    """The data is validated before the first step (the arguments by Model.fit), so bad data leaves
+    the model untouched."""
     verbose = _verbose(verbose)
-    data_adapter.check_validation_split(validation_split)
-    data_adapter.check_shuffle(shuffle)
-    _check_validation_freq(validation_freq)
-    steps_per_epoch = _steps(steps_per_epoch, "steps_per_epoch")
-    validation_steps = _steps(validation_steps, "validation_steps")
+    steps_per_epoch, validation_steps = _steps(steps_per_epoch), _steps(validation_steps)
     if data_adapter.is_generator_like(validation_data):
         raise TypeError("fit: `validation_data` is a generator or Sequence while `x` is array data; pass "
                         "validation arrays (x_val, y_val[, sample_weight]), or give `x` as a generator too")
@@ -79,8 +59,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     ws = model._class_weighted(class_weight, ys, ws)       # training data only (tf-keras)
     n = xs[0].shape[0]
     batch_size = data_adapter.resolve_batch_size(batch_size, n, steps_per_epoch)
-    val_batch_size = data_adapter.resolve_batch_size(validation_batch_size or batch_size, 1, None,
-                                                     "validation_batch_size")
+    val_batch_size = data_adapter.resolve_batch_size(validation_batch_size or batch_size, 1, None)
     steps = -(-n // batch_size) if steps_per_epoch is None else steps_per_epoch
     train = model.make_train_function()
     if val is not None:
@@ -141,7 +120,7 @@ def _test_loop(model, data, batch_size, steps, cbs):
 
 
 def evaluate(model, x, y, batch_size, verbose, sample_weight, steps, callbacks):
-    steps = _steps(steps, "steps")
+    steps = _steps(steps)
     data = model._training_arrays(x, y, sample_weight, "evaluate")
     batch_size = data_adapter.resolve_batch_size(batch_size, data[0][0].shape[0], steps)
     model.make_test_function()
@@ -154,7 +133,7 @@ def evaluate(model, x, y, batch_size, verbose, sample_weight, steps, callbacks):
 
 
 def predict(model, x, batch_size, verbose, steps, callbacks):
-    steps = _steps(steps, "steps")
+    steps = _steps(steps)
     if x is None:
         raise ValueError("predict: `x` is required (input arrays for the model's inputs)")
     xs = model._input_arrays(x, "predict")

@@ -7,9 +7,11 @@ shape gets the same error), x alone or one of those tuples for predict. Batches 
 enqueuer (``workers`` threads, or processes with ``use_multiprocessing=True``) or, with
 ``workers=0``, straight from the main thread — see ``symkeras.utils.data_utils``.
 
-Steps per epoch: ``steps_per_epoch``/``steps``, else ``len(sequence)``, else until the generator
-ends (tf-keras); once the data runs out, training stops with a warning. Epoch values are the
-means over batches weighted by batch size, as for arrays. Whatever interrupts a loop
+Steps per epoch: ``steps_per_epoch``, else ``len(sequence)``; a plain generator needs
+``steps_per_epoch`` (and a validation generator ``validation_steps``), as in Keras 2, since it may
+never end. Once the data runs out, training stops with a warning. ``steps`` of evaluate and
+predict: given, else ``len(sequence)``, else until the generator ends (tf-keras). Epoch values
+are the means over batches weighted by batch size, as for arrays. Whatever interrupts a loop
 (KeyboardInterrupt, an exception from a generator, a worker or a callback) stops and joins the
 workers before it propagates; the model keeps the weights of its last completed step.
 """
@@ -17,11 +19,13 @@ workers before it propagates; the model keeps the weights of its last completed 
 import contextlib
 import functools
 import itertools
+import numbers
 import warnings
 
 import numpy as np
 
 from symkeras import callbacks as callbacks_module
+from symkeras.engine import data_checks
 from symkeras.utils import data_utils
 
 # Keras 1 argument names → Keras 2 names (Keras 2.2.4's legacy interface of the generator methods)
@@ -74,6 +78,11 @@ class GeneratorMethods:
                       validation_data=None, validation_steps=None, validation_freq=1, class_weight=None,
                       max_queue_size=10, workers=1, use_multiprocessing=False, shuffle=True, initial_epoch=0):
         """Trains on the batches of ``generator`` (a generator or Sequence); returns the History."""
+        data_checks.check_arguments(
+            "fit_generator", steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose, callbacks=callbacks,
+            validation_steps=validation_steps, validation_freq=validation_freq, class_weight=class_weight,
+            max_queue_size=max_queue_size, workers=workers, use_multiprocessing=use_multiprocessing,
+            shuffle=shuffle, initial_epoch=initial_epoch)
         return fit_loop(self, generator, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose,
                         callbacks=callbacks, validation_data=validation_data, validation_steps=validation_steps,
                         validation_freq=validation_freq, class_weight=class_weight,
@@ -85,6 +94,9 @@ class GeneratorMethods:
                            use_multiprocessing=False, verbose=0):
         """The loss and metrics over the batches of ``generator``: a scalar, or a list in
         ``metrics_names`` order."""
+        data_checks.check_arguments("evaluate_generator", steps=steps, callbacks=callbacks,
+                                    max_queue_size=max_queue_size, workers=workers,
+                                    use_multiprocessing=use_multiprocessing, verbose=verbose)
         logs = evaluate_loop(self, generator, steps=steps, callbacks=callbacks, max_queue_size=max_queue_size,
                              workers=workers, use_multiprocessing=use_multiprocessing, verbose=verbose,
                              method="evaluate_generator")
@@ -95,6 +107,9 @@ class GeneratorMethods:
     def predict_generator(self, generator, steps=None, *, callbacks=None, max_queue_size=10, workers=1,
                           use_multiprocessing=False, verbose=0):
         """The predictions for the batches of ``generator``, concatenated (a list per output)."""
+        data_checks.check_arguments("predict_generator", steps=steps, callbacks=callbacks,
+                                    max_queue_size=max_queue_size, workers=workers,
+                                    use_multiprocessing=use_multiprocessing, verbose=verbose)
         return predict_loop(self, generator, steps=steps, callbacks=callbacks, max_queue_size=max_queue_size,
                             workers=workers, use_multiprocessing=use_multiprocessing, verbose=verbose,
                             method="predict_generator")
@@ -159,16 +174,20 @@ def _describe(item):
     return text if len(text) < 200 else text[:200] + "..."
 
 
-def _standardize(model, item, class_weight, method):
-    """One batch as a _Feed, validated like array data."""
+def _standardize(model, item, class_weight, method, batch):
+    """Batch number ``batch`` as a _Feed, validated like array data."""
     if isinstance(item, _Feed):
         return item
     if not isinstance(item, (tuple, list)) or len(item) not in (2, 3):
         raise ValueError(f"{method}: output of generator should be a tuple `(x, y, sample_weight)` or `(x, y)`. "
                          f"Found: {_describe(item)}")
-    xs, ys, ws = model._training_arrays(item[0], item[1], item[2] if len(item) == 3 else None, method)
-    if class_weight is not None:
-        ws = model._class_weighted(class_weight, ys, ws)
+    try:
+        xs, ys, ws = model._training_arrays(item[0], item[1], item[2] if len(item) == 3 else None, method)
+        if class_weight is not None:
+            ws = model._class_weighted(class_weight, ys, ws)
+    except data_checks.NonFiniteDataError as exc:
+        raise data_checks.NonFiniteDataError(f"{exc} (in batch {batch} of this pass over the generator or "
+                                             "Sequence)") from None
     return _Feed(xs + ys + ws, len(xs[0]) if xs else len(ys[0]))
 
 
@@ -181,13 +200,19 @@ def _predict_input(item, method):
                      f"Found: {_describe(item)}")
 
 
-def _steps(data, steps, argument):
-    """``steps``, else ``len(data)`` of a Sequence, else None (until the generator ends)."""
+def _steps(data, steps):
+    """``steps`` (checked by data_checks), else ``len(data)`` of a Sequence, else None (until the
+    generator ends)."""
     if steps is not None:
-        if int(steps) < 1:
-            raise ValueError(f"`{argument}` must be a positive integer, got {steps}")
         return int(steps)
     return len(data) if data_utils.is_sequence(data) else None
+
+
+def _require_steps(data, steps, argument):
+    """Keras 2: a plain generator has no length, and may have no end: its steps must be given."""
+    if steps is None and not data_utils.is_sequence(data):
+        raise ValueError(f"`{argument}=None` is only valid for a generator based on the `symkeras.utils.Sequence` "
+                         f"class. Please specify `{argument}` or use the `symkeras.utils.Sequence` class.")
 
 
 def _verbose(verbose):
@@ -201,15 +226,9 @@ def _check_data(data, method):
 
 
 def _should_validate(validation_freq, epoch):
-    if isinstance(validation_freq, int) and not isinstance(validation_freq, bool):
-        if validation_freq < 1:
-            raise ValueError("`validation_freq` can not be less than 1.")
+    if isinstance(validation_freq, numbers.Integral):
         return (epoch + 1) % validation_freq == 0
-    try:
-        return (epoch + 1) in validation_freq
-    except TypeError:
-        raise ValueError(f"`validation_freq` must be an Integer or `collections.abc.Container` (e.g. list, tuple, "
-                         f"etc.). Found {validation_freq!r}") from None
+    return (epoch + 1) in validation_freq
 
 
 # ------------------------------------------------------------------------ loops
@@ -222,7 +241,7 @@ def _train_epoch(model, cbs, batches, steps, train, class_weight, method):
     """Runs up to ``steps`` batches (all, if None); returns the running results and the count."""
     results, done = _results(model), 0
     for item in itertools.islice(batches, steps):
-        feed = _standardize(model, item, class_weight, method)
+        feed = _standardize(model, item, class_weight, method, done)
         batch_logs = {"batch": done, "size": feed.size}
         cbs.on_train_batch_begin(done, batch_logs)
         results.add(train(feed), feed.size)
@@ -238,7 +257,7 @@ def _test_run(model, cbs, batches, steps, test, method):
     cbs.on_test_begin({})
     results, done = _results(model), 0
     for item in itertools.islice(batches, steps):
-        feed = _standardize(model, item, None, method)
+        feed = _standardize(model, item, None, method, done)
         batch_logs = {"batch": done, "size": feed.size}
         cbs.on_test_batch_begin(done, batch_logs)
         results.add(test(feed), feed.size)
@@ -258,17 +277,17 @@ class _Validation:
     def __init__(self, model, data, steps, batch_size, method, stack, workers, use_multiprocessing,
                  max_queue_size):
         if is_generator_input(data):
-            if steps is None and not data_utils.is_sequence(data):
-                raise ValueError(f"{method}: `validation_steps` is needed when `validation_data` is a generator "
-                                 "(not a Sequence)")
-            self.steps = _steps(data, steps, "validation_steps")
+            self.steps = _steps(data, steps)
             batches = stack.enter_context(batch_source(data, workers, use_multiprocessing, max_queue_size))
             self.batches = lambda: batches
             return
         if not isinstance(data, (list, tuple)) or len(data) not in (2, 3):
             raise ValueError("When passing validation_data, it must contain 2 (x_val, y_val) or 3 (x_val, y_val, "
                              f"val_sample_weights) items, however it contains {_length(data)} items")
-        arrays = model._training_arrays(data[0], data[1], data[2] if len(data) == 3 else None, method)
+        try:
+            arrays = model._training_arrays(data[0], data[1], data[2] if len(data) == 3 else None, method)
+        except (ValueError, TypeError) as exc:
+            raise type(exc)(f"In `validation_data`: {exc}") from None
         self.steps = None if steps is None else int(steps)
         self.batches = lambda: _array_batches(arrays, int(batch_size or 32))
 
@@ -283,11 +302,13 @@ def fit_loop(model, data, steps_per_epoch=None, epochs=1, verbose=1, callbacks=N
     """Trains ``model`` on a generator or Sequence; returns the History."""
     model._check_compiled("training")
     _check_data(data, method)
-    _should_validate(validation_freq, 0)
     verbose = _verbose(verbose)
-    steps = _steps(data, steps_per_epoch, "steps_per_epoch")
+    _require_steps(data, steps_per_epoch, "steps_per_epoch")
+    steps = _steps(data, steps_per_epoch)
     do_validation = validation_data is not None and not (isinstance(validation_data, (list, tuple))
                                                          and len(validation_data) == 0)
+    if do_validation and is_generator_input(validation_data):
+        _require_steps(validation_data, validation_steps, "validation_steps")
     train = model.make_train_function()
     with contextlib.ExitStack() as stack:
         batches = stack.enter_context(batch_source(data, workers, use_multiprocessing, max_queue_size, shuffle))
@@ -310,7 +331,7 @@ def fit_loop(model, data, steps_per_epoch=None, epochs=1, verbose=1, callbacks=N
                     raise ValueError(f"{method}: the training data yielded no batch")
                 _warn_out_of_data(steps, epochs - initial_epoch)
                 break
-            ran_out = steps is not None and done < steps and not model.stop_training
+            ran_out = done < steps and not model.stop_training
             logs = results.logs()
             if val is not None and _should_validate(validation_freq, epoch):
                 val_logs = _test_run(model, cbs, val.batches(), val.steps, test, method)
@@ -320,7 +341,6 @@ def fit_loop(model, data, steps_per_epoch=None, epochs=1, verbose=1, callbacks=N
                 _warn_out_of_data(steps, epochs - initial_epoch)
             if model.stop_training or ran_out:
                 break
-            steps = steps or done            # a generator without steps: its length is now known
         cbs.on_train_end(logs)
     return cbs.history
 
@@ -336,7 +356,7 @@ def evaluate_loop(model, data, steps=None, callbacks=None, max_queue_size=10, wo
     """The evaluation logs (``metrics_names`` → value) over a generator or Sequence."""
     model._check_compiled("evaluating")
     _check_data(data, method)
-    steps, verbose = _steps(data, steps, "steps"), _verbose(verbose)
+    steps, verbose = _steps(data, steps), _verbose(verbose)
     test = model.make_test_function()
     cbs = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1,
                                         steps=steps)
@@ -348,7 +368,7 @@ def predict_loop(model, data, steps=None, callbacks=None, max_queue_size=10, wor
                  verbose=0, method="predict"):
     """The predictions over a generator or Sequence, concatenated: an array, or a list per output."""
     _check_data(data, method)
-    steps, verbose = _steps(data, steps, "steps"), _verbose(verbose)
+    steps, verbose = _steps(data, steps), _verbose(verbose)
     predict = model.make_predict_function()
     cbs = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1,
                                         steps=steps)

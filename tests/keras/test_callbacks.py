@@ -363,10 +363,10 @@ def test_csv_logger_writes_sorted_columns_and_appends(tmp_path):
 
 
 def test_terminate_on_nan_stops_after_the_bad_batch(capsys):
-    x = X.copy()
-    x[5, 0] = np.nan                       # in the second batch of 4
+    y = Y.copy()
+    y[5, 0] = 3e30                         # in the second batch of 4: finite, but its squared error is inf
     steps = []
-    history = linear().fit(x, Y, batch_size=4, epochs=3, verbose=0, shuffle=False, callbacks=[
+    history = linear().fit(X, y, batch_size=4, epochs=3, verbose=0, shuffle=False, callbacks=[
         callbacks.TerminateOnNaN(), callbacks.LambdaCallback(on_batch_end=lambda b, logs: steps.append(b))])
     assert steps == [0, 1] and history.epoch == [0]
     assert "Batch 1: Invalid loss, terminating training" in capsys.readouterr().out

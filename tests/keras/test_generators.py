@@ -209,10 +209,10 @@ def test_steps_per_epoch_shorter_than_the_sequence():
     assert_weights(model.get_weights(), reference(epochs=1))          # two epochs of half the data
 
 
-def test_a_finite_generator_without_steps_runs_until_it_ends():
+def test_a_generator_that_runs_out_stops_training_with_a_warning():
     model = linear()
     with pytest.warns(UserWarning, match="ran out of data"):
-        history = model.fit_generator(batches(repeat=False), epochs=3, verbose=0)
+        history = model.fit_generator(batches(repeat=False), steps_per_epoch=4, epochs=3, verbose=0)
     assert history.epoch == [0]
     assert_weights(model.get_weights(), reference(epochs=1))
 
