@@ -1,8 +1,9 @@
 """GeneratedFunction: a compiled graph callable on NumPy arrays.
 
 Build: optimise the graph, lower it to a Program, render it for the backend, build
-(C: through the on-disk cache) and bind the variables' arrays once. Call: validate and
-convert the inputs, allocate the outputs, run the generated code, return the outputs.
+(C: through the on-disk cache). Call: validate and convert the inputs, take a call context
+(workspace and argument block, bound to the variables' arrays) so that concurrent calls share
+nothing, check the sizes the batch needs, allocate the outputs, run the generated code.
 """
 
 import hashlib
@@ -19,6 +20,7 @@ from symkeras import config
 from symkeras.codegen import cache, names, numpy_backend, schedule
 from symkeras.engine import graph_cache
 from symkeras.engine.artifact import decode_shape, encode_shape, is_valid as is_valid_artifact
+from symkeras.engine.contexts import ContextPool, MemoryLayout
 from symkeras.engine.inputs import InputSpec, convert_all
 from symkeras.ir import dims
 from symkeras.ir.ops import VariableStorage
@@ -65,6 +67,12 @@ class GeneratedFunction:
                          for shape, dtype in artifact["outputs"]]
         runner = _CRunner if self.backend == "c" else _NumPyRunner
         self._runner = runner(artifact, self.storages)
+        layout = MemoryLayout([(dtype, dims.dim_function(dims.decode(size))) for dtype, size in artifact["workspace"]],
+                              self._outputs)
+        # Each call takes its own workspace (and C argument block) from here, so calls may overlap;
+        # calls that update variables take turns (overlapping ones would lose updates).
+        self.contexts = ContextPool(layout, self._runner.prepare, self._runner.workspace_bytes,
+                                    self._runner.new_args, exclusive=artifact["updates"])
         self.source, self.path = artifact["source"], self._runner.path
         self.compiled = self._runner.compiled     # False when the build came from the cache
         if config.debug_level() >= 3:
@@ -76,8 +84,14 @@ class GeneratedFunction:
 
     def __call__(self, inputs):
         arrays, batch = convert_all(self.input_specs, inputs)
-        outputs = [np.empty(shape_of(batch), dtype) for shape_of, dtype in self._outputs]
-        self._runner.run(batch, arrays, outputs)
+        contexts = self.contexts
+        context = contexts.acquire()
+        try:
+            workspace = contexts.workspace(context, batch)      # sizes are checked here, first
+            outputs = [np.empty(shape_of(batch), dtype) for shape_of, dtype in self._outputs]
+            self._runner.run(context, batch, arrays, outputs, workspace)
+        finally:
+            contexts.release(context)
         return [o[()] if o.ndim == 0 else o for o in outputs]
 
     def __repr__(self):
@@ -145,36 +159,22 @@ def _pass_logger(name):
     return log
 
 
-class _Workspace:
-    """One scratch buffer per batch size seen (the last few), 64-byte alignable."""
-
-    def __init__(self, nbytes_for):
-        self.nbytes_for, self.by_batch = nbytes_for, {}
-
-    def get(self, batch, prepare):
-        entry = self.by_batch.get(batch)
-        if entry is None:
-            if len(self.by_batch) >= 4:
-                self.by_batch.pop(next(iter(self.by_batch)))
-            buffer = np.zeros(int(self.nbytes_for(batch)) + 64, dtype=np.uint8)
-            entry = self.by_batch[batch] = (buffer, prepare(batch, buffer))
-        return entry[1]
-
-
 class _NumPyRunner:
     def __init__(self, artifact, storages):
         self.path, module, self.compiled = _load_python_module(artifact["source"], artifact["symbol"])
         self.fn = getattr(module, artifact["symbol"])
         self.storages = storages
-        self.workspace = _Workspace(module.workspace_bytes)
-        self.views = module.workspace_views
+        self.workspace_bytes, self.prepare = module.workspace_bytes, module.workspace_views
 
-    def run(self, batch, inputs, outputs):
-        ws = self.workspace.get(batch, self.views)
+    @staticmethod
+    def new_args():
+        return None
+
+    def run(self, context, batch, inputs, outputs, workspace):
         # NumPy evaluates both branches of np.where: its warnings there are not the user's business
         # (the C backend computes the same values silently).
         with np.errstate(all="ignore"):
-            self.fn(batch, *inputs, *outputs, *[s.value for s in self.storages], ws)
+            self.fn(batch, *inputs, *outputs, *[s.value for s in self.storages], workspace)
 
 
 def _load_python_module(source, name):
@@ -209,36 +209,40 @@ class _CRunner:
         self.path, self.compiled = built.source_path, built.compiled
         self.ffi, lib = built.ffi, built.lib
         self.fn = getattr(lib, artifact["symbol"])
-        self.args = self.ffi.new(f"{artifact['args_type']} *")
-        self.workspace = _Workspace(getattr(lib, artifact["workspace_symbol"]))
+        self.args_type = f"{artifact['args_type']} *"
+        self.workspace_bytes = getattr(lib, artifact["workspace_symbol"])
         roles = {"input": [], "output": [], "variable": []}
         for field, role, dtype in artifact["fields"]:
             roles[role].append((field, c_backend.CTYPES[dtype] + "[]"))
         self.input_fields, self.output_fields = roles["input"], roles["output"]
         self.storages = storages
         self.variable_fields = roles["variable"]
-        self._bound_epoch = None
 
-    def _bind_variables(self):
-        """Point the args struct at the variables' arrays (they are updated in place)."""
-        for (field, ctype), storage in zip(self.variable_fields, self.storages):
-            arr = storage.value
+    def new_args(self):
+        return self.ffi.new(self.args_type)
+
+    def prepare(self, batch, buffer):
+        """The workspace pointer: the buffer's first 64-byte aligned address."""
+        return self.ffi.from_buffer("char[]", buffer[(-buffer.ctypes.data) % 64:])
+
+    def _bind_variables(self, context):
+        """Point the context's args at the variables' arrays (they are updated in place), and
+        hold them: an array replaced meanwhile stays valid until the next call re-binds."""
+        epoch = VariableStorage.epoch                   # read first: a later change re-binds again
+        arrays = [storage.value for storage in self.storages]
+        for (field, ctype), storage, arr in zip(self.variable_fields, self.storages, arrays):
             if not arr.flags.c_contiguous or not arr.flags.writeable:
                 raise ValueError(f"variable {storage.name!r}: its array must be C-contiguous and writeable")
-            setattr(self.args, field, self.ffi.from_buffer(ctype, arr))
-        self._bound_epoch = VariableStorage.epoch
+            setattr(context.args, field, self.ffi.from_buffer(ctype, arr))
+        context.variables, context.epoch = arrays, epoch
 
-    def run(self, batch, inputs, outputs):
-        if self._bound_epoch != VariableStorage.epoch:
-            self._bind_variables()
-        args, from_buffer = self.args, self.ffi.from_buffer
+    def run(self, context, batch, inputs, outputs, workspace):
+        if context.epoch != VariableStorage.epoch:
+            self._bind_variables(context)
+        args, from_buffer = context.args, self.ffi.from_buffer
         args.batch = batch
         for (field, ctype), arr in zip(self.input_fields, inputs):
             setattr(args, field, from_buffer(ctype, arr))
         for (field, ctype), arr in zip(self.output_fields, outputs):
             setattr(args, field, from_buffer(ctype, arr))
-        ws = self.workspace.get(batch, self._workspace_pointer)
-        self.fn(args, ws)
-
-    def _workspace_pointer(self, batch, buffer):
-        return self.ffi.from_buffer("char[]", buffer)
+        self.fn(args, workspace)
