@@ -129,6 +129,7 @@ def decode(tree):
     d = _decode(tree, 0)
     if is_static(d) and d < 0:
         raise ValueError(f"dimension: negative size {d}")
+    encode(d)       # SymPy may have combined the parts into something outside the allow-list
     return d
 
 

@@ -82,7 +82,8 @@ def test_a_malformed_cached_artifact_is_a_miss(backend, tamper):
 
 
 def test_stored_dimensions_decode_without_parsing_text():
-    for bad in [PAYLOAD, "2*batch", True, 1.5, ["add", 1], ["pow", "batch", 99], ["call", "eval", "1"], 2 ** 80]:
+    for bad in [PAYLOAD, "2*batch", True, 1.5, ["add", 1], ["pow", "batch", 99], ["call", "eval", "1"], 2 ** 80,
+                ["mul"] + ["batch"] * 20]:
         with pytest.raises(ValueError):
             dims.decode(bad)
     for d in [7, dims.BATCH, 3 * dims.BATCH + 64, dims.BATCH ** 2, dims.BATCH * 5 / 2]:
