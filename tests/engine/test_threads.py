@@ -155,3 +155,17 @@ def test_two_threads_training_on_different_data_end_in_a_serial_order(backend):
         restart()
         _run_threads(2, lambda i: [step(list(feed)) for feed in feeds["ab"[i]]])
         assert matches_a_serial_order([K.get_value(p) for p in params])
+
+
+def test_model_train_on_batch_from_two_threads_equals_serial_training(backend):
+    model = _model(backend)
+    start = model.get_weights()
+    rng = np.random.RandomState(7)
+    x, y = rng.randn(512, 6).astype("float32"), rng.randn(512, 2).astype("float32")
+    for _ in range(60):
+        model.train_on_batch(x, y)
+    serial = model.get_weights()
+    model.set_weights(start)
+    _run_threads(2, lambda i: [model.train_on_batch(x, y) for _ in range(30)])
+    for w, expected in zip(model.get_weights(), serial):
+        np.testing.assert_allclose(w, expected, rtol=1e-5, atol=1e-6)
