@@ -16,9 +16,9 @@ import numpy as np
 # Off only to measure what the finite checks cost (tools/bench_finite_check.py).
 check_finite_data = True
 
-# Elements per slice when checking a large array: a small boolean buffer instead of one the
-# size of the data, and faster (it stays in cache).
+# Elements per slice of a large array: a non-contiguous one is then copied a slice at a time.
 _BLOCK = 1 << 18
+_vdot = np.vdot
 
 
 class NonFiniteDataError(ValueError):
@@ -26,18 +26,18 @@ class NonFiniteDataError(ValueError):
 
 
 # --------------------------------------------------------------------------- finite data
+def _finite(block):
+    # The sum of squares is finite if and only if every element is (NaN and inf never cancel
+    # out), unless it overflows: then the elements decide. One BLAS dot, no temporary: a fraction
+    # of the time of isfinite(block).all(), which matters on train_on_batch's short path.
+    return math.isfinite(_vdot(block, block)) or bool(np.isfinite(block).all())
+
+
 def _all_finite(array):
     if array.size <= _BLOCK:
-        return bool(np.isfinite(array).all())
+        return _finite(array)
     rows = max(1, _BLOCK // (array.size // len(array)))
-    buffer = np.empty((rows,) + array.shape[1:], dtype=bool)
-    for start in range(0, len(array), rows):
-        part = array[start:start + rows]
-        out = buffer[:len(part)]
-        np.isfinite(part, out=out)
-        if not out.all():
-            return False
-    return True
+    return all(_finite(array[start:start + rows]) for start in range(0, len(array), rows))
 
 
 def check_finite(arrays, argument, names):
@@ -49,6 +49,12 @@ def check_finite(arrays, argument, names):
     for array in arrays:
         if array is not None and array.dtype.kind == "f" and not _all_finite(array):
             _raise_first_non_finite(arrays, argument, names)
+
+
+def batch_is_finite(x, y):
+    """Whether ``x`` and ``y`` hold no NaN or inf (or the check is off), with as little Python
+    around it as possible: the short path of train_on_batch / test_on_batch asks on every call."""
+    return not check_finite_data or (_finite(x) and _finite(y))
 
 
 def _raise_first_non_finite(arrays, argument, names):

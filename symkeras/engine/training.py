@@ -304,17 +304,16 @@ class Model(GeneratorMethods, Network):
         return xs, fed, weights
 
     def _simple_feed(self, fn, x, y):
-        """[x, y, ones] when a one-input, one-target model gets arrays the generated function takes
-        as they are (the common *_on_batch call), else None and the general path validates."""
+        """[x, y, ones] when a one-input, one-target model gets finite arrays the generated function
+        takes as they are (the common *_on_batch call), else None and the general path validates."""
         targets = self._compiled["targets"]
         if len(self.inputs) != 1 or len(targets) != 1 or targets[0] is None or not targets[0].from_y \
                 or self._compiled["modes"][0] == "temporal" or len(fn.input_specs) != 3:
             return None
         x_spec, y_spec, _ = fn.input_specs
-        if not (x_spec.accepts(x) and y_spec.accepts(y)) or len(x) != len(y) or len(x) == 0:
-            return None
-        data_checks.check_finite([x], "x", self.input_names)
-        data_checks.check_finite([y], "y", self.output_names)
+        if not (x_spec.accepts(x) and y_spec.accepts(y)) or len(x) != len(y) or len(x) == 0 \
+                or not data_checks.batch_is_finite(x, y):
+            return None                   # the general path converts, or says what is wrong
         n = len(x)
         ones = self._ones.get(n)
         if ones is None:

@@ -142,6 +142,18 @@ def test_large_arrays_are_checked_slice_by_slice_to_the_last_element():
         data_checks.check_finite([big[:, :99], big[:, ::3]], "x", ["a", "b"])
 
 
+@pytest.mark.filterwarnings("error")
+def test_every_non_finite_element_is_found_and_huge_finite_ones_pass():
+    for dtype in ("float16", "float32", "float64"):
+        for n in (1, 7, 8, 9, 31, 33, 1025):
+            for position in {0, n // 2, n - 1}:
+                for bad in (np.nan, np.inf, -np.inf):
+                    with pytest.raises(ValueError, match=f"contains {bad} at sample {position}:"):
+                        data_checks.check_finite([with_value(np.ones(n, dtype), position, bad)], "y", ["o"])
+    huge = [np.full((4, 3), 3e38, "float32"), np.full(5, 6e4, "float16"), np.full(3, 1e300)]
+    data_checks.check_finite(huge, "x", ["a", "b", "c"])                   # sums of squares overflow: no error
+
+
 class Batches(Sequence):
     def __init__(self, x=X2, y=Y2, batch_size=4):
         self.x, self.y, self.batch_size = x, y, batch_size
