@@ -69,6 +69,10 @@
 #ifndef SK_CBLAS_DGEMM
 #define SK_CBLAS_DGEMM cblas_dgemm
 #endif
+/* CBLAS takes int sizes: larger products use the portable loops. */
+#ifndef SK_BLAS_INT_MAX
+#define SK_BLAS_INT_MAX INT32_MAX
+#endif
 #endif
 
 /* Denormals are flushed to zero (FTZ|DAZ) while the function runs: denormal arithmetic is
@@ -110,8 +114,7 @@ static float sk_sum_f32(const float *x, int64_t n)
     return sk_sum_f32(x, half) + sk_sum_f32(x + half, n - half);
 }
 
-#ifndef SK_USE_CBLAS
-/* Plain-C c = op(a) @ op(b) for builds without BLAS. Four rows of c at a time share each
+/* Plain-C c = op(a) @ op(b) for builds without BLAS, and for sizes past CBLAS's int. Four rows of c at a time share each
    row of b; the inner loops run along contiguous rows so the compiler vectorises them. */
 static void sk_sgemm_plain(int ta, int tb, int64_t m, int64_t n, int64_t k,
                            const float *restrict a, int64_t lda,
@@ -164,7 +167,6 @@ static void sk_sgemm_plain(int ta, int tb, int64_t m, int64_t n, int64_t k,
     }
 #undef SK_A
 }
-#endif
 
 /* c[m, n] = op(a) @ op(b), row-major, op transposing when ta / tb is set (beta = 0). */
 static void sk_sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k,
@@ -177,11 +179,14 @@ static void sk_sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k,
         return;
     }
 #ifdef SK_USE_CBLAS
-    SK_CBLAS_SGEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                   (int)m, (int)n, (int)k, 1.0f, a, (int)lda, b, (int)ldb, 0.0f, c, (int)ldc);
-#else
-    sk_sgemm_plain(ta, tb, m, n, k, a, lda, b, ldb, c, ldc);
+    if (m <= SK_BLAS_INT_MAX && n <= SK_BLAS_INT_MAX && k <= SK_BLAS_INT_MAX
+        && lda <= SK_BLAS_INT_MAX && ldb <= SK_BLAS_INT_MAX && ldc <= SK_BLAS_INT_MAX) {
+        SK_CBLAS_SGEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                       (int)m, (int)n, (int)k, 1.0f, a, (int)lda, b, (int)ldb, 0.0f, c, (int)ldc);
+        return;
+    }
 #endif
+    sk_sgemm_plain(ta, tb, m, n, k, a, lda, b, ldb, c, ldc);
 }
 
 typedef struct {

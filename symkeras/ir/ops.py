@@ -39,12 +39,14 @@ class Placeholder(Op):
 class VariableStorage:
     """The NumPy array that holds a variable's value; generated code updates it in place.
 
-    Replacing the array object (``storage.value = new_array``) bumps ``VariableStorage.epoch``
-    so compiled functions know to re-bind their pointers; writing into it (``value[...] = x``)
-    needs nothing.
+    Replacing the array object (``storage.value = new_array``) gives ``VariableStorage.epoch``
+    a value it never had before, so compiled functions know to re-bind their pointers; writing
+    into it (``value[...] = x``) needs nothing. The value comes from a counter rather than
+    ``+= 1``: two threads replacing arrays at once cannot then leave the epoch unchanged.
     """
 
     epoch = 0
+    _epochs = itertools.count(1)
 
     def __init__(self, value, name, dtype=None):
         self.value = np.array(value, dtype=dtype, copy=True, order="C")
@@ -65,7 +67,7 @@ class VariableStorage:
             if not array.flags.c_contiguous or not array.flags.writeable:
                 raise ValueError(f"variable {self.name!r}: a new value must be C-contiguous and writeable")
         self._value = array
-        VariableStorage.epoch += 1
+        VariableStorage.epoch = next(VariableStorage._epochs)
 
 
 class Variable(Op):
