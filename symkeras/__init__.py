@@ -1,5 +1,4 @@
 """symkeras: the Keras functional-model API, compiled to readable NumPy and C."""
 
-__version__ = "0.1.0"
-
-from symkeras import backend  # noqa: E402,F401
+from symkeras.version import __version__  # noqa: F401
+from symkeras import backend  # noqa: F401

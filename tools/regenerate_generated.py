@@ -32,7 +32,7 @@ def reference_models():
 
 def expected_files():
     import symkeras.backend as K
-    from symkeras.engine.function import render_source
+    from symkeras.runtime.function import render_source
     files = {}
     for name, model in reference_models().items():
         for kind in ("train", "test", "predict"):

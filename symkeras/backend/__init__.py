@@ -16,7 +16,7 @@ from symkeras.ir import ops as O
 from symkeras.ir.grad import gradients as _gradients
 from symkeras.ir.graph import FunctionGraph
 from symkeras.ir.node import Node, name_scope  # noqa: F401
-from symkeras.engine.function import GeneratedFunction
+from symkeras.runtime.function import GeneratedFunction
 
 X = scalar.X
 floatx, set_floatx, epsilon, set_epsilon = config.floatx, config.set_floatx, config.epsilon, config.set_epsilon

@@ -12,7 +12,7 @@ import re
 import numpy as np
 import sympy
 
-import symkeras
+from symkeras import version
 from symkeras.codegen import templates
 from symkeras.codegen.c_printer import Round64, dim, dim_term, printer_for
 from symkeras.codegen.names import UniqueNames, c_comment, c_reserved, function_name
@@ -55,7 +55,7 @@ def render(program) -> CSource:
     regions = _regions(program)
     context = dict(
         symbol=symbol, args_type=symbol + "_args", workspace_symbol=symbol + "_workspace_bytes",
-        version=symkeras.__version__,
+        version=version.__version__,
         fields=[_field(name, role, buf) for name, role, buf in fields],
         regions=regions, workspace_bytes=dim(_total_bytes(regions)),
         temps=[_temp(t, buffer_names, regions) for t in program.temps if buffer_names[t] in used],

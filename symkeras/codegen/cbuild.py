@@ -27,7 +27,7 @@ import warnings
 
 import cffi
 
-from symkeras import config
+from symkeras import config, version
 from symkeras.codegen import cache, cache_safety
 
 # No -ffast-math: NaN and infinity semantics must survive. -march=native is added when accepted.
@@ -218,7 +218,7 @@ def _recipe(c_source, cdef, use_blas, extra_cflags, mode):
     key = cache.make_key(
         c_source, cdef, shlex.join(compile_flags + link_flags), blas_version,
         _compiler_identity(cc), _host_cpu() if native else "",
-        getattr(sys.modules.get("symkeras"), "__version__", "0"),
+        version.__version__,
         sysconfig.get_config_var("EXT_SUFFIX") or sys.implementation.cache_tag,
         cffi.__version__, mode)
     return _Recipe(cc, compile_flags, link_flags, mode, key)

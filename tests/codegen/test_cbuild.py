@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 import pytest
 
+from symkeras import version
 from symkeras.codegen import cache, cbuild
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -173,7 +174,7 @@ def test_key_covers_source_cdef_flags_mode_and_version(monkeypatch):
     base = key()
     variants = [key(source=ADD_SOURCE + "\n"), key(cdef=ADD_CDEF + "int f(void);"),
                 key(use_blas=True), key(flags=("-DX=1",)), key(mode="abi")]
-    monkeypatch.setattr(sys.modules["symkeras"], "__version__", "9.9.9", raising=False)
+    monkeypatch.setattr(version, "__version__", "9.9.9")
     variants.append(key())
     assert base not in variants and len(set(variants)) == len(variants)
 

@@ -10,7 +10,7 @@ import pytest
 
 import symkeras.backend as K
 from symkeras.codegen import names
-from symkeras.engine.function import render_source
+from symkeras.runtime.function import render_source
 from symkeras.layers import Dense, Dropout, Input
 from symkeras.models import Model
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import symkeras.backend as K
-from symkeras.engine.function import GeneratedFunction
+from symkeras.runtime.function import GeneratedFunction
 from symkeras.ir import build as B
 from symkeras.ir import ops as O
 

@@ -9,11 +9,11 @@ import re
 import numpy as np
 import pytest
 
-import symkeras
 import symkeras.backend as K
-from symkeras.engine import artifact, graph_cache
-from symkeras.engine import function as function_module
-from symkeras.engine.function import GeneratedFunction
+from symkeras import version
+from symkeras.runtime import artifact, graph_cache
+from symkeras.runtime import function as function_module
+from symkeras.runtime.function import GeneratedFunction
 from symkeras.ir import dims
 
 PAYLOAD = "__import__('builtins').__setattr__('SK_ARTIFACT_PAYLOAD', 1) or batch"
@@ -30,7 +30,7 @@ def _stored(backend, name):
     """Build once; return the graph's cache key and the artifact stored under it."""
     graph = _graph(name)
     f = GeneratedFunction(graph, backend)
-    key = graph_cache.graph_key(graph, f.backend, symkeras.__version__)
+    key = graph_cache.graph_key(graph, f.backend, version.__version__)
     return key, graph_cache.load(key)
 
 

@@ -15,16 +15,17 @@ import warnings
 
 import numpy as np
 
-import symkeras
-from symkeras import config
-from symkeras.codegen import cache, names, numpy_backend, schedule
-from symkeras.engine import graph_cache
-from symkeras.engine.artifact import decode_shape, encode_shape, is_valid as is_valid_artifact
-from symkeras.engine.contexts import ContextPool, MemoryLayout
-from symkeras.engine.inputs import InputSpec, convert_all
+from symkeras import config, version
+from symkeras.codegen import c_backend, cache, cbuild, names, numpy_backend, schedule
 from symkeras.ir import dims
+from symkeras.ir import ops as O
 from symkeras.ir.ops import VariableStorage
-from symkeras.ir.passes import optimize
+from symkeras.ir.passes import describe_pipeline, optimize
+from symkeras.ir.scalar import X
+from symkeras.runtime import graph_cache
+from symkeras.runtime.artifact import decode_shape, encode_shape, is_valid as is_valid_artifact
+from symkeras.runtime.contexts import ContextPool, MemoryLayout
+from symkeras.runtime.inputs import InputSpec, convert_all
 
 _warned_no_compiler = False
 
@@ -34,7 +35,6 @@ def resolve_backend(backend=None):
     global _warned_no_compiler
     choice = config.requested_backend(backend)
     if choice == "c":
-        from symkeras.codegen import cbuild
         if not cbuild.compiler_available():
             if not _warned_no_compiler:
                 warnings.warn("symkeras: no working C compiler found; using the NumPy backend",
@@ -51,7 +51,7 @@ class GeneratedFunction:
         self.name = names.function_name(name or graph.name)
         self.backend = resolve_backend(backend)
         graph.name = self.name
-        key = graph_cache.graph_key(graph, self.backend, symkeras.__version__)
+        key = graph_cache.graph_key(graph, self.backend, version.__version__)
         variables = graph.variables()
         # Debug output shows the passes at work, so it bypasses the cache of rendered functions.
         artifact = graph_cache.load(key) if config.debug_level() == 0 else None
@@ -120,21 +120,18 @@ def _render(graph, backend):
         "workspace": [[dtype, dims.encode(size)] for dtype, size in program.regions],
     }
     if backend == "c":
-        from symkeras.codegen import c_backend
         rendered = c_backend.render(program)
         artifact.update(source=rendered.source, cdef=rendered.cdef, symbol=rendered.symbol,
                         args_type=rendered.args_type, workspace_symbol=rendered.workspace_symbol,
                         fields=[[field, role, buf.dtype] for field, role, buf in rendered.fields])
     else:
-        artifact.update(source=numpy_backend.render(program, symkeras.__version__), symbol=program.name)
+        artifact.update(source=numpy_backend.render(program, version.__version__), symbol=program.name)
     return artifact
 
 
 def _index_bounds(graph):
     """{input position: number of table rows} for inputs used (through casts and reshapes) as
     gather/scatter indices: those are range-checked in Python before the generated code runs."""
-    from symkeras.ir import ops as O
-    from symkeras.ir.scalar import X
     position = {id(x): i for i, x in enumerate(graph.inputs)}
     bounds = {}
     for node in graph.nodes():
@@ -151,7 +148,6 @@ def _index_bounds(graph):
 
 
 def _pass_logger(name):
-    from symkeras.ir.passes import describe_pipeline
     print(f"[symkeras] {name}: passes\n{describe_pipeline()}", file=sys.stderr)
 
     def log(phase, pass_name, graph):
@@ -204,7 +200,6 @@ def _read(path):
 
 class _CRunner:
     def __init__(self, artifact, storages):
-        from symkeras.codegen import c_backend, cbuild
         built = cbuild.build_module(artifact["source"], artifact["cdef"])
         self.path, self.compiled = built.source_path, built.compiled
         self.ffi, lib = built.ffi, built.lib

@@ -125,7 +125,7 @@ def _step_graph(seed):
 
 
 def test_same_graph_gives_byte_identical_source(backend):
-    from symkeras.engine.function import render_source
+    from symkeras.runtime.function import render_source
     # Rendered from scratch each time (no cache), from graphs built independently with
     # different weight values: the text depends on the structure only.
     first, second = render_source(_step_graph(0), backend), render_source(_step_graph(1), backend)
@@ -180,7 +180,7 @@ def test_backend_choice_argument_beats_environment(monkeypatch):
 
 def test_without_a_compiler_c_falls_back_to_numpy_with_one_warning(monkeypatch):
     import warnings
-    from symkeras.engine import function as function_module
+    from symkeras.runtime import function as function_module
     monkeypatch.setenv("CC", "/nonexistent/cc")
     monkeypatch.setattr(function_module, "_warned_no_compiler", False)
     x = K.placeholder((None, 2), name="x")
@@ -195,7 +195,7 @@ def test_without_a_compiler_c_falls_back_to_numpy_with_one_warning(monkeypatch):
 
 
 def test_graph_cache_skips_passes_for_a_structurally_equal_graph(monkeypatch):
-    from symkeras.engine import function as function_module
+    from symkeras.runtime import function as function_module
     first = K.function(*_graph_args(0), backend="numpy", name="cached_step")
 
     def no_passes(*args, **kwargs):
