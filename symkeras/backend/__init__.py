@@ -4,32 +4,27 @@ Every function here builds graph nodes; ``function`` compiles a graph into a
 GeneratedFunction (NumPy or C). Semantics follow the Keras 2 TensorFlow backend.
 """
 
-import itertools
-
 import numpy as np
 import sympy
 
-from symkeras import config
+from symkeras import config, session
 from symkeras.ir import build as B
 from symkeras.ir import dims, scalar
 from symkeras.ir import ops as O
 from symkeras.ir.grad import gradients as _gradients
 from symkeras.ir.graph import FunctionGraph
-from symkeras.ir.node import Node, name_scope  # noqa: F401
+from symkeras.ir.node import Node, current_scope, name_scope, toposort  # noqa: F401
 from symkeras.runtime.function import GeneratedFunction
 
 X = scalar.X
 floatx, set_floatx, epsilon, set_epsilon = config.floatx, config.set_floatx, config.epsilon, config.set_epsilon
-_names = itertools.count()
-_seed_source = np.random.RandomState()
 
 
 # ----------------------------------------------------------------------------- tensors
 
 def clear_session():
     """Reset the automatic layer and model names (``dense``, ``dense_1``, ...)."""
-    from symkeras.engine.base_layer import clear_session as reset_names
-    reset_names()
+    session.reset_layer_names()
 
 
 def is_tensor(x):
@@ -60,13 +55,13 @@ def placeholder(shape=None, ndim=None, dtype=None, sparse=False, name=None):
     for i, d in enumerate(shape):
         if d is None and i != 0:
             raise ValueError(f"placeholder: only the first (batch) dimension may be None, got {tuple(shape)}")
-    return O.placeholder(shape, dtype=_float_dtype(dtype), name=name or f"placeholder_{next(_names)}")
+    return O.placeholder(shape, dtype=_float_dtype(dtype), name=name or f"placeholder_{session.next_tensor_id()}")
 
 
 def variable(value, dtype=None, name=None, constraint=None):
     """A persistent tensor initialised from ``value``; its array is updated in place."""
     arr = np.array(value, dtype=_float_dtype(dtype))
-    storage = O.VariableStorage(arr, name or f"variable_{next(_names)}")
+    storage = O.VariableStorage(arr, name or f"variable_{session.next_tensor_id()}")
     node = O.variable(storage)
     return node
 
@@ -397,9 +392,8 @@ def one_hot(indices, num_classes):
 # ----------------------------------------------------------------------------- randomness
 
 def _random(distribution, shape, dtype, seed):
-    seed = _seed_source.randint(1 << 30) if seed is None else int(seed)
-    from symkeras.ir.node import current_scope
-    label = f"{current_scope()}/rng_state" if current_scope() else f"rng_state_{next(_names)}"
+    seed = session.new_op_seed() if seed is None else int(seed)
+    label = f"{current_scope()}/rng_state" if current_scope() else f"rng_state_{session.next_tensor_id()}"
     state = O.variable(O.VariableStorage(np.array([seed, 0], dtype=np.int64), label))
     return O.Random(distribution, shape, _float_dtype(dtype))(state)
 
@@ -451,7 +445,6 @@ def update_sub(x, decrement):
 
 def _random_state_updates(roots):
     """Each random op advances its state's counter once per call."""
-    from symkeras.ir.node import toposort
     updates, seen = [], set()
     for n in toposort(roots):
         if isinstance(n.op, O.Random):

@@ -1,35 +1,19 @@
 """The Layer base class: naming, weights, and calls on Keras tensors that record the graph."""
 
-import collections
 import inspect
 
 import numpy as np
 
-from symkeras import config
+from symkeras import config, constraints, initializers, regularizers
 from symkeras.engine.keras_tensor import KerasTensor, is_keras_tensor, keras_shape
 from symkeras.ir import ops as O
 from symkeras.ir.node import Node, name_scope
+from symkeras.session import unique_layer_name
 from symkeras.utils.generic_utils import to_snake_case
-
-_name_uids = collections.defaultdict(int)
 
 # tf-keras's allowed layer kwargs, plus Keras 2.2's legacy `input_dtype`.
 ALLOWED_LAYER_KWARGS = {"input_dim", "input_shape", "batch_input_shape", "batch_size", "weights",
                         "activity_regularizer", "input_dtype"}
-
-
-def clear_session():
-    """Reset the automatic layer and model name counters."""
-    _name_uids.clear()
-
-
-def unique_name(base, zero_based=True):
-    """tf-keras naming: 'dense', 'dense_1', ... (zero-based); inputs use 'input_1', ... ."""
-    count = _name_uids[base]
-    _name_uids[base] += 1
-    if zero_based:
-        return base if count == 0 else f"{base}_{count}"
-    return f"{base}_{count + 1}"
 
 
 def to_list(x):
@@ -89,7 +73,7 @@ class Layer:
         if unknown:
             raise TypeError(f"Keyword argument not understood: {sorted(unknown)[0]!r}")
         if name is None:
-            name = unique_name(to_snake_case(type(self).__name__))
+            name = unique_layer_name(to_snake_case(type(self).__name__))
         if not isinstance(name, str) or not name:
             raise TypeError(f"Expected `name` argument to be a non-empty string, but got: {name!r}")
         self.name = name
@@ -100,7 +84,6 @@ class Layer:
         self._trainable_weights, self._non_trainable_weights = [], []
         self._weight_regularizers = []
         self._inbound_nodes, self._outbound_nodes = [], []
-        from symkeras import regularizers
         self.activity_regularizer = regularizers.get(kwargs.get("activity_regularizer"))
         self._initial_weights = kwargs.get("weights")
         if "input_dim" in kwargs and "input_shape" not in kwargs:
@@ -137,7 +120,6 @@ class Layer:
 
     def add_weight(self, name, shape, dtype=None, initializer=None, regularizer=None, trainable=True,
                    constraint=None):
-        from symkeras import constraints, initializers, regularizers
         dtype = dtype or self.dtype
         initializer = initializers.get(initializer or "glorot_uniform")
         value = np.asarray(initializer(tuple(shape), dtype=dtype), dtype=dtype)

@@ -1,9 +1,10 @@
 """InputLayer and Input(): the entry points of a functional model."""
 
 from symkeras import config
-from symkeras.engine.base_layer import Layer, LayerNode, unique_name
+from symkeras.engine.base_layer import Layer, LayerNode
 from symkeras.engine.keras_tensor import KerasTensor
 from symkeras.ir import ops as O
+from symkeras.session import unique_layer_name
 
 
 class InputLayer(Layer):
@@ -28,7 +29,7 @@ class InputLayer(Layer):
                 input_shape = (input_shape,)
             batch_input_shape = (batch_size,) + tuple(input_shape)
         batch_input_shape = tuple(None if d is None else int(d) for d in batch_input_shape)
-        name = name or unique_name("input", zero_based=False)
+        name = name or unique_layer_name("input", zero_based=False)
         if None in batch_input_shape[1:]:
             # The IR has one symbolic dimension, the batch; every other one is static.
             raise ValueError(f"InputLayer {name!r}: only the batch dimension may be None, "

@@ -27,6 +27,9 @@ import threading
 
 import numpy as np
 
+from symkeras import session
+from symkeras.session import global_random_state  # noqa: F401  (the Keras utils API)
+
 _GLOBAL_CUSTOM_OBJECTS = {}
 _GLOBAL_CUSTOM_NAMES = {}
 _SCOPED = threading.local()          # per-thread stack of custom_object_scope dicts
@@ -234,14 +237,6 @@ def to_snake_case(name):
 
 # ----------------------------------------------------------------------------- seeding
 
-_RANDOM_STATE = np.random.RandomState()
-
-
-def global_random_state():
-    """The NumPy RandomState unseeded initializers (and other build-time draws) use."""
-    return _RANDOM_STATE
-
-
 def set_random_seed(seed):
     """Seed every source of randomness symkeras uses, so a whole run is reproducible.
 
@@ -254,11 +249,7 @@ def set_random_seed(seed):
     seed = int(seed)
     random.seed(seed)
     np.random.seed(seed)
-    _RANDOM_STATE.seed(seed)
-    from symkeras import backend      # deferred: utils sits below the backend
-    source = getattr(backend, "_seed_source", None)
-    if source is not None:
-        source.seed(seed)
+    session.seed_random_sources(seed)
 
 
 __all__ = ["CustomObjectScope", "custom_object_scope", "get_custom_objects", "SafeModeScope", "in_safe_mode",
