@@ -169,6 +169,13 @@ less_equal = _binary(scalar.less_equal)
 equal = _binary(scalar.equal)
 not_equal = _binary(scalar.not_equal)
 
+# Each wrapper reports its own name (a Lambda layer saves a function by name).
+for _name in ("square", "sqrt", "exp", "log", "abs", "sign", "tanh", "sigmoid", "softplus", "softsign",
+              "hard_sigmoid", "maximum", "minimum", "greater", "greater_equal", "less", "less_equal",
+              "equal", "not_equal"):
+    globals()[_name].__name__ = globals()[_name].__qualname__ = _name
+del _name
+
 
 def pow(x, a):
     return B.ew(X[0] ** sympy.sympify(a), _tensor(x))

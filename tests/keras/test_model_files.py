@@ -380,3 +380,13 @@ def test_load_model_of_a_weights_file_says_so(tmp_path):
     _two_dense().save_weights(tmp_path / "w.npz")
     with pytest.raises(ValueError, match="w.npz.*save_weights"):
         load_model(tmp_path / "w.npz")
+
+
+def test_a_lambda_of_a_backend_function_round_trips_by_name(tmp_path):
+    x = Input(shape=(3,))
+    model = Model(x, Lambda(K.exp)(x))
+    path = str(tmp_path / "exp.h5")
+    model.save(path)
+    restored = load_model(path)          # safe mode: a symkeras function, named
+    data = np.linspace(-1, 1, 6, dtype="float32").reshape(2, 3)
+    np.testing.assert_allclose(restored.predict(data), np.exp(data), rtol=1e-6)
