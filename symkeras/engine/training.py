@@ -15,9 +15,10 @@ from symkeras import backend as K
 from symkeras import config
 from symkeras import losses as losses_module
 from symkeras import optimizers as optimizers_module
-from symkeras.engine import compile_utils, data_adapter, data_checks
+from symkeras.engine import compile_utils, data_adapter, data_checks, training_loop
 from symkeras.engine.network import Network
 from symkeras.engine.training_generator import GeneratorMethods
+from symkeras.engine.training_loop import Results
 from symkeras.ir import dims
 from symkeras.ir import ops as O
 
@@ -37,43 +38,6 @@ class _Target:
     @property
     def from_y(self):
         return self.fed and self.array is None
-
-
-class _Results:
-    """Running values: loss terms weighted by batch size, metrics as Σw·m / Σw.
-
-    Plain Python floats: a handful of numbers per step, where NumPy's per-call cost would
-    dominate a small model's training step."""
-
-    def __init__(self, names, n_losses):
-        self.names, self.n_losses = names, n_losses
-        self.loss_sums = [0.0] * n_losses
-        n_metrics = len(names) - n_losses
-        self.num, self.den = [0.0] * n_metrics, [0.0] * n_metrics
-        self.seen = 0
-
-    def add(self, values, batch):
-        self.seen += batch
-        k = self.n_losses
-        for i in range(k):
-            self.loss_sums[i] += float(values[i]) * batch
-        for j in range(len(self.num)):
-            self.num[j] += float(values[k + 2 * j])
-            self.den[j] += float(values[k + 2 * j + 1])
-
-    def values(self):
-        seen = max(self.seen, 1)
-        return [s / seen for s in self.loss_sums] + [n / d if d > 0 else 0.0 for n, d in zip(self.num, self.den)]
-
-    def logs(self):
-        return dict(zip(self.names, self.values()))
-
-    @classmethod
-    def single(cls, names, n_losses, values, batch):
-        """The logs of one batch on its own."""
-        results = cls(names, n_losses)
-        results.add(values, batch)
-        return results.logs()
 
 
 def _resolve(argument, resolver, value):
@@ -351,8 +315,8 @@ class Model(GeneratorMethods, Network):
             feed = self._simple_feed(fn, x, y)
             if feed is not None:
                 values = fn(feed)
-                return self._format(_Results.single(self.metrics_names, self._n_losses, values,
-                                                    feed[0].shape[0]), return_dict)
+                return self._format(Results.single(self.metrics_names, self._n_losses, values,
+                                                   feed[0].shape[0]), return_dict)
         data_checks.check_arguments("train_on_batch", class_weight=class_weight, reset_metrics=reset_metrics,
                                     return_dict=return_dict)
         xs, ys, ws = self._training_arrays(x, y, sample_weight, "train_on_batch")
@@ -368,8 +332,8 @@ class Model(GeneratorMethods, Network):
             feed = self._simple_feed(fn, x, y)
             if feed is not None:
                 values = fn(feed)
-                return self._format(_Results.single(self.metrics_names, self._n_losses, values,
-                                                    feed[0].shape[0]), return_dict)
+                return self._format(Results.single(self.metrics_names, self._n_losses, values,
+                                                   feed[0].shape[0]), return_dict)
         data_checks.check_arguments("test_on_batch", reset_metrics=reset_metrics, return_dict=return_dict)
         xs, ys, ws = self._training_arrays(x, y, sample_weight, "test_on_batch")
         fn = self.make_test_function()
@@ -387,7 +351,7 @@ class Model(GeneratorMethods, Network):
 
     def _batch_result(self, values, batch, reset_metrics, return_dict):
         """tf-keras: with ``reset_metrics=False`` values accumulate over *_on_batch calls."""
-        results = self._batch_results or _Results(self.metrics_names, self._n_losses)
+        results = self._batch_results or Results.of(self)
         results.add(values, batch)
         self._batch_results = None if reset_metrics else results
         return self._format(results.logs(), return_dict)
@@ -404,7 +368,6 @@ class Model(GeneratorMethods, Network):
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
             steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1,
             max_queue_size=10, workers=1, use_multiprocessing=False, **kwargs):
-        from symkeras.engine import training_arrays, training_generator
         if "nb_epoch" in kwargs:
             warnings.warn("The `nb_epoch` argument in `fit` has been renamed `epochs`.", UserWarning, stacklevel=2)
             epochs = kwargs.pop("nb_epoch")
@@ -417,39 +380,27 @@ class Model(GeneratorMethods, Network):
             steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
             validation_batch_size=validation_batch_size, validation_freq=validation_freq,
             max_queue_size=max_queue_size, workers=workers, use_multiprocessing=use_multiprocessing)
-        if training_generator.is_generator_input(x):
-            training_generator.check_generator_call("fit", y=y, sample_weight=sample_weight, batch_size=batch_size,
-                                                    validation_split=validation_split)
-            return training_generator.fit_loop(
-                self, x, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose, callbacks=callbacks,
-                validation_data=validation_data, validation_steps=validation_steps, validation_freq=validation_freq,
-                validation_batch_size=validation_batch_size, class_weight=class_weight,
-                max_queue_size=max_queue_size, workers=workers, use_multiprocessing=use_multiprocessing,
-                shuffle=shuffle, initial_epoch=initial_epoch)
-        return training_arrays.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
-                                   validation_data, shuffle, class_weight, sample_weight, initial_epoch,
-                                   steps_per_epoch, validation_steps, validation_batch_size, validation_freq)
+        return training_loop.fit(
+            self, "fit", x, y, sample_weight, epochs=epochs, initial_epoch=initial_epoch, verbose=verbose,
+            callbacks=callbacks, validation_freq=validation_freq, batch_size=batch_size,
+            steps_per_epoch=steps_per_epoch, shuffle=shuffle, class_weight=class_weight,
+            validation_split=validation_split, validation_data=validation_data, validation_steps=validation_steps,
+            validation_batch_size=validation_batch_size, max_queue_size=max_queue_size, workers=workers,
+            use_multiprocessing=use_multiprocessing)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None, steps=None, callbacks=None,
                  max_queue_size=10, workers=1, use_multiprocessing=False, return_dict=False):
-        from symkeras.engine import training_arrays, training_generator
         self._check_compiled("evaluating")
         data_checks.check_arguments("evaluate", batch_size=batch_size, verbose=verbose, steps=steps,
                                     callbacks=callbacks, max_queue_size=max_queue_size, workers=workers,
                                     use_multiprocessing=use_multiprocessing, return_dict=return_dict)
-        if training_generator.is_generator_input(x):
-            training_generator.check_generator_call("evaluate", y=y, sample_weight=sample_weight,
-                                                    batch_size=batch_size)
-            logs = training_generator.evaluate_loop(self, x, steps=steps, callbacks=callbacks,
-                                                    max_queue_size=max_queue_size, workers=workers,
-                                                    use_multiprocessing=use_multiprocessing, verbose=verbose)
-        else:
-            logs = training_arrays.evaluate(self, x, y, batch_size, verbose, sample_weight, steps, callbacks)
+        logs = training_loop.evaluate(self, "evaluate", x, y, sample_weight, verbose=verbose, callbacks=callbacks,
+                                      batch_size=batch_size, steps=steps, max_queue_size=max_queue_size,
+                                      workers=workers, use_multiprocessing=use_multiprocessing)
         return self._format(logs, return_dict)
 
     def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None, max_queue_size=10, workers=1,
                 use_multiprocessing=False):
-        from symkeras.engine import training_arrays, training_generator
         if type(x) is np.ndarray and _plain_predict_call(batch_size, verbose, steps, callbacks, max_queue_size,
                                                         workers, use_multiprocessing):
             fn = self.make_predict_function()
@@ -461,12 +412,9 @@ class Model(GeneratorMethods, Network):
         data_checks.check_arguments("predict", batch_size=batch_size, verbose=verbose, steps=steps,
                                     callbacks=callbacks, max_queue_size=max_queue_size, workers=workers,
                                     use_multiprocessing=use_multiprocessing)
-        if training_generator.is_generator_input(x):
-            training_generator.check_generator_call("predict", batch_size=batch_size)
-            return training_generator.predict_loop(self, x, steps=steps, callbacks=callbacks,
-                                                   max_queue_size=max_queue_size, workers=workers,
-                                                   use_multiprocessing=use_multiprocessing, verbose=verbose)
-        return training_arrays.predict(self, x, batch_size, verbose, steps, callbacks)
+        return training_loop.predict(self, "predict", x, verbose=verbose, callbacks=callbacks, batch_size=batch_size,
+                                     steps=steps, max_queue_size=max_queue_size, workers=workers,
+                                     use_multiprocessing=use_multiprocessing)
 
     # ------------------------------------------------------------------ saving (format: engine/saving.py)
     def save_weights(self, filepath, overwrite=True):

@@ -8,7 +8,7 @@ import pytest
 
 import symkeras.backend as K
 from symkeras import callbacks, optimizers, regularizers
-from symkeras.engine import data_adapter
+from symkeras.engine import data_handler
 from symkeras.layers import Dense, Input
 from symkeras.models import Model
 
@@ -96,13 +96,12 @@ def test_shuffle_batch_permutes_whole_batches_and_keeps_the_partial_one_last():
 def test_batch_order_helper():
     np.random.seed(1)
     index = np.arange(10)
-    order = data_adapter.batch_order(index, 4, "batch")
+    order = data_handler.batch_order(index, 4, "batch")
     assert sorted(order[:8].reshape(2, 4).tolist()) == [[0, 1, 2, 3], [4, 5, 6, 7]]
     assert order[8:].tolist() == [8, 9]
-    assert data_adapter.batch_order(index, 4, False).tolist() == list(range(10))
-    perm = data_adapter.batch_order(index, 4, True)
+    assert data_handler.batch_order(index, 4, False).tolist() == list(range(10))
+    perm = data_handler.batch_order(index, 4, True)
     assert sorted(perm.tolist()) == list(range(10)) and perm.tolist() != list(range(10))
-    assert data_adapter.batches(10, 4) == [(0, 4), (4, 8), (8, 10)]
 
 
 def test_shuffle_rejects_other_values():

@@ -1,0 +1,179 @@
+"""The one loop behind fit, evaluate and predict (and the *_generator methods): the batches of
+a data handler through a generated function, with tf-keras's callback hooks.
+
+Epoch values are means over the batches weighted by their size. Whatever interrupts a loop
+(KeyboardInterrupt, an exception from the data, a worker or a callback) stops the data's workers
+before it propagates; the model keeps the weights of its last completed step.
+"""
+
+import contextlib
+import numbers
+import warnings
+
+import numpy as np
+
+from symkeras import callbacks as callbacks_module
+from symkeras.engine import data_handler
+
+
+class Results:
+    """Running values: loss terms weighted by batch size, metrics as Σw·m / Σw.
+
+    Plain Python floats: a handful of numbers per step, where NumPy's per-call cost would
+    dominate a small model's training step."""
+
+    def __init__(self, names, n_losses):
+        self.names, self.n_losses = names, n_losses
+        self.loss_sums = [0.0] * n_losses
+        n_metrics = len(names) - n_losses
+        self.num, self.den = [0.0] * n_metrics, [0.0] * n_metrics
+        self.seen = 0
+
+    @classmethod
+    def of(cls, model):
+        return cls(model.metrics_names, model._n_losses)
+
+    def add(self, values, batch):
+        self.seen += batch
+        k = self.n_losses
+        for i in range(k):
+            self.loss_sums[i] += float(values[i]) * batch
+        for j in range(len(self.num)):
+            self.num[j] += float(values[k + 2 * j])
+            self.den[j] += float(values[k + 2 * j + 1])
+
+    def values(self):
+        seen = max(self.seen, 1)
+        return [s / seen for s in self.loss_sums] + [n / d if d > 0 else 0.0 for n, d in zip(self.num, self.den)]
+
+    def logs(self):
+        return dict(zip(self.names, self.values()))
+
+    @classmethod
+    def single(cls, names, n_losses, values, batch):
+        """The logs of one batch on its own."""
+        results = cls(names, n_losses)
+        results.add(values, batch)
+        return results.logs()
+
+
+def fit(model, method, x, y=None, sample_weight=None, *, epochs=1, initial_epoch=0, verbose=1, callbacks=None,
+        validation_freq=1, **data_options):
+    """Trains ``model``; returns the History. ``data_options``: see data_handler.for_fit."""
+    data, val = data_handler.for_fit(model, method, x, y, sample_weight, **data_options)
+    verbose = _verbose(verbose)
+    train = model.make_train_function()
+    test = model.make_test_function() if val is not None else None
+    names = model.metrics_names
+    with contextlib.ExitStack() as stack:
+        for handler in (data, val) if val is not None else (data,):
+            stack.enter_context(handler)
+        cbs = callbacks_module.CallbackList(
+            callbacks, add_history=True, add_progbar=verbose != 0, model=model, epochs=epochs, steps=data.steps,
+            verbose=verbose, do_validation=val is not None,
+            metrics=names + (["val_" + n for n in names] if val is not None else []), **data.params)
+        model.stop_training = False
+        model.reset_metrics()
+        cbs.on_train_begin({})
+        logs = {}
+        for epoch in range(initial_epoch, epochs):
+            cbs.on_epoch_begin(epoch, {})
+            results, done = _steps(model, train, data, cbs.on_train_batch_begin, cbs.on_train_batch_end, True)
+            if done == 0:                                   # a generator that ran dry
+                if epoch == initial_epoch:
+                    raise ValueError(f"{method}: the training data yielded no batch")
+                _warn_out_of_data(data.steps, epochs - initial_epoch)
+                break
+            ran_out = done < data.steps and not model.stop_training
+            logs = results.logs()
+            if val is not None and _should_validate(validation_freq, epoch):
+                logs.update(("val_" + k, v) for k, v in _test(model, test, val, cbs, method).items())
+            cbs.on_epoch_end(epoch, logs)
+            if ran_out:
+                _warn_out_of_data(data.steps, epochs - initial_epoch)
+            if model.stop_training or ran_out:
+                break
+        cbs.on_train_end(logs)
+    return cbs.history
+
+
+def evaluate(model, method, x, y=None, sample_weight=None, *, verbose=1, callbacks=None, **data_options):
+    """The evaluation logs (``metrics_names`` → value). ``data_options``: see data_handler.for_evaluate."""
+    data = data_handler.for_evaluate(model, method, x, y, sample_weight, **data_options)
+    test = model.make_test_function()
+    model.reset_metrics()
+    verbose = _verbose(verbose)
+    cbs = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1,
+                                        steps=data.steps)
+    with data:
+        return _test(model, test, data, cbs, method)
+
+
+def predict(model, method, x, *, verbose=0, callbacks=None, **data_options):
+    """The predictions, concatenated: an array, or a list per output. ``data_options``: see
+    data_handler.for_predict."""
+    data = data_handler.for_predict(model, method, x, **data_options)
+    fn = model.make_predict_function()
+    verbose = _verbose(verbose)
+    cbs = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1,
+                                        steps=data.steps)
+    outputs = []
+    with data:
+        cbs.on_predict_begin({})
+        for step, feed in enumerate(data.epoch()):
+            batch_logs = {"batch": step, "size": feed.size}
+            cbs.on_predict_batch_begin(step, batch_logs)
+            batch_out = fn(feed)
+            outputs.append(batch_out)
+            cbs.on_predict_batch_end(step, dict(batch_logs, outputs=batch_out[0] if len(batch_out) == 1
+                                                else batch_out))
+        cbs.on_predict_end({})
+    if outputs:
+        result = [np.concatenate(parts) for parts in zip(*outputs)]
+    elif data.samples == 0:                             # arrays without samples: empty predictions
+        from symkeras.ir import dims
+        result = [np.empty(dims.concrete_shape(out.shape, 0), out.dtype) for out in model.outputs]
+    else:
+        raise ValueError(f"{method}: the data yielded no batch")
+    return result[0] if len(result) == 1 else result
+
+
+def _steps(model, fn, data, begin, end, stoppable=False):
+    """One epoch of ``data`` through ``fn``; returns the running results and the number of steps."""
+    results, done = Results.of(model), 0
+    for feed in data.epoch():
+        batch_logs = {"batch": done, "size": feed.size}
+        begin(done, batch_logs)
+        results.add(fn(feed), feed.size)
+        end(done, dict(batch_logs, **results.logs()))
+        done += 1
+        if stoppable and model.stop_training:
+            break
+    return results, done
+
+
+def _test(model, fn, data, cbs, method):
+    """One evaluation, with the test hooks (fit's validation too); returns its logs."""
+    cbs.on_test_begin({})
+    results, done = _steps(model, fn, data, cbs.on_test_batch_begin, cbs.on_test_batch_end)
+    if done == 0:
+        raise ValueError(f"{method}: the evaluation data yielded no batch")
+    logs = results.logs()
+    cbs.on_test_end(logs)
+    return logs
+
+
+def _verbose(verbose):
+    return 1 if verbose == "auto" else int(verbose)
+
+
+def _should_validate(validation_freq, epoch):
+    if isinstance(validation_freq, numbers.Integral):
+        return (epoch + 1) % validation_freq == 0
+    return (epoch + 1) in validation_freq
+
+
+def _warn_out_of_data(steps, epochs):
+    warnings.warn("Your input ran out of data; interrupting training. Make sure that your dataset or generator "
+                  f"can generate at least `steps_per_epoch * epochs` batches (in this case, {steps * epochs} "
+                  "batches).", UserWarning, stacklevel=4)
