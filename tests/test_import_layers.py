@@ -159,6 +159,20 @@ def test_each_room_imports_only_rooms_to_its_left():
     assert not wrong, "imports against the pipeline:\n" + "\n".join(sorted(wrong))
 
 
+def test_node_imports_nothing_of_the_ir_above_it():
+    """Node's Python operators live in build.py: node.py imports, even inside functions, only dims."""
+    path = os.path.join(ROOT, PACKAGE, "ir", "node.py")
+    with open(path, encoding="utf-8") as handle:
+        tree = ast.parse(handle.read(), filename=path)
+    imported = set()
+    for statement in ast.walk(tree):
+        if isinstance(statement, ast.ImportFrom) and (statement.module or "").startswith(PACKAGE):
+            imported |= {f"{statement.module}.{alias.name}" for alias in statement.names}
+        elif isinstance(statement, ast.Import):
+            imported |= {alias.name for alias in statement.names if alias.name.startswith(PACKAGE)}
+    assert imported <= {"symkeras.ir.dims"}, sorted(imported)
+
+
 def test_the_walk_sees_the_package():
     graph = _import_graph()
     assert "symkeras.ir.node" in graph and "symkeras.backend" in graph

@@ -3,6 +3,8 @@
 They create nodes only; nothing is computed here.
 """
 
+import operator
+
 import sympy
 
 from symkeras.ir import dims, scalar
@@ -134,3 +136,45 @@ def getitem(x, key):
     if all(s == slice(None) for s in key):
         return x
     return O.Slice(starts, stops, steps, drop)(x)
+
+
+# ----------------------------------------------------------------------------- Python operators
+# ``x + y``, ``-x``, ``abs(x)``, ``x[i]`` on nodes: defined here, beside the constructors they stand
+# for, and installed on Node once (node.py stays free of ops and build; see its docstring).
+
+def _operand(node, other):
+    """A Python number beside a float tensor takes the tensor's dtype."""
+    if isinstance(other, Node):
+        return other
+    return O.constant(other, dtype=node.dtype if is_float(node) else None)
+
+
+def _binary(combine, reflected=False):
+    def method(self, other):
+        other = _operand(self, other)
+        a, b = (other, self) if reflected else (self, other)
+        return ew(combine(X[0], X[1]), a, b)
+    return method
+
+
+def _unary(apply):
+    def method(self):
+        return ew(apply(X[0]), self)
+    return method
+
+
+def _not_iterable(self):
+    raise TypeError("a symbolic tensor is not iterable; index it with x[i] or slice it with x[a:b]")
+
+
+NODE_OPERATORS = {
+    "__add__": _binary(operator.add), "__radd__": _binary(operator.add, reflected=True),
+    "__sub__": _binary(operator.sub), "__rsub__": _binary(operator.sub, reflected=True),
+    "__mul__": _binary(operator.mul), "__rmul__": _binary(operator.mul, reflected=True),
+    "__truediv__": _binary(operator.truediv), "__rtruediv__": _binary(operator.truediv, reflected=True),
+    "__pow__": _binary(operator.pow), "__rpow__": _binary(operator.pow, reflected=True),
+    "__neg__": _unary(operator.neg), "__abs__": _unary(abs),
+    "__getitem__": getitem, "__iter__": _not_iterable,
+}
+for _name, _method in NODE_OPERATORS.items():
+    setattr(Node, _name, _method)

@@ -2,7 +2,9 @@
 
 from symkeras.ir import dims
 from symkeras.ir import ops as O
+from symkeras.ir.build import broadcast_to, ew
 from symkeras.ir.node import Node, toposort
+from symkeras.ir.scalar import X
 
 
 class FunctionGraph:
@@ -25,11 +27,8 @@ class FunctionGraph:
         assigns = []
         for var, value in updates:
             if value.dtype != var.dtype:
-                from symkeras.ir.build import ew
-                from symkeras.ir.scalar import X
                 value = ew(X[0], value, dtype=var.dtype)
             if value.shape != var.shape:
-                from symkeras.ir.build import broadcast_to
                 value = broadcast_to(value, var.shape)
             assigns.append(O.Assign()(var, value))
         return cls(inputs, outputs, assigns, name)

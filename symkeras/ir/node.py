@@ -3,6 +3,12 @@
 An op declares the attributes that make it what it is in ``__props__``; equality and
 hashing follow from them, so structural CSE, stable names and cache keys come free.
 A node is one application of an op to input nodes, with its inferred shape and dtype.
+
+A node is structure only. Its Python operators (``x + y``, ``-x``, ``abs(x)``, ``x[i]``) are
+defined in ``build.py``, beside the constructors they stand for, and installed on ``Node`` when
+that module loads; so this module needs nothing of ``ops`` or ``build``, and the IR imports one
+way: node → ops → build. ``symkeras.ir`` imports ``build``, and any IR module's import runs the
+package first, so every node has them.
 """
 
 import contextlib
@@ -127,47 +133,3 @@ def consumers(order):
         for x in n.inputs:
             users[id(x)].append(n)
     return users
-
-
-def _binary(expr_fn, reflected=False):
-    def method(self, other):
-        from symkeras.ir import build, ops, scalar
-        if not isinstance(other, Node):
-            other = ops.constant(other, dtype=self.dtype if self.dtype.startswith("float") else None)
-        a, b = (other, self) if reflected else (self, other)
-        return build.ew(expr_fn(scalar.X[0], scalar.X[1]), a, b)
-    return method
-
-
-def _unary(expr_fn):
-    def method(self):
-        from symkeras.ir import build, scalar
-        return build.ew(expr_fn(scalar.X[0]), self)
-    return method
-
-
-Node.__add__ = _binary(lambda a, b: a + b)
-Node.__radd__ = _binary(lambda a, b: a + b, reflected=True)
-Node.__sub__ = _binary(lambda a, b: a - b)
-Node.__rsub__ = _binary(lambda a, b: a - b, reflected=True)
-Node.__mul__ = _binary(lambda a, b: a * b)
-Node.__rmul__ = _binary(lambda a, b: a * b, reflected=True)
-Node.__truediv__ = _binary(lambda a, b: a / b)
-Node.__rtruediv__ = _binary(lambda a, b: a / b, reflected=True)
-Node.__pow__ = _binary(lambda a, b: a ** b)
-Node.__rpow__ = _binary(lambda a, b: a ** b, reflected=True)
-Node.__neg__ = _unary(lambda a: -a)
-
-
-def _getitem(self, key):
-    from symkeras.ir import build
-    return build.getitem(self, key)
-
-
-def _not_iterable(self):
-    raise TypeError("a symbolic tensor is not iterable; index it with x[i] or slice it with x[a:b]")
-
-
-Node.__getitem__ = _getitem
-Node.__iter__ = _not_iterable
-Node.__abs__ = _unary(abs)
