@@ -244,7 +244,8 @@ class Optimizer:
                              f"{', '.join(repr(m) for m in missing)}. Please make sure that all of your ops "
                              "have a gradient defined (i.e. are differentiable). Common ops without "
                              "gradient: K.argmax, K.round, K.eval.")
-        return self._clip_gradients(grads)
+        with K.name_scope(self.name):
+            return self._clip_gradients(grads)
 
     def _clip_gradients(self, grads):
         if self.clipnorm and self.clipnorm > 0:
@@ -271,16 +272,19 @@ class Optimizer:
         params = list(params)
         grads = self.get_gradients(loss, params)
         self.build(params)
-        updates = [(self._iterations, self._iterations + 1)]
-        updates += self._shared_updates(params)
+        # Each update is scoped by the optimizer and the weight it updates (Adam/dense_1/kernel).
+        with K.name_scope(self.name):
+            updates = [(self._iterations, self._iterations + 1)]
+            updates += self._shared_updates(params)
         for p, g in zip(params, grads):
-            new_p, slot_updates = self._update_step(g, p, self._slots[id(p)])
-            for slot, value in slot_updates:
-                updates.append((slot, value if value.dtype == slot.dtype else K.cast(value, slot.dtype)))
-            constraint = _lookup(constraints, p)
-            if constraint is not None:
-                new_p = constraint(new_p)
-            updates.append((p, new_p if new_p.dtype == p.dtype else K.cast(new_p, p.dtype)))
+            with K.name_scope(self.name), K.name_scope(p.op.storage.name):
+                new_p, slot_updates = self._update_step(g, p, self._slots[id(p)])
+                for slot, value in slot_updates:
+                    updates.append((slot, value if value.dtype == slot.dtype else K.cast(value, slot.dtype)))
+                constraint = _lookup(constraints, p)
+                if constraint is not None:
+                    new_p = constraint(new_p)
+                updates.append((p, new_p if new_p.dtype == p.dtype else K.cast(new_p, p.dtype)))
         self.updates = updates
         return updates
 

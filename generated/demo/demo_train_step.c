@@ -446,7 +446,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
 
     SK_FTZ_BEGIN();
 
-    /* elementwise t53, t51[] = f(Adam_beta_2, Adam_beta_1) */
+    /* Adam/signal_dense/kernel: elementwise t53, t51[] = f(Adam_beta_2, Adam_beta_1) */
     {
         const float sk_x0 = Adam_beta_2[0];
         const float sk_x1 = Adam_beta_1[0];
@@ -454,13 +454,13 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         t51[0] = 1 - sk_x1;
     }
 
-    /* elementwise Adam_iterations[] = f(Adam_iterations) */
+    /* Adam: elementwise Adam_iterations[] = f(Adam_iterations) */
     {
         const int64_t sk_x0 = Adam_iterations[0];
         Adam_iterations[0] = sk_x0 + 1;
     }
 
-    /* ; level_loss: elementwise t55, t56, out4[] = f(Adam_iterations, Adam_learning_rate, Adam_beta_2, Adam_beta_1) */
+    /* Adam/signal_dense/kernel; level_loss: elementwise t55, t56, out4[] = f(Adam_iterations, Adam_learning_rate, Adam_beta_2, Adam_beta_1) */
     {
         const float sk_x0 = (float)Adam_iterations[0];
         const float sk_x1 = Adam_learning_rate[0];
@@ -693,7 +693,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         t33[sk_i0] = (sk_x0 == sk_x1) ? 1 : 0;
     }
 
-    /* kind_accuracy; ; : elementwise t34, t37, t42[batch] = f(t33, kind_sample_weights, level_sample_weights) */
+    /* kind_accuracy; gradients/kind_loss; gradients/level_loss: elementwise t34, t37, t42[batch] = f(t33, kind_sample_weights, level_sample_weights) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         const float sk_x0 = (float)t33[sk_i0];
         const float sk_x1 = kind_sample_weights[sk_i0];
@@ -707,7 +707,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     /* kind_accuracy: reduce out5[] = sum(t34[batch]) */
     out5[0] = sk_sum_f32(t34, batch);
 
-    /* elementwise t38[batch,3] = f(kind_target, t37) */
+    /* gradients/kind_loss: elementwise t38[batch,3] = f(kind_target, t37) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         const float sk_x1 = t37[sk_i0];
         for (int64_t sk_i1 = 0; sk_i1 < 3; ++sk_i1) {
@@ -716,12 +716,12 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* kind_loss/grad: reduce t39[batch,1] = sum(t38[batch,3]) */
+    /* gradients/kind_loss: reduce t39[batch,1] = sum(t38[batch,3]) */
     for (int64_t sk_o = 0; sk_o < batch; ++sk_o) {
         t39[sk_o] = sk_sum_f32(t38 + 3*sk_o, 3);
     }
 
-    /* kind_loss/grad: elementwise t40[batch,3] = f(t38, t20, t39) */
+    /* gradients/kind_loss: elementwise t40[batch,3] = f(t38, t20, t39) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         const float sk_x2 = t39[sk_i0];
         for (int64_t sk_i1 = 0; sk_i1 < 3; ++sk_i1) {
@@ -731,20 +731,20 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* kind/grad: gemm t41[batch,64] = t40 @ kind_kernel.T */
+    /* gradients/kind: gemm t41[batch,64] = t40 @ kind_kernel.T */
     sk_sgemm(0, 1, batch, 64, 3, t40, 3, kind_kernel, 3, t41, 64);
 
-    /* level_loss/grad: elementwise t43[batch,1] = f(t13, t42) */
+    /* gradients/level_loss: elementwise t43[batch,1] = f(t13, t42) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         const float sk_x0 = t13[sk_i0];
         const float sk_x1 = t42[sk_i0];
         t43[sk_i0] = 2*sk_x0*sk_x1;
     }
 
-    /* level/grad: gemm t44[batch,64] = t43 @ level_kernel.T */
+    /* gradients/level: gemm t44[batch,64] = t43 @ level_kernel.T */
     sk_sgemm(0, 1, batch, 64, 1, t43, 1, level_kernel, 1, t44, 64);
 
-    /* shared/grad: elementwise t45[batch,64] = f(t10, t41, t44) */
+    /* gradients/shared: elementwise t45[batch,64] = f(t10, t41, t44) */
     for (int64_t sk_i0 = 0; sk_i0 < 64*batch; ++sk_i0) {
         const float sk_x0 = t10[sk_i0];
         const float sk_x1 = t41[sk_i0];
@@ -752,34 +752,34 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         t45[sk_i0] = (sk_x1 + sk_x2)*((sk_x0 > 0) ? 1 : 0);
     }
 
-    /* shared/grad: gemm t46[batch,80] = t45 @ shared_kernel.T */
+    /* gradients/shared: gemm t46[batch,80] = t45 @ shared_kernel.T */
     sk_sgemm(0, 1, batch, 80, 64, t45, 64, shared_kernel, 64, t46, 80);
 
-    /* elementwise t47[batch,80] = f(t7, t46) */
+    /* gradients/joint_dropout: elementwise t47[batch,80] = f(t7, t46) */
     for (int64_t sk_i0 = 0; sk_i0 < 80*batch; ++sk_i0) {
         const float sk_x0 = t7[sk_i0];
         const float sk_x1 = t46[sk_i0];
         t47[sk_i0] = sk_x1*((sk_x0 >= 0.1f) ? 1.1111112f : 0);
     }
 
-    /* joint/grad: slice t48[batch,64] = t47[0:batch, 0:64] */
+    /* gradients/joint: slice t48[batch,64] = t47[0:batch, 0:64] */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         for (int64_t sk_i1 = 0; sk_i1 < 64; ++sk_i1) {
             t48[64*sk_i0 + sk_i1] = t47[80*sk_i0 + sk_i1];
         }
     }
 
-    /* signal_dense/grad: elementwise t49[batch,64] = f(t1, t48) */
+    /* gradients/signal_dense: elementwise t49[batch,64] = f(t1, t48) */
     for (int64_t sk_i0 = 0; sk_i0 < 64*batch; ++sk_i0) {
         const float sk_x0 = t1[sk_i0];
         const float sk_x1 = t48[sk_i0];
         t49[sk_i0] = sk_x1*((sk_x0 > 0) ? 1 : 0);
     }
 
-    /* signal_dense/grad: gemm t50[12,64] = signal.T @ t49 */
+    /* gradients/signal_dense: gemm t50[12,64] = signal.T @ t49 */
     sk_sgemm(1, 0, 12, 64, batch, signal, 12, t49, 64, t50, 64);
 
-    /* elementwise signal_dense_kernel_m, signal_dense_kernel_v, signal_dense_kernel[12,64] = f(signal_dense_kernel_m, t50, t51, signal_dense_kernel_v, t53, signal_dense_kernel, t56) */
+    /* Adam/signal_dense/kernel: elementwise signal_dense_kernel_m, signal_dense_kernel_v, signal_dense_kernel[12,64] = f(signal_dense_kernel_m, t50, t51, signal_dense_kernel_v, t53, signal_dense_kernel, t56) */
     {
         const float sk_x2 = t51[0];
         const float sk_x4 = t53[0];
@@ -797,7 +797,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* signal_dense/grad: reduce t58[64] = sum(t49[batch,64]) */
+    /* gradients/signal_dense: reduce t58[64] = sum(t49[batch,64]) */
     {
         const float *const sk_src = t49;
         float *const sk_dst = t58;
@@ -810,7 +810,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* elementwise signal_dense_bias_m, signal_dense_bias_v, signal_dense_bias[64] = f(signal_dense_bias_m, t58, t51, signal_dense_bias_v, t53, signal_dense_bias, t56) */
+    /* Adam/signal_dense/bias: elementwise signal_dense_bias_m, signal_dense_bias_v, signal_dense_bias[64] = f(signal_dense_bias_m, t58, t51, signal_dense_bias_v, t53, signal_dense_bias, t56) */
     {
         const float sk_x2 = t51[0];
         const float sk_x4 = t53[0];
@@ -828,24 +828,24 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* joint/grad: slice t62[batch,16] = t47[0:batch, 64:80] */
+    /* gradients/joint: slice t62[batch,16] = t47[0:batch, 64:80] */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         for (int64_t sk_i1 = 0; sk_i1 < 16; ++sk_i1) {
             t62[16*sk_i0 + sk_i1] = t47[80*sk_i0 + sk_i1 + 64];
         }
     }
 
-    /* context_dense/grad: elementwise t63[batch,16] = f(t4, t62) */
+    /* gradients/context_dense: elementwise t63[batch,16] = f(t4, t62) */
     for (int64_t sk_i0 = 0; sk_i0 < 16*batch; ++sk_i0) {
         const float sk_x0 = t4[sk_i0];
         const float sk_x1 = t62[sk_i0];
         t63[sk_i0] = sk_x1*(1 - (tanhf(sk_x0)*tanhf(sk_x0)));
     }
 
-    /* context_dense/grad: gemm t64[4,16] = context.T @ t63 */
+    /* gradients/context_dense: gemm t64[4,16] = context.T @ t63 */
     sk_sgemm(1, 0, 4, 16, batch, context, 4, t63, 16, t64, 16);
 
-    /* elementwise context_dense_kernel_m, context_dense_kernel_v, context_dense_kernel[4,16] = f(context_dense_kernel_m, t64, t51, context_dense_kernel_v, t53, context_dense_kernel, t56) */
+    /* Adam/context_dense/kernel: elementwise context_dense_kernel_m, context_dense_kernel_v, context_dense_kernel[4,16] = f(context_dense_kernel_m, t64, t51, context_dense_kernel_v, t53, context_dense_kernel, t56) */
     {
         const float sk_x2 = t51[0];
         const float sk_x4 = t53[0];
@@ -863,7 +863,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* context_dense/grad: reduce t68[16] = sum(t63[batch,16]) */
+    /* gradients/context_dense: reduce t68[16] = sum(t63[batch,16]) */
     {
         const float *const sk_src = t63;
         float *const sk_dst = t68;
@@ -876,7 +876,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* elementwise context_dense_bias_m, context_dense_bias_v, context_dense_bias[16] = f(context_dense_bias_m, t68, t51, context_dense_bias_v, t53, context_dense_bias, t56) */
+    /* Adam/context_dense/bias: elementwise context_dense_bias_m, context_dense_bias_v, context_dense_bias[16] = f(context_dense_bias_m, t68, t51, context_dense_bias_v, t53, context_dense_bias, t56) */
     {
         const float sk_x2 = t51[0];
         const float sk_x4 = t53[0];
@@ -894,10 +894,10 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* shared/grad: gemm t72[80,64] = t8.T @ t45 */
+    /* gradients/shared: gemm t72[80,64] = t8.T @ t45 */
     sk_sgemm(1, 0, 80, 64, batch, t8, 80, t45, 64, t72, 64);
 
-    /* elementwise shared_kernel_m, shared_kernel_v, shared_kernel[80,64] = f(shared_kernel_m, t72, t51, shared_kernel_v, t53, shared_kernel, t56) */
+    /* Adam/shared/kernel: elementwise shared_kernel_m, shared_kernel_v, shared_kernel[80,64] = f(shared_kernel_m, t72, t51, shared_kernel_v, t53, shared_kernel, t56) */
     {
         const float sk_x2 = t51[0];
         const float sk_x4 = t53[0];
@@ -915,7 +915,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* shared/grad: reduce t76[64] = sum(t45[batch,64]) */
+    /* gradients/shared: reduce t76[64] = sum(t45[batch,64]) */
     {
         const float *const sk_src = t45;
         float *const sk_dst = t76;
@@ -928,7 +928,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* elementwise shared_bias_m, shared_bias_v, shared_bias[64] = f(shared_bias_m, t76, t51, shared_bias_v, t53, shared_bias, t56) */
+    /* Adam/shared/bias: elementwise shared_bias_m, shared_bias_v, shared_bias[64] = f(shared_bias_m, t76, t51, shared_bias_v, t53, shared_bias, t56) */
     {
         const float sk_x2 = t51[0];
         const float sk_x4 = t53[0];
@@ -946,10 +946,10 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* level/grad: gemm t80[64,1] = t11.T @ t43 */
+    /* gradients/level: gemm t80[64,1] = t11.T @ t43 */
     sk_sgemm(1, 0, 64, 1, batch, t11, 64, t43, 1, t80, 1);
 
-    /* elementwise level_kernel_m, level_kernel_v, level_kernel[64,1] = f(level_kernel_m, t80, t51, level_kernel_v, t53, level_kernel, t56) */
+    /* Adam/level/kernel: elementwise level_kernel_m, level_kernel_v, level_kernel[64,1] = f(level_kernel_m, t80, t51, level_kernel_v, t53, level_kernel, t56) */
     {
         const float sk_x2 = t51[0];
         const float sk_x4 = t53[0];
@@ -967,10 +967,10 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* level/grad: reduce t84[1] = sum(t43[batch,1]) */
+    /* gradients/level: reduce t84[1] = sum(t43[batch,1]) */
     t84[0] = sk_sum_f32(t43, batch);
 
-    /* elementwise level_bias_v, level_bias_m, level_bias[1] = f(level_bias_v, t84, t53, level_bias_m, t51, level_bias, t56) */
+    /* Adam/level/bias: elementwise level_bias_v, level_bias_m, level_bias[1] = f(level_bias_v, t84, t53, level_bias_m, t51, level_bias, t56) */
     {
         const float sk_x0 = level_bias_v[0];
         const float sk_x1 = t84[0];
@@ -986,10 +986,10 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         level_bias[0] = -sk_t1*sk_x6/(sqrtf(sk_t0) + 1e-07f) + sk_x5;
     }
 
-    /* kind/grad: gemm t88[64,3] = t11.T @ t40 */
+    /* gradients/kind: gemm t88[64,3] = t11.T @ t40 */
     sk_sgemm(1, 0, 64, 3, batch, t11, 64, t40, 3, t88, 3);
 
-    /* elementwise kind_kernel_m, kind_kernel_v, kind_kernel[64,3] = f(kind_kernel_m, t88, t51, kind_kernel_v, t53, kind_kernel, t56) */
+    /* Adam/kind/kernel: elementwise kind_kernel_m, kind_kernel_v, kind_kernel[64,3] = f(kind_kernel_m, t88, t51, kind_kernel_v, t53, kind_kernel, t56) */
     {
         const float sk_x2 = t51[0];
         const float sk_x4 = t53[0];
@@ -1007,7 +1007,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* kind/grad: reduce t92[3] = sum(t40[batch,3]) */
+    /* gradients/kind: reduce t92[3] = sum(t40[batch,3]) */
     {
         const float *const sk_src = t40;
         float *const sk_dst = t92;
@@ -1020,7 +1020,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* elementwise kind_bias_m, kind_bias_v, kind_bias[3] = f(kind_bias_m, t92, t51, kind_bias_v, t53, kind_bias, t56) */
+    /* Adam/kind/bias: elementwise kind_bias_m, kind_bias_v, kind_bias[3] = f(kind_bias_m, t92, t51, kind_bias_v, t53, kind_bias, t56) */
     {
         const float sk_x2 = t51[0];
         const float sk_x4 = t53[0];
@@ -1038,7 +1038,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* elementwise joint_dropout_rng_state[2] = f(joint_dropout_rng_state, const0) */
+    /* joint_dropout: elementwise joint_dropout_rng_state[2] = f(joint_dropout_rng_state, const0) */
     for (int64_t sk_i0 = 0; sk_i0 < 2; ++sk_i0) {
         const int64_t sk_x0 = joint_dropout_rng_state[sk_i0];
         const int64_t sk_x1 = const0[sk_i0];

@@ -186,46 +186,46 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     t32 = sk_ws18[:batch].reshape((batch, ))  # kind_accuracy (None,)
     t33 = sk_ws18[:batch].reshape((batch, ))  # kind_accuracy (None,)
     t34 = sk_ws13[:batch].reshape((batch, ))  # kind_accuracy (None,)
-    t37 = sk_ws12[:batch].reshape((batch, ))  # - (None,)
-    t38 = sk_ws16[:3*batch].reshape((batch, 3, ))  # - (None, 3)
-    t39 = sk_ws12[:batch].reshape((batch, 1, ))  # kind_loss/grad (None, 1)
-    t40 = sk_ws15[:3*batch].reshape((batch, 3, ))  # kind_loss/grad (None, 3)
-    t41 = sk_ws20[:64*batch].reshape((batch, 64, ))  # kind/grad (None, 64)
-    t42 = sk_ws19[:batch].reshape((batch, ))  # - (None,)
-    t43 = sk_ws19[:batch].reshape((batch, 1, ))  # level_loss/grad (None, 1)
-    t44 = sk_ws21[:64*batch].reshape((batch, 64, ))  # level/grad (None, 64)
-    t45 = sk_ws21[:64*batch].reshape((batch, 64, ))  # shared/grad (None, 64)
-    t46 = sk_ws22[:80*batch].reshape((batch, 80, ))  # shared/grad (None, 80)
-    t47 = sk_ws22[:80*batch].reshape((batch, 80, ))  # - (None, 80)
-    t48 = sk_ws20[:64*batch].reshape((batch, 64, ))  # joint/grad (None, 64)
-    t49 = sk_ws20[:64*batch].reshape((batch, 64, ))  # signal_dense/grad (None, 64)
-    t50 = sk_ws23[:768].reshape((12, 64, ))  # signal_dense/grad (12, 64)
-    t51 = sk_ws1[:1].reshape(())  # - ()
-    t53 = sk_ws0[:1].reshape(())  # - ()
-    t55 = sk_ws2[:1].reshape(())  # - ()
-    t56 = sk_ws3[:1].reshape(())  # - ()
-    t58 = sk_ws24[:64].reshape((64, ))  # signal_dense/grad (64,)
-    t62 = sk_ws7[:16*batch].reshape((batch, 16, ))  # joint/grad (None, 16)
-    t63 = sk_ws7[:16*batch].reshape((batch, 16, ))  # context_dense/grad (None, 16)
-    t64 = sk_ws24[:64].reshape((4, 16, ))  # context_dense/grad (4, 16)
-    t68 = sk_ws25[:16].reshape((16, ))  # context_dense/grad (16,)
-    t72 = sk_ws26[:5120].reshape((80, 64, ))  # shared/grad (80, 64)
-    t76 = sk_ws24[:64].reshape((64, ))  # shared/grad (64,)
-    t80 = sk_ws24[:64].reshape((64, 1, ))  # level/grad (64, 1)
-    t84 = sk_ws2[:1].reshape((1, ))  # level/grad (1,)
-    t88 = sk_ws27[:192].reshape((64, 3, ))  # kind/grad (64, 3)
-    t92 = sk_ws28[:3].reshape((3, ))  # kind/grad (3,)
+    t37 = sk_ws12[:batch].reshape((batch, ))  # gradients/kind_loss (None,)
+    t38 = sk_ws16[:3*batch].reshape((batch, 3, ))  # gradients/kind_loss (None, 3)
+    t39 = sk_ws12[:batch].reshape((batch, 1, ))  # gradients/kind_loss (None, 1)
+    t40 = sk_ws15[:3*batch].reshape((batch, 3, ))  # gradients/kind_loss (None, 3)
+    t41 = sk_ws20[:64*batch].reshape((batch, 64, ))  # gradients/kind (None, 64)
+    t42 = sk_ws19[:batch].reshape((batch, ))  # gradients/level_loss (None,)
+    t43 = sk_ws19[:batch].reshape((batch, 1, ))  # gradients/level_loss (None, 1)
+    t44 = sk_ws21[:64*batch].reshape((batch, 64, ))  # gradients/level (None, 64)
+    t45 = sk_ws21[:64*batch].reshape((batch, 64, ))  # gradients/shared (None, 64)
+    t46 = sk_ws22[:80*batch].reshape((batch, 80, ))  # gradients/shared (None, 80)
+    t47 = sk_ws22[:80*batch].reshape((batch, 80, ))  # gradients/joint_dropout (None, 80)
+    t48 = sk_ws20[:64*batch].reshape((batch, 64, ))  # gradients/joint (None, 64)
+    t49 = sk_ws20[:64*batch].reshape((batch, 64, ))  # gradients/signal_dense (None, 64)
+    t50 = sk_ws23[:768].reshape((12, 64, ))  # gradients/signal_dense (12, 64)
+    t51 = sk_ws1[:1].reshape(())  # Adam/signal_dense/kernel ()
+    t53 = sk_ws0[:1].reshape(())  # Adam/signal_dense/kernel ()
+    t55 = sk_ws2[:1].reshape(())  # Adam/signal_dense/kernel ()
+    t56 = sk_ws3[:1].reshape(())  # Adam/signal_dense/kernel ()
+    t58 = sk_ws24[:64].reshape((64, ))  # gradients/signal_dense (64,)
+    t62 = sk_ws7[:16*batch].reshape((batch, 16, ))  # gradients/joint (None, 16)
+    t63 = sk_ws7[:16*batch].reshape((batch, 16, ))  # gradients/context_dense (None, 16)
+    t64 = sk_ws24[:64].reshape((4, 16, ))  # gradients/context_dense (4, 16)
+    t68 = sk_ws25[:16].reshape((16, ))  # gradients/context_dense (16,)
+    t72 = sk_ws26[:5120].reshape((80, 64, ))  # gradients/shared (80, 64)
+    t76 = sk_ws24[:64].reshape((64, ))  # gradients/shared (64,)
+    t80 = sk_ws24[:64].reshape((64, 1, ))  # gradients/level (64, 1)
+    t84 = sk_ws2[:1].reshape((1, ))  # gradients/level (1,)
+    t88 = sk_ws27[:192].reshape((64, 3, ))  # gradients/kind (64, 3)
+    t92 = sk_ws28[:3].reshape((3, ))  # gradients/kind (3,)
 
-    # -: elementwise t53, t51 = 1 - x0; 1 - x1
+    # Adam/signal_dense/kernel: elementwise t53, t51 = 1 - x0; 1 - x1
     sk_r0 = 1 - Adam_beta_2
     sk_r1 = 1 - Adam_beta_1
     np.copyto(t53, sk_r0, casting="unsafe")
     np.copyto(t51, sk_r1, casting="unsafe")
 
-    # -: elementwise Adam_iterations = x0 + 1
+    # Adam: elementwise Adam_iterations = x0 + 1
     np.copyto(Adam_iterations, Adam_iterations + 1, casting="unsafe")
 
-    # ; level_loss: elementwise t55, t56, out4 = x0; x1*sqrt(1 - x2**x0)/(1 - x3**x0); batch
+    # Adam/signal_dense/kernel; level_loss: elementwise t55, t56, out4 = x0; x1*sqrt(1 - x2**x0)/(1 - x3**x0); batch
     sk_r0 = Adam_iterations
     sk_r1 = Adam_learning_rate*np.sqrt(1 - Adam_beta_2**Adam_iterations)/(1 - Adam_beta_1**Adam_iterations)
     sk_r2 = batch
@@ -343,7 +343,7 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     # kind_accuracy: elementwise t33 = Piecewise((1, Eq(x0, x1)), (0, True))
     np.copyto(t33, np.where(np.equal(t30, t32), np.int64(1), np.int64(0)), casting="unsafe")
 
-    # kind_accuracy; ; : elementwise t34, t37, t42 = x0; -0.5*x1/batch; x2/batch
+    # kind_accuracy; gradients/kind_loss; gradients/level_loss: elementwise t34, t37, t42 = x0; -0.5*x1/batch; x2/batch
     sk_t0 = batch**(-1.0)
     sk_r0 = t33
     sk_r1 = -0.5*sk_t0*kind_sample_weights
@@ -355,43 +355,43 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     # kind_accuracy: reduce out5 <- t34
     np.sum(t34.reshape(1, batch, 1), axis=1, out=out5.reshape(1, 1))
 
-    # -: elementwise t38 = x0*x1
+    # gradients/kind_loss: elementwise t38 = x0*x1
     np.copyto(t38, kind_target*t37.reshape((batch, 1, )), casting="unsafe")
 
-    # kind_loss/grad: reduce t39 <- t38
+    # gradients/kind_loss: reduce t39 <- t38
     np.sum(t38.reshape(batch, 3, 1), axis=1, out=t39.reshape(batch, 1))
 
-    # kind_loss/grad: elementwise t40 = x0 - x2*exp(x1)
+    # gradients/kind_loss: elementwise t40 = x0 - x2*exp(x1)
     np.copyto(t40, t38 - t39*np.exp(t20), casting="unsafe")
 
-    # kind/grad: gemm t41 = t40 @ kind_kernel.T
+    # gradients/kind: gemm t41 = t40 @ kind_kernel.T
     np.matmul(t40, np.swapaxes(kind_kernel, -1, -2), out=t41)
 
-    # level_loss/grad: elementwise t43 = 2*x0*x1
+    # gradients/level_loss: elementwise t43 = 2*x0*x1
     np.copyto(t43, 2*t13*t42.reshape((batch, 1, )), casting="unsafe")
 
-    # level/grad: gemm t44 = t43 @ level_kernel.T
+    # gradients/level: gemm t44 = t43 @ level_kernel.T
     np.matmul(t43, np.swapaxes(level_kernel, -1, -2), out=t44)
 
-    # shared/grad: elementwise t45 = (x1 + x2)*Piecewise((1, x0 > 0), (0, True))
+    # gradients/shared: elementwise t45 = (x1 + x2)*Piecewise((1, x0 > 0), (0, True))
     np.copyto(t45, (t41 + t44)*np.where(np.greater(t10, 0), np.float32(1), np.float32(0)), casting="unsafe")
 
-    # shared/grad: gemm t46 = t45 @ shared_kernel.T
+    # gradients/shared: gemm t46 = t45 @ shared_kernel.T
     np.matmul(t45, np.swapaxes(shared_kernel, -1, -2), out=t46)
 
-    # -: elementwise t47 = x1*Piecewise((1.11111111111111, x0 >= 0.1), (0, True))
+    # gradients/joint_dropout: elementwise t47 = x1*Piecewise((1.11111111111111, x0 >= 0.1), (0, True))
     np.copyto(t47, t46*np.where(np.greater_equal(t7, 0.1), np.float32(1.1111111111111112), np.float32(0)), casting="unsafe")
 
-    # joint/grad: slice t48 <- t47
+    # gradients/joint: slice t48 <- t47
     np.copyto(t48.reshape(-1), t47.reshape((batch, 80, ))[0:None:1, 0:64:1].reshape(-1))
 
-    # signal_dense/grad: elementwise t49 = x1*Piecewise((1, x0 > 0), (0, True))
+    # gradients/signal_dense: elementwise t49 = x1*Piecewise((1, x0 > 0), (0, True))
     np.copyto(t49, t48*np.where(np.greater(t1, 0), np.float32(1), np.float32(0)), casting="unsafe")
 
-    # signal_dense/grad: gemm t50 = signal.T @ t49
+    # gradients/signal_dense: gemm t50 = signal.T @ t49
     np.matmul(np.swapaxes(signal, -1, -2), t49, out=t50)
 
-    # -: elementwise signal_dense_kernel_m, signal_dense_kernel_v, signal_dense_kernel = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
+    # Adam/signal_dense/kernel: elementwise signal_dense_kernel_m, signal_dense_kernel_v, signal_dense_kernel = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
     sk_t0 = signal_dense_kernel_m + t51*(-signal_dense_kernel_m + t50)
     sk_t1 = signal_dense_kernel_v + t53*(t50**2 - signal_dense_kernel_v)
     sk_r0 = sk_t0
@@ -401,10 +401,10 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     np.copyto(signal_dense_kernel_v, sk_r1, casting="unsafe")
     np.copyto(signal_dense_kernel, sk_r2, casting="unsafe")
 
-    # signal_dense/grad: reduce t58 <- t49
+    # gradients/signal_dense: reduce t58 <- t49
     np.sum(t49.reshape(1, batch, 64), axis=1, out=t58.reshape(1, 64))
 
-    # -: elementwise signal_dense_bias_m, signal_dense_bias_v, signal_dense_bias = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
+    # Adam/signal_dense/bias: elementwise signal_dense_bias_m, signal_dense_bias_v, signal_dense_bias = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
     sk_t0 = signal_dense_bias_m + t51*(-signal_dense_bias_m + t58)
     sk_t1 = signal_dense_bias_v + t53*(t58**2 - signal_dense_bias_v)
     sk_r0 = sk_t0
@@ -414,16 +414,16 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     np.copyto(signal_dense_bias_v, sk_r1, casting="unsafe")
     np.copyto(signal_dense_bias, sk_r2, casting="unsafe")
 
-    # joint/grad: slice t62 <- t47
+    # gradients/joint: slice t62 <- t47
     np.copyto(t62.reshape(-1), t47.reshape((batch, 80, ))[0:None:1, 64:80:1].reshape(-1))
 
-    # context_dense/grad: elementwise t63 = x1*(1 - tanh(x0)**2)
+    # gradients/context_dense: elementwise t63 = x1*(1 - tanh(x0)**2)
     np.copyto(t63, t62*(1 - np.tanh(t4)**2), casting="unsafe")
 
-    # context_dense/grad: gemm t64 = context.T @ t63
+    # gradients/context_dense: gemm t64 = context.T @ t63
     np.matmul(np.swapaxes(context, -1, -2), t63, out=t64)
 
-    # -: elementwise context_dense_kernel_m, context_dense_kernel_v, context_dense_kernel = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
+    # Adam/context_dense/kernel: elementwise context_dense_kernel_m, context_dense_kernel_v, context_dense_kernel = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
     sk_t0 = context_dense_kernel_m + t51*(-context_dense_kernel_m + t64)
     sk_t1 = context_dense_kernel_v + t53*(t64**2 - context_dense_kernel_v)
     sk_r0 = sk_t0
@@ -433,10 +433,10 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     np.copyto(context_dense_kernel_v, sk_r1, casting="unsafe")
     np.copyto(context_dense_kernel, sk_r2, casting="unsafe")
 
-    # context_dense/grad: reduce t68 <- t63
+    # gradients/context_dense: reduce t68 <- t63
     np.sum(t63.reshape(1, batch, 16), axis=1, out=t68.reshape(1, 16))
 
-    # -: elementwise context_dense_bias_m, context_dense_bias_v, context_dense_bias = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
+    # Adam/context_dense/bias: elementwise context_dense_bias_m, context_dense_bias_v, context_dense_bias = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
     sk_t0 = context_dense_bias_m + t51*(-context_dense_bias_m + t68)
     sk_t1 = context_dense_bias_v + t53*(t68**2 - context_dense_bias_v)
     sk_r0 = sk_t0
@@ -446,10 +446,10 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     np.copyto(context_dense_bias_v, sk_r1, casting="unsafe")
     np.copyto(context_dense_bias, sk_r2, casting="unsafe")
 
-    # shared/grad: gemm t72 = t8.T @ t45
+    # gradients/shared: gemm t72 = t8.T @ t45
     np.matmul(np.swapaxes(t8, -1, -2), t45, out=t72)
 
-    # -: elementwise shared_kernel_m, shared_kernel_v, shared_kernel = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
+    # Adam/shared/kernel: elementwise shared_kernel_m, shared_kernel_v, shared_kernel = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
     sk_t0 = shared_kernel_m + t51*(-shared_kernel_m + t72)
     sk_t1 = shared_kernel_v + t53*(t72**2 - shared_kernel_v)
     sk_r0 = sk_t0
@@ -459,10 +459,10 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     np.copyto(shared_kernel_v, sk_r1, casting="unsafe")
     np.copyto(shared_kernel, sk_r2, casting="unsafe")
 
-    # shared/grad: reduce t76 <- t45
+    # gradients/shared: reduce t76 <- t45
     np.sum(t45.reshape(1, batch, 64), axis=1, out=t76.reshape(1, 64))
 
-    # -: elementwise shared_bias_m, shared_bias_v, shared_bias = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
+    # Adam/shared/bias: elementwise shared_bias_m, shared_bias_v, shared_bias = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
     sk_t0 = shared_bias_m + t51*(-shared_bias_m + t76)
     sk_t1 = shared_bias_v + t53*(t76**2 - shared_bias_v)
     sk_r0 = sk_t0
@@ -472,10 +472,10 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     np.copyto(shared_bias_v, sk_r1, casting="unsafe")
     np.copyto(shared_bias, sk_r2, casting="unsafe")
 
-    # level/grad: gemm t80 = t11.T @ t43
+    # gradients/level: gemm t80 = t11.T @ t43
     np.matmul(np.swapaxes(t11, -1, -2), t43, out=t80)
 
-    # -: elementwise level_kernel_m, level_kernel_v, level_kernel = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
+    # Adam/level/kernel: elementwise level_kernel_m, level_kernel_v, level_kernel = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
     sk_t0 = level_kernel_m + t51*(-level_kernel_m + t80)
     sk_t1 = level_kernel_v + t53*(t80**2 - level_kernel_v)
     sk_r0 = sk_t0
@@ -485,10 +485,10 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     np.copyto(level_kernel_v, sk_r1, casting="unsafe")
     np.copyto(level_kernel, sk_r2, casting="unsafe")
 
-    # level/grad: reduce t84 <- t43
+    # gradients/level: reduce t84 <- t43
     np.sum(t43.reshape(1, batch, 1), axis=1, out=t84.reshape(1, 1))
 
-    # -: elementwise level_bias_v, level_bias_m, level_bias = x0 + x2*(-x0 + x1**2); x3 + x4*(x1 - x3); x5 - x6*(x3 + x4*(x1 - x3))/(sqrt(x0 + x2*(-x0 + x1**2)) + 1.00000001e-7)
+    # Adam/level/bias: elementwise level_bias_v, level_bias_m, level_bias = x0 + x2*(-x0 + x1**2); x3 + x4*(x1 - x3); x5 - x6*(x3 + x4*(x1 - x3))/(sqrt(x0 + x2*(-x0 + x1**2)) + 1.00000001e-7)
     sk_t0 = level_bias_v + t53*(-level_bias_v + t84**2)
     sk_t1 = level_bias_m + t51*(t84 - level_bias_m)
     sk_r0 = sk_t0
@@ -498,10 +498,10 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     np.copyto(level_bias_m, sk_r1, casting="unsafe")
     np.copyto(level_bias, sk_r2, casting="unsafe")
 
-    # kind/grad: gemm t88 = t11.T @ t40
+    # gradients/kind: gemm t88 = t11.T @ t40
     np.matmul(np.swapaxes(t11, -1, -2), t40, out=t88)
 
-    # -: elementwise kind_kernel_m, kind_kernel_v, kind_kernel = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
+    # Adam/kind/kernel: elementwise kind_kernel_m, kind_kernel_v, kind_kernel = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
     sk_t0 = kind_kernel_m + t51*(-kind_kernel_m + t88)
     sk_t1 = kind_kernel_v + t53*(t88**2 - kind_kernel_v)
     sk_r0 = sk_t0
@@ -511,10 +511,10 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     np.copyto(kind_kernel_v, sk_r1, casting="unsafe")
     np.copyto(kind_kernel, sk_r2, casting="unsafe")
 
-    # kind/grad: reduce t92 <- t40
+    # gradients/kind: reduce t92 <- t40
     np.sum(t40.reshape(1, batch, 3), axis=1, out=t92.reshape(1, 3))
 
-    # -: elementwise kind_bias_m, kind_bias_v, kind_bias = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
+    # Adam/kind/bias: elementwise kind_bias_m, kind_bias_v, kind_bias = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
     sk_t0 = kind_bias_m + t51*(-kind_bias_m + t92)
     sk_t1 = kind_bias_v + t53*(t92**2 - kind_bias_v)
     sk_r0 = sk_t0
@@ -524,7 +524,7 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     np.copyto(kind_bias_v, sk_r1, casting="unsafe")
     np.copyto(kind_bias, sk_r2, casting="unsafe")
 
-    # -: elementwise joint_dropout_rng_state = x0 + x1
+    # joint_dropout: elementwise joint_dropout_rng_state = x0 + x1
     np.copyto(joint_dropout_rng_state, joint_dropout_rng_state + const0, casting="unsafe")
 
     # level_loss: copy out6 <- out4

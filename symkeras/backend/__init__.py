@@ -13,7 +13,7 @@ from symkeras.ir import dims, scalar
 from symkeras.ir import ops as O
 from symkeras.ir.grad import gradients as _gradients
 from symkeras.ir.graph import FunctionGraph
-from symkeras.ir.node import Node, current_scope, name_scope, toposort  # noqa: F401
+from symkeras.ir.node import Node, current_scope, name_scope, scope_of, toposort  # noqa: F401
 from symkeras.runtime.function import GeneratedFunction
 
 X = scalar.X
@@ -458,8 +458,9 @@ def _random_state_updates(roots):
             state = n.inputs[0]
             if id(state) not in seen:
                 seen.add(id(state))
-                step = O.constant(np.array([0, 1], dtype=np.int64))
-                updates.append(O.Assign()(state, B.ew(X[0] + X[1], state, step, dtype="int64")))
+                with scope_of(n):              # the advance belongs to the layer that draws
+                    step = O.constant(np.array([0, 1], dtype=np.int64))
+                    updates.append(O.Assign()(state, B.ew(X[0] + X[1], state, step, dtype="int64")))
     return updates
 
 

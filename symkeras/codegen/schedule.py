@@ -365,7 +365,13 @@ def _merge_into(k1, k2):
     k1.attrs["exprs"] = k1.exprs + new_exprs
     k1.reads = list(operands)
     k1.writes = list(k1.outputs)
-    k1.scope = k1.scope if k1.scope == k2.scope else f"{k1.scope}; {k2.scope}"
+    k1.scope = _joined_scopes(k1.scope, k2.scope)
+
+
+def _joined_scopes(*scopes):
+    """The scopes of a merged loop, each named once, in order: ``level_loss; level_mae``."""
+    parts = [p for s in scopes for p in s.split("; ") if p]
+    return "; ".join(dict.fromkeys(parts))
 
 
 def _slice_plan(shape, op):

@@ -9,7 +9,7 @@ import sympy
 from symkeras.ir import build as B
 from symkeras.ir import dims, scalar
 from symkeras.ir import ops as O
-from symkeras.ir.node import name_scope, toposort
+from symkeras.ir.node import gradient_scope, toposort
 
 X = scalar.X
 VJP = {}
@@ -148,7 +148,8 @@ def gradients(loss, wrt):
         loss = B.reduce("sum", loss)
     order = toposort([loss])
     needed = _nodes_between(order, wrt)
-    grads = {id(loss): B.broadcast_to(O.constant(1.0, dtype=loss.dtype), ())}
+    with gradient_scope(loss):
+        grads = {id(loss): B.broadcast_to(O.constant(1.0, dtype=loss.dtype), ())}
     pending = {}
     for node in reversed(order):
         if id(node) not in needed:
@@ -158,7 +159,8 @@ def gradients(loss, wrt):
             parts = [grads[id(node)]] + parts
         if not parts:
             continue
-        g = B.add_n(parts)
+        with gradient_scope(node):
+            g = B.add_n(parts)
         grads[id(node)] = g
         if not node.inputs:
             continue
@@ -167,13 +169,13 @@ def gradients(loss, wrt):
             if node.op.differentiable:
                 raise NotImplementedError(f"no gradient rule for {type(node.op).__name__}")
             continue
-        with name_scope((node.scope or "") + "/grad" if node.scope else "grad"):
+        with gradient_scope(node):
             input_grads = rule(node, g)
-        for x, gx in zip(node.inputs, input_grads):
-            if gx is not None and id(x) in needed:
-                if gx.dtype != x.dtype and B.is_float(x):   # e.g. through a cast: grad has x's dtype
-                    gx = B.ew(X[0], gx, dtype=x.dtype)
-                pending.setdefault(id(x), []).append(gx)
+            for x, gx in zip(node.inputs, input_grads):
+                if gx is not None and id(x) in needed:
+                    if gx.dtype != x.dtype and B.is_float(x):   # e.g. through a cast: grad has x's dtype
+                        gx = B.ew(X[0], gx, dtype=x.dtype)
+                    pending.setdefault(id(x), []).append(gx)
     return [grads.get(id(w)) for w in wrt]
 
 

@@ -3,7 +3,7 @@
 from symkeras.ir import dims
 from symkeras.ir import ops as O
 from symkeras.ir.build import broadcast_to, ew
-from symkeras.ir.node import Node, toposort
+from symkeras.ir.node import Node, scope_of, toposort
 from symkeras.ir.scalar import X
 
 
@@ -57,11 +57,15 @@ class FunctionGraph:
                                  f"outputs but is not among the inputs {[x.name for x in self.inputs]}")
 
     def rebuild(self, replace):
-        """A new graph where every node is ``replace(node, new_inputs)`` bottom-up."""
+        """A new graph where every node is ``replace(node, new_inputs)`` bottom-up.
+
+        Nodes that ``replace`` builds take the scope of the node they replace, so no rewrite loses
+        the layer a kernel comes from (a node it returns as it is keeps its own)."""
         memo = {}
         for n in self.nodes():
             new_inputs = tuple(memo[id(x)] for x in n.inputs)
-            memo[id(n)] = replace(n, new_inputs)
+            with scope_of(n):
+                memo[id(n)] = replace(n, new_inputs)
         graph = FunctionGraph.__new__(FunctionGraph)
         graph.inputs = [memo.get(id(x), x) for x in self.inputs]
         graph.outputs = [memo[id(x)] for x in self.outputs]
@@ -84,6 +88,5 @@ def copy_node(node, inputs):
     """The same op applied to new inputs (or the node itself if nothing changed)."""
     if all(a is b for a, b in zip(inputs, node.inputs)):
         return node
-    new = Node(node.op, inputs, name=node.name)
-    object.__setattr__(new, "scope", node.scope)
-    return new
+    with scope_of(node):
+        return Node(node.op, inputs, name=node.name)

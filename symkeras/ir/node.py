@@ -36,6 +36,28 @@ def name_scope(name):
         _scope.stack = stack
 
 
+@contextlib.contextmanager
+def exact_scope(path):
+    """Nodes created inside carry exactly ``path`` (``a/b``), whatever scopes are open around."""
+    stack = getattr(_scope, "stack", [])
+    _scope.stack = [path] if path else []
+    try:
+        yield
+    finally:
+        _scope.stack = stack
+
+
+def scope_of(node):
+    """Nodes created inside take ``node``'s scope: what a rewrite builds in place of ``node``
+    keeps telling which layer it comes from."""
+    return exact_scope(node.scope)
+
+
+def gradient_scope(node):
+    """The scope of the nodes that compute the gradient of ``node``: ``gradients/<its scope>``."""
+    return exact_scope("gradients/" + node.scope if node.scope else "gradients")
+
+
 def current_scope():
     return "/".join(getattr(_scope, "stack", []))
 

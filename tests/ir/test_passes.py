@@ -179,3 +179,45 @@ def test_schedule_refuses_a_loop_that_overwrites_what_it_reads_with_broadcasting
                                                         shape=(3, 4), dtype="float32"))
     with pytest.raises(RuntimeError, match="reads with broadcasting"):
         _check_broadcast_reads([bad])
+
+
+def _scoped_graph():
+    """A graph built inside one layer's scope where every pass has something to rewrite."""
+    x = K.placeholder((None, 4), name="x")
+    w = K.variable(np.ones((3, 4), dtype="float32"), name="w")
+    with K.name_scope("dense_1"):
+        h = K.dot(x, K.transpose(w))                               # fold_transposes
+        h = K.reshape(h, (-1, 3))                                  # remove_identities
+        h = K.stop_gradient(h) * 2.0 + 1.0                         # remove_stop_gradient, inline_constants
+        y = K.tanh(h) + K.tanh(h)                                  # cse, fuse_elementwise
+        y = K.sum(K.reshape(y, (-1, 3, 1)), axis=-1)               # a reduction over a length-1 axis
+    return FunctionGraph([x], [y])
+
+
+@pytest.mark.parametrize("rewrite", [p for _, passes in PIPELINE for p in passes], ids=lambda p: p.__name__)
+def test_every_pass_keeps_the_scope_of_the_nodes_it_replaces(rewrite):
+    graph = _scoped_graph()
+    rewritten = rewrite(graph)
+    assert rewritten.nodes() != graph.nodes() or rewrite.__name__ == "cse"
+    for n in rewritten.nodes():
+        if not isinstance(n.op, (O.Placeholder, O.Variable)):
+            assert n.scope == "dense_1", (rewrite.__name__, n)
+
+
+def test_the_whole_pipeline_keeps_scopes():
+    for n in optimize(_scoped_graph()).nodes():
+        if not isinstance(n.op, (O.Placeholder, O.Variable)):
+            assert n.scope == "dense_1", n
+
+
+def test_gradient_nodes_take_the_scope_of_the_node_they_differentiate():
+    x = K.placeholder((None, 4), name="x")
+    w = K.variable(np.ones((4, 2), dtype="float32"), name="w")
+    with K.name_scope("dense_1"):
+        y = K.tanh(K.dot(x, w))
+    with K.name_scope("loss"):
+        loss = K.sum(y * y)
+    (g,) = K.gradients(loss, [w])
+    scopes = {n.scope for n in FunctionGraph([x], [g]).nodes() if not isinstance(n.op, (O.Placeholder, O.Variable))}
+    assert scopes <= {"gradients/loss", "gradients/dense_1", "dense_1"}
+    assert g.scope == "gradients/dense_1"

@@ -2,6 +2,9 @@
 
 The pipeline is data: ``PIPELINE`` can be printed, and any pass switched off by name
 with ``SYMKERAS_DISABLE_PASSES=cse,fuse_elementwise`` (for debugging a miscompile).
+
+Every pass rewrites through ``FunctionGraph.rebuild``: a node it builds in place of another takes
+that node's scope, so each kernel still names the layer it comes from.
 """
 
 import os

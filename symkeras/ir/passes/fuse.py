@@ -74,7 +74,6 @@ def fuse_elementwise(graph):
         fused = O.Elemwise(expr, node.dtype)(*operands)
         if fused.shape != node.shape:      # a dropped broadcast was the only source of the shape
             return copy_node(node, inputs)
-        object.__setattr__(fused, "scope", node.scope)
         return fused
 
     return graph.rebuild(replace)
