@@ -169,6 +169,21 @@ def test_reset_metrics_false_accumulates_over_calls():
     assert model.test_on_batch(*second) == pytest.approx([4.0, 16.0])
 
 
+@pytest.mark.parametrize("call", ["evaluate", "evaluate_generator", "fit", "fit_generator"])
+def test_evaluate_and_fit_forget_the_values_accumulated_on_batches(call):
+    """Arrays or batches from a generator alike: the loops start from fresh metric values."""
+    x = Input((1,), name="x")
+    model = Model(x, Dense(1, use_bias=False, kernel_initializer="zeros", name="out")(x))
+    model.compile(optimizers.SGD(learning_rate=0.0), "mae", backend=NP)
+    xs, ys = np.zeros((2, 1)), np.array([[1.0], [1.0]])
+    model.test_on_batch(np.zeros((1, 1)), np.array([[4.0]]), reset_metrics=False)
+    if call.endswith("_generator"):
+        getattr(model, call)(iter([(xs, ys)]), 1, verbose=0)
+    else:
+        getattr(model, call)(xs, ys, verbose=0)
+    assert model.test_on_batch(xs, ys, reset_metrics=False) == pytest.approx(1.0)
+
+
 def test_test_on_batch_does_not_change_weights():
     model = linear(optimizer="adam", loss="mse")
     x, y = data()
