@@ -227,9 +227,9 @@ def _reject_array_arguments(method, **arguments):
 # ------------------------------------------------------------------------ one call's data
 def for_fit(model, method, x, y, sample_weight, batch_size=None, steps_per_epoch=None, shuffle=True,
             class_weight=None, validation_split=0.0, validation_data=None, validation_steps=None,
-            validation_batch_size=None, max_queue_size=10, workers=1, use_multiprocessing=False):
-    """(training batches, validation batches or None) of a fit call."""
-    source = dict(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
+            validation_batch_size=None, **source):
+    """(training batches, validation batches or None) of a fit call. ``source``: the enqueuer's
+    ``workers``, ``use_multiprocessing`` and ``max_queue_size``."""
     validate = validation_data is not None and not (isinstance(validation_data, (list, tuple))
                                                     and len(validation_data) == 0)
     if data_adapter.is_generator_like(x):
@@ -275,25 +275,24 @@ def _validation_arrays(model, data, method):
         raise type(exc)(f"In `validation_data`: {exc}") from None
 
 
-def for_evaluate(model, method, x, y=None, sample_weight=None, batch_size=None, steps=None, max_queue_size=10,
-                 workers=1, use_multiprocessing=False):
+def for_evaluate(model, method, x, y=None, sample_weight=None, batch_size=None, steps=None, **source):
     if data_adapter.is_generator_like(x):
         _reject_array_arguments(method, y=y, sample_weight=sample_weight, batch_size=batch_size)
-        return GeneratorBatches(x, _training_item(model, None, method), _steps(x, steps), workers=workers,
-                                use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
-    feed = _feed(*model._training_arrays(x, y, sample_weight, method))
-    steps = _optional_int(steps)
-    return ArrayBatches(feed, _batch_size(batch_size, feed.size, steps), steps)
+        return GeneratorBatches(x, _training_item(model, None, method), _steps(x, steps), **source)
+    return _pass(_feed(*model._training_arrays(x, y, sample_weight, method)), batch_size, steps)
 
 
-def for_predict(model, method, x, batch_size=None, steps=None, max_queue_size=10, workers=1,
-                use_multiprocessing=False):
+def for_predict(model, method, x, batch_size=None, steps=None, **source):
     if data_adapter.is_generator_like(x):
         _reject_array_arguments(method, batch_size=batch_size)
-        return GeneratorBatches(x, _predict_item(model, method), _steps(x, steps), workers=workers,
-                                use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
+        return GeneratorBatches(x, _predict_item(model, method), _steps(x, steps), **source)
     if x is None:
         raise ValueError(f"{method}: `x` is required (input arrays for the model's inputs)")
     xs = model._input_arrays(x, method)
-    feed, steps = Feed(xs, xs[0].shape[0]), _optional_int(steps)
+    return _pass(Feed(xs, xs[0].shape[0]), batch_size, steps)
+
+
+def _pass(feed, batch_size, steps):
+    """One pass over ``feed`` in order, cut at ``steps`` batches (evaluate, predict)."""
+    steps = _optional_int(steps)
     return ArrayBatches(feed, _batch_size(batch_size, feed.size, steps), steps)
