@@ -45,7 +45,7 @@ class ArrayBatches:
         self.samples = feed.size
         self.carry_over = carry_over and steps is not None
         passes = -(-feed.size // batch_size)
-        self.steps = steps if self.carry_over else min(passes, passes if steps is None else steps)
+        self.steps = steps if self.carry_over else min(passes, steps or passes)
         self.params = {"batch_size": batch_size, "samples": feed.size}
         self._order, self._cursor = np.arange(feed.size), feed.size
 
