@@ -387,11 +387,10 @@ class ModelCheckpoint(Callback):
                           f"existing directory: {path}")
         if os.path.dirname(path):
             os.makedirs(os.path.dirname(path), exist_ok=True)
-        from symkeras.engine import saving
         if self.save_weights_only:
-            saving.save_weights(self.model, path)
+            self.model.save_weights(path, overwrite=True)
         else:
-            saving.save_model(self.model, path)
+            self.model.save(path, overwrite=True)
 
 
 class EarlyStopping(Callback):

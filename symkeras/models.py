@@ -10,6 +10,7 @@ from symkeras.engine.input_layer import Input, InputLayer
 from symkeras.engine.keras_tensor import is_keras_tensor
 from symkeras.engine.saving import load_model  # noqa: F401
 from symkeras.engine.training import Model
+from symkeras.layers import deserialize, serialize
 from symkeras.utils.generic_utils import SafeModeScope
 
 SINGLE_LAYER_OUTPUT_ERROR_MSG = ("All layers in a Sequential model should have a single output tensor. "
@@ -159,7 +160,6 @@ class Sequential(Model):
     def get_config(self):
         """``{'name', 'layers': [{'class_name', 'config'}, ...]}``; a built model lists its
         InputLayer first (tf-keras), which carries the input shape."""
-        from symkeras.layers import serialize
         layers = self._layers if self._is_graph_network else self._stack
         return {"name": self.name, "layers": [serialize(layer) for layer in layers]}
 
@@ -167,7 +167,6 @@ class Sequential(Model):
     def from_config(cls, config, custom_objects=None, *, safe_mode=None):
         """Accepts the dict format and Keras <= 2.1's bare list of layer configs. ``safe_mode``
         as ``Model.from_config``."""
-        from symkeras.layers import deserialize
         scope = SafeModeScope(safe_mode)          # checks the argument before anything is made
         if isinstance(config, list):
             name, build_input_shape, layer_configs = None, None, config
@@ -229,7 +228,6 @@ def model_from_config(config, custom_objects=None, *, safe_mode=True):
     if isinstance(config, list):
         raise TypeError("`model_from_config` expects a dictionary, not a list. Maybe you meant to use "
                         "`Sequential.from_config(config)`?")
-    from symkeras.layers import deserialize
     with SafeModeScope(safe_mode):
         return deserialize(config, custom_objects=custom_objects)
 

@@ -16,6 +16,7 @@ import functools
 import importlib.util
 import json
 import os
+import platform
 import shlex
 import shutil
 import subprocess
@@ -148,7 +149,6 @@ def _host_cpu():
             lines = [line for line in handle if line.startswith(wanted)]
         return "".join(sorted(set(lines)))
     except OSError:
-        import platform
         return platform.machine() + " " + platform.processor()
 
 
@@ -169,7 +169,7 @@ def _default_mode():
 @functools.lru_cache(maxsize=None)
 def _blas_flags():
     """(compile flags, link flags, version) for the scipy-openblas32 wheel's CBLAS."""
-    import scipy_openblas32 as openblas
+    import scipy_openblas32 as openblas      # ~40 ms to import (package metadata): only BLAS builds pay
 
     lib_dir = openblas.get_lib_dir()
     compile_flags = ("-DSK_USE_CBLAS", "-DSK_CBLAS_SGEMM=scipy_cblas_sgemm",

@@ -3,6 +3,9 @@ sample-weight modes (tf-keras semantics; see the project's Keras 2 spec)."""
 
 import warnings
 
+from symkeras import losses
+from symkeras import metrics as metrics_module     # `metrics` is a compile argument below
+
 
 def per_output(value, names, what, allow_missing=True, default=None):
     """A compile argument as one entry per output: single value, list, or dict by output name."""
@@ -38,7 +41,6 @@ def target_tensors_per_output(target_tensors, names):
 
 
 def resolve_losses(loss, names):
-    from symkeras import losses
     entries = per_output(loss, names, "loss")
     if isinstance(loss, dict):
         for name in names:
@@ -115,10 +117,9 @@ _BY_SHAPES = ("accuracy", "acc", "crossentropy", "ce")
 def resolve_metric(identifier, y_true_shape, y_pred_shape):
     """(display name, function). 'accuracy'/'acc'/'crossentropy'/'ce' resolve by shapes as
     tf-keras does (binary, sparse or categorical) and keep the name the user wrote."""
-    from symkeras import metrics
     if isinstance(identifier, str) and identifier.lower() in _BY_SHAPES:
-        return identifier, metrics.resolve_by_shapes(identifier, y_true_shape, y_pred_shape)
-    fn = metrics.get(identifier)
+        return identifier, metrics_module.resolve_by_shapes(identifier, y_true_shape, y_pred_shape)
+    fn = metrics_module.get(identifier)
     if isinstance(identifier, str):
         return identifier, fn
     name = getattr(fn, "name", None) or getattr(fn, "__name__", None) or type(fn).__name__
@@ -143,7 +144,6 @@ def metric_names(entries, multi_output, loss_names):
 
 def target_shape(loss, output_shape):
     """The shape of the targets an output's loss expects (sparse losses take class indices)."""
-    from symkeras import losses
     fn = getattr(loss, "fn", loss)
     if fn is losses.sparse_categorical_crossentropy or getattr(loss, "sparse", False):
         return tuple(output_shape[:-1]) + (1,)

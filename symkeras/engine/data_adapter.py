@@ -8,13 +8,13 @@ import numpy as np
 
 from symkeras import config
 from symkeras.engine import data_checks
+from symkeras.utils.data_utils import is_sequence
 
 _ARGUMENT = {"input": "x", "target": "y"}
 
 
 def is_generator_like(data):
     """A Python generator/iterator or a ``Sequence``-like object (not array data)."""
-    from symkeras.utils.data_utils import is_sequence
     return is_sequence(data) or hasattr(data, "__next__")
 
 

@@ -13,6 +13,8 @@ import numbers
 
 import numpy as np
 
+from symkeras.callbacks import Callback, CallbackList
+
 # Off only to measure what the finite checks cost (tools/bench_finite_check.py).
 check_finite_data = True
 
@@ -121,7 +123,6 @@ _VERBOSE = "0 (silent), 1 (progress bar), 2 (one line per epoch) or 'auto'"
 
 
 def _callbacks(value):
-    from symkeras.callbacks import Callback, CallbackList
     if value is None or isinstance(value, CallbackList):
         return None
     expected = "a list of Callback instances"

@@ -10,6 +10,9 @@ import numpy as np
 from symkeras.engine.base_layer import Layer, LayerNode, to_list, unpack_singleton
 from symkeras.engine.input_layer import InputLayer
 from symkeras.engine.keras_tensor import is_keras_tensor, keras_shape
+from symkeras.engine.serialization import model_to_dict, network_config, network_from_config
+from symkeras.engine.summary import print_summary
+from symkeras.utils.generic_utils import SafeModeScope
 
 
 class Network(Layer):
@@ -260,27 +263,22 @@ class Network(Layer):
         if not self.built:
             raise ValueError("This model has not yet been built. Build the model first by calling `build()` "
                              "or by calling the model on a batch of data.")
-        from symkeras.engine.summary import print_summary
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn)
 
     def get_config(self):
         if not self._is_graph_network:
             raise NotImplementedError("Only functional models (built from inputs and outputs) have a config.")
-        from symkeras.engine.serialization import network_config
         return network_config(self)
 
     @classmethod
     def from_config(cls, config, custom_objects=None, *, safe_mode=None):
         """``safe_mode=False`` lets Lambda layers load their bytecode; None follows the
         enclosing ``SafeModeScope`` (safe unless one says not)."""
-        from symkeras.engine.serialization import network_from_config
-        from symkeras.utils.generic_utils import SafeModeScope
         with SafeModeScope(safe_mode):
             return network_from_config(cls, config, custom_objects)
 
     def to_json(self, **kwargs):
         """The model's architecture (no weights) as a JSON string."""
-        from symkeras.engine.serialization import model_to_dict
         return json.dumps(model_to_dict(self), default=_json_default, **kwargs)
 
 

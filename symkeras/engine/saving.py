@@ -85,7 +85,7 @@ def load_model(filepath, custom_objects=None, *, safe_mode=True):
     ``safe_mode=True`` refuses Lambda layers stored as Python bytecode (loading them runs code
     from the file); pass ``safe_mode=False`` only for files you trust. Functions named in the
     file are taken from ``custom_objects`` (or symkeras itself)."""
-    from symkeras.models import model_from_json
+    from symkeras.models import model_from_json     # models imports this module (load_model)
     saved = weights_file.read(filepath, "load_model")
     model = model_from_json(_config_text(saved, filepath, "load_model"), custom_objects=custom_objects,
                             safe_mode=safe_mode)

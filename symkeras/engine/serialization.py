@@ -12,14 +12,14 @@ import warnings
 
 from symkeras.engine.base_layer import unpack_singleton
 from symkeras.engine.input_layer import InputLayer
+from symkeras.utils.generic_utils import serialize_keras_object
 
 KERAS_VERSION = "2.2.4"     # what `to_json` reports, as the spec's Keras 2 format
 
 
 def _skips_first_node(layer):
     """True for models whose node 0 is their own graph (it is never saved nor replayed)."""
-    from symkeras.engine.network import Network
-    return isinstance(layer, Network) and layer._is_graph_network
+    return getattr(layer, "_is_graph_network", False)     # network.py imports this module
 
 
 def _jsonable(value):
@@ -32,7 +32,6 @@ def _jsonable(value):
 
 def network_config(network):
     """``{'name', 'layers', 'input_layers', 'output_layers'}`` of a functional model."""
-    from symkeras.utils.generic_utils import serialize_keras_object
     index_in_model = {}                       # (layer, original node index) -> saved index
     for layer in network.layers:
         kept = 1 if _skips_first_node(layer) else 0
@@ -73,6 +72,8 @@ def _call_kwargs(node):
 
 def network_from_config(cls, config, custom_objects=None):
     """Create every layer, then replay the calls (a call waits until its inputs exist)."""
+    # The layers package sits above the engine (its layers subclass engine classes): a layer class
+    # named in a config is looked up in its registry when a model is rebuilt.
     from symkeras.layers import deserialize as deserialize_layer
     created, pending = {}, collections.OrderedDict()
     saved_to_actual = {}                      # (layer name, saved node index) -> actual node index

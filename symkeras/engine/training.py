@@ -15,12 +15,13 @@ from symkeras import backend as K
 from symkeras import config
 from symkeras import losses as losses_module
 from symkeras import optimizers as optimizers_module
-from symkeras.engine import compile_utils, data_adapter, data_checks, training_loop
+from symkeras.engine import compile_utils, data_adapter, data_checks, saving, training_loop
 from symkeras.engine.network import Network
 from symkeras.engine.training_generator import GeneratorMethods
 from symkeras.engine.training_loop import Results
-from symkeras.ir import dims
+from symkeras.ir import build, dims
 from symkeras.ir import ops as O
+from symkeras.ir.node import toposort
 
 
 class _MetricSpec:
@@ -418,15 +419,12 @@ class Model(GeneratorMethods, Network):
 
     # ------------------------------------------------------------------ saving (format: engine/saving.py)
     def save_weights(self, filepath, overwrite=True):
-        from symkeras.engine import saving
         saving.save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath, by_name=False, skip_mismatch=False):
-        from symkeras.engine import saving
         saving.load_weights(self, filepath, by_name=by_name, skip_mismatch=skip_mismatch)
 
     def save(self, filepath, overwrite=True, include_optimizer=True):
-        from symkeras.engine import saving
         saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 
 
@@ -441,7 +439,6 @@ def _plain_predict_call(batch_size, verbose, steps, callbacks, max_queue_size, w
 def _connected(loss, params):
     """The params the loss depends on; tf-keras warns about the others and leaves them alone
     (e.g. the weights of an output without a loss)."""
-    from symkeras.ir.node import toposort
     used = {id(n.op.storage) for n in toposort([loss]) if isinstance(n.op, O.Variable)}
     unused = [p.name for p in params if id(p.op.storage) not in used]
     if unused:
@@ -503,7 +500,6 @@ def _batch_size_node(pred):
 
 def _metric_sums(values, weights):
     """(Σ w·m, Σ w) over the batch for a metric's per-sample values."""
-    from symkeras.ir import build
     if values.ndim == 0:
         values = K.reshape(values, (1,))
     if weights is None:

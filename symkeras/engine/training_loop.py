@@ -14,6 +14,7 @@ import numpy as np
 
 from symkeras import callbacks as callbacks_module
 from symkeras.engine import data_handler
+from symkeras.ir import dims
 
 
 class Results:
@@ -131,7 +132,6 @@ def predict(model, method, x, *, verbose=0, callbacks=None, **data_options):
     if outputs:
         result = [np.concatenate(parts) for parts in zip(*outputs)]
     elif data.samples == 0:                             # arrays without samples: empty predictions
-        from symkeras.ir import dims
         result = [np.empty(dims.concrete_shape(out.shape, 0), out.dtype) for out in model.outputs]
     else:
         raise ValueError(f"{method}: the data yielded no batch")

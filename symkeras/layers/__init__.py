@@ -10,7 +10,7 @@ from symkeras.utils.generic_utils import deserialize_keras_object, serialize_ker
 
 
 def _layer_classes():
-    from symkeras import models
+    from symkeras import models       # models imports this package (Sequential's config names its layers)
     registry = {k: v for k, v in globals().items() if isinstance(v, type) and issubclass(v, Layer)}
     # tf-keras writes functional models as "Functional"; Keras 2 as "Model".
     registry.update(Model=models.Model, Functional=models.Model, Sequential=models.Sequential)
