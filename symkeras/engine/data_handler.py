@@ -124,6 +124,10 @@ class GeneratorBatches:
 
     def __init__(self, data, to_feed, steps, shuffle=False, workers=1, use_multiprocessing=False,
                  max_queue_size=10):
+        if use_multiprocessing and workers > 1 and not data_utils.is_sequence(data):
+            warnings.warn("Using a generator with `use_multiprocessing=True` and multiple workers may duplicate "
+                          "your data. Please consider using the `keras.utils.Sequence` class.", UserWarning,
+                          stacklevel=5)          # the fit / evaluate / predict call
         self.data, self.to_feed, self.steps = data, to_feed, steps
         self._source = (shuffle, workers, use_multiprocessing, max_queue_size)
         self._stack = contextlib.ExitStack()
@@ -148,10 +152,6 @@ def _items(data, shuffle, workers, use_multiprocessing, max_queue_size):
     if data_utils.is_sequence(data):
         enqueuer = data_utils.OrderedEnqueuer(data, use_multiprocessing=use_multiprocessing, shuffle=shuffle)
     else:
-        if use_multiprocessing and workers > 1:
-            warnings.warn("Using a generator with `use_multiprocessing=True` and multiple workers may duplicate "
-                          "your data. Please consider using the `keras.utils.Sequence` class.", UserWarning,
-                          stacklevel=5)
         enqueuer = data_utils.GeneratorEnqueuer(data, use_multiprocessing=use_multiprocessing)
     enqueuer.start(workers=workers, max_queue_size=max_queue_size)
     try:

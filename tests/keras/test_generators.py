@@ -261,3 +261,10 @@ def test_no_warning_in_a_plain_generator_fit():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         linear().fit_generator(Batches(), epochs=2, verbose=0, validation_data=Batches(), workers=2)
+
+
+def test_a_generator_shared_by_processes_warns_at_the_call():
+    model = linear()
+    with pytest.warns(UserWarning, match="may duplicate your data") as caught:
+        model.fit(batches(), steps_per_epoch=1, verbose=0, workers=2, use_multiprocessing=True)
+    assert [w.filename for w in caught] == [__file__]
