@@ -79,7 +79,7 @@ def fit(model, method, x, y=None, sample_weight=None, *, epochs=1, initial_epoch
         logs = {}
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch, {})
-            results, done = _steps(model, train, data, cbs.on_train_batch_begin, cbs.on_train_batch_end, True)
+            results, done = _epoch(model, train, data, cbs.on_train_batch_begin, cbs.on_train_batch_end, True)
             if done == 0:                                   # a generator that ran dry
                 if epoch == initial_epoch:
                     raise ValueError(f"{method}: the training data yielded no batch")
@@ -138,7 +138,7 @@ def predict(model, method, x, *, verbose=0, callbacks=None, **data_options):
     return result[0] if len(result) == 1 else result
 
 
-def _steps(model, fn, data, begin, end, stoppable=False):
+def _epoch(model, fn, data, begin, end, stoppable=False):
     """One epoch of ``data`` through ``fn``; returns the running results and the number of steps."""
     results, done = Results.of(model), 0
     for feed in data.epoch():
@@ -155,7 +155,7 @@ def _steps(model, fn, data, begin, end, stoppable=False):
 def _test(model, fn, data, cbs, method):
     """One evaluation, with the test hooks (fit's validation too); returns its logs."""
     cbs.on_test_begin({})
-    results, done = _steps(model, fn, data, cbs.on_test_batch_begin, cbs.on_test_batch_end)
+    results, done = _epoch(model, fn, data, cbs.on_test_batch_begin, cbs.on_test_batch_end)
     if done == 0:
         raise ValueError(f"{method}: the evaluation data yielded no batch")
     logs = results.logs()
