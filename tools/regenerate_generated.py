@@ -31,15 +31,13 @@ def reference_models():
 
 
 def expected_files():
-    import symkeras.backend as K
     from symkeras.runtime.function import render_source
     files = {}
     for name, model in reference_models().items():
         for kind in ("train", "test", "predict"):
-            inputs, outputs, updates, fn_name = model.function_spec(kind)
-            graph = K.function_graph(inputs, outputs, updates, fn_name)
+            graph = model.function_graph(kind)
             for backend, suffix in (("c", ".c"), ("numpy", ".py")):
-                files[os.path.join("generated", name, fn_name + suffix)] = render_source(graph, backend)
+                files[os.path.join("generated", name, graph.name + suffix)] = render_source(graph, backend)
     return files
 
 

@@ -14,8 +14,8 @@
  * Arguments (demo_predict_args; None is args->batch):
  *     signal                   input (None, 12) float32
  *     context                  input (None, 4) float32
- *     out0                     output (None, 1) float32
- *     out1                     output (None, 3) float32
+ *     level                    output (None, 1) float32
+ *     kind                     output (None, 3) float32
  *     signal_dense_kernel      variable (12, 64) float32
  *     signal_dense_bias        variable (64,) float32
  *     context_dense_kernel     variable (4, 16) float32
@@ -159,8 +159,8 @@ typedef struct {
     int64_t batch;                 /* the batch size: the None of every shape below */
     const float *signal;           /* input (None, 12) float32 */
     const float *context;          /* input (None, 4) float32 */
-    float *out0;                   /* output (None, 1) float32 */
-    float *out1;                   /* output (None, 3) float32 */
+    float *level;                  /* output (None, 1) float32 */
+    float *kind;                   /* output (None, 3) float32 */
     float *signal_dense_kernel;    /* variable (12, 64) float32 */
     float *signal_dense_bias;      /* variable (64,) float32 */
     float *context_dense_kernel;   /* variable (4, 16) float32 */
@@ -184,8 +184,8 @@ int demo_predict(const demo_predict_args *args, void *workspace)
     const int64_t batch = args->batch;
     const float *const signal = args->signal;
     const float *const context = args->context;
-    float *const out0 = args->out0;
-    float *const out1 = args->out1;
+    float *const level = args->level;
+    float *const kind = args->kind;
     float *const signal_dense_kernel = args->signal_dense_kernel;
     float *const signal_dense_bias = args->signal_dense_bias;
     float *const context_dense_kernel = args->context_dense_kernel;
@@ -265,12 +265,12 @@ int demo_predict(const demo_predict_args *args, void *workspace)
     /* level: gemm t7[batch,1] = t6 @ level_kernel */
     sk_sgemm(0, 0, batch, 1, 64, t6, 64, level_kernel, 1, t7, 1);
 
-    /* level: elementwise out0[batch,1] = f(t7, level_bias) */
+    /* level: elementwise level[batch,1] = f(t7, level_bias) */
     {
         const float sk_x1 = level_bias[0];
         for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
             const float sk_x0 = t7[sk_i0];
-            out0[sk_i0] = sk_x0 + sk_x1;
+            level[sk_i0] = sk_x0 + sk_x1;
         }
     }
 
@@ -286,10 +286,10 @@ int demo_predict(const demo_predict_args *args, void *workspace)
         }
     }
 
-    /* kind: softmax out1[batch,3] = softmax(t10) */
+    /* kind: softmax kind[batch,3] = softmax(t10) */
     for (int64_t sk_o = 0; sk_o < batch; ++sk_o) {
         const float *const sk_src = t10 + 3*sk_o;
-        float *const sk_dst = out1 + 3*sk_o;
+        float *const sk_dst = kind + 3*sk_o;
         float sk_max = -INFINITY;
         for (int64_t sk_r = 0; sk_r < 3; ++sk_r) {
             const float sk_v = sk_src[sk_r];

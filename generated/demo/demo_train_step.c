@@ -18,13 +18,13 @@
  *     kind_target              input (None, 3) float32
  *     level_sample_weights     input (None,) float32
  *     kind_sample_weights      input (None,) float32
- *     out0                     output () float32
- *     out1                     output () float32
- *     out2                     output () float32
- *     out3                     output () float32
- *     out4                     output () float32
- *     out5                     output () float32
- *     out6                     output () float32
+ *     loss                     output () float32
+ *     level_loss               output () float32
+ *     kind_loss                output () float32
+ *     level_mae_total          output () float32
+ *     level_mae_count          output () float32
+ *     kind_accuracy_total      output () float32
+ *     kind_accuracy_count      output () float32
  *     signal_dense_kernel      variable (12, 64) float32
  *     signal_dense_bias        variable (64,) float32
  *     context_dense_kernel     variable (4, 16) float32
@@ -275,13 +275,13 @@ typedef struct {
     const float *kind_target;      /* input (None, 3) float32 */
     const float *level_sample_weights; /* input (None,) float32 */
     const float *kind_sample_weights; /* input (None,) float32 */
-    float *out0;                   /* output () float32 */
-    float *out1;                   /* output () float32 */
-    float *out2;                   /* output () float32 */
-    float *out3;                   /* output () float32 */
-    float *out4;                   /* output () float32 */
-    float *out5;                   /* output () float32 */
-    float *out6;                   /* output () float32 */
+    float *loss;                   /* output () float32 */
+    float *level_loss;             /* output () float32 */
+    float *kind_loss;              /* output () float32 */
+    float *level_mae_total;        /* output () float32 */
+    float *level_mae_count;        /* output () float32 */
+    float *kind_accuracy_total;    /* output () float32 */
+    float *kind_accuracy_count;    /* output () float32 */
     float *signal_dense_kernel;    /* variable (12, 64) float32 */
     float *signal_dense_bias;      /* variable (64,) float32 */
     float *context_dense_kernel;   /* variable (4, 16) float32 */
@@ -334,13 +334,13 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     const float *const kind_target = args->kind_target;
     const float *const level_sample_weights = args->level_sample_weights;
     const float *const kind_sample_weights = args->kind_sample_weights;
-    float *const out0 = args->out0;
-    float *const out1 = args->out1;
-    float *const out2 = args->out2;
-    float *const out3 = args->out3;
-    float *const out4 = args->out4;
-    float *const out5 = args->out5;
-    float *const out6 = args->out6;
+    float *const loss = args->loss;
+    float *const level_loss = args->level_loss;
+    float *const kind_loss = args->kind_loss;
+    float *const level_mae_total = args->level_mae_total;
+    float *const level_mae_count = args->level_mae_count;
+    float *const kind_accuracy_total = args->kind_accuracy_total;
+    float *const kind_accuracy_count = args->kind_accuracy_count;
     float *const signal_dense_kernel = args->signal_dense_kernel;
     float *const signal_dense_bias = args->signal_dense_bias;
     float *const context_dense_kernel = args->context_dense_kernel;
@@ -460,7 +460,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         Adam_iterations[0] = sk_x0 + 1;
     }
 
-    /* Adam/signal_dense/kernel; level_loss: elementwise t55, t56, out4[] = f(Adam_iterations, Adam_learning_rate, Adam_beta_2, Adam_beta_1) */
+    /* Adam/signal_dense/kernel; level_loss: elementwise t55, t56, level_mae_count[] = f(Adam_iterations, Adam_learning_rate, Adam_beta_2, Adam_beta_1) */
     {
         const float sk_x0 = (float)Adam_iterations[0];
         const float sk_x1 = Adam_learning_rate[0];
@@ -468,7 +468,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         const float sk_x3 = Adam_beta_1[0];
         t55[0] = sk_x0;
         t56[0] = sk_x1*sqrtf(1 - powf(sk_x2, sk_x0))/(1 - powf(sk_x3, sk_x0));
-        out4[0] = (float)batch;
+        level_mae_count[0] = (float)batch;
     }
 
     /* signal_dense: gemm t0[batch,64] = signal @ signal_dense_kernel */
@@ -564,10 +564,10 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     /* level_loss: reduce t16[] = sum(t15[batch]) */
     t16[0] = sk_sum_f32(t15, batch);
 
-    /* level_loss: elementwise out1[] = f(t16) */
+    /* level_loss: elementwise level_loss[] = f(t16) */
     {
         const float sk_x0 = t16[0];
-        out1[0] = sk_x0/((float)batch);
+        level_loss[0] = sk_x0/((float)batch);
     }
 
     /* kind: gemm t18[batch,3] = t11 @ kind_kernel */
@@ -624,17 +624,17 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     /* kind_loss: reduce t24[] = sum(t23[batch]) */
     t24[0] = sk_sum_f32(t23, batch);
 
-    /* kind_loss; loss: elementwise out2, out0[] = f(t24, out1) */
+    /* kind_loss; loss: elementwise kind_loss, loss[] = f(t24, level_loss) */
     {
         const float sk_x0 = t24[0];
-        const float sk_x1 = out1[0];
+        const float sk_x1 = level_loss[0];
         const float sk_t0 = sk_x0/((float)batch);
-        out2[0] = sk_t0;
-        out0[0] = 0.5f*sk_t0 + sk_x1;
+        kind_loss[0] = sk_t0;
+        loss[0] = 0.5f*sk_t0 + sk_x1;
     }
 
-    /* level_mae: reduce out3[] = sum(t27[batch]) */
-    out3[0] = sk_sum_f32(t27, batch);
+    /* level_mae: reduce level_mae_total[] = sum(t27[batch]) */
+    level_mae_total[0] = sk_sum_f32(t27, batch);
 
     /* kind_accuracy: argmax t30[batch] over an axis of kind_target[batch,3] */
     for (int64_t sk_o = 0; sk_o < batch; ++sk_o) {
@@ -704,8 +704,8 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         t42[sk_i0] = sk_t0*sk_x2;
     }
 
-    /* kind_accuracy: reduce out5[] = sum(t34[batch]) */
-    out5[0] = sk_sum_f32(t34, batch);
+    /* kind_accuracy: reduce kind_accuracy_total[] = sum(t34[batch]) */
+    kind_accuracy_total[0] = sk_sum_f32(t34, batch);
 
     /* gradients/kind_loss: elementwise t38[batch,3] = f(kind_target, t37) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
@@ -1045,8 +1045,8 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         joint_dropout_rng_state[sk_i0] = sk_x0 + sk_x1;
     }
 
-    /* level_loss: copy out6[] = out4 */
-    memcpy(out6, out4, 1*sizeof(float));
+    /* level_loss: copy kind_accuracy_count[] = level_mae_count */
+    memcpy(kind_accuracy_count, level_mae_count, 1*sizeof(float));
 
     SK_FTZ_END();
     return 0;

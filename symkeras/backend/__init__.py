@@ -464,8 +464,9 @@ def _random_state_updates(roots):
     return updates
 
 
-def function_graph(inputs, outputs, updates=None, name=None):
-    """The FunctionGraph ``function`` compiles: outputs, updates (and random-state advances)."""
+def function_graph(inputs, outputs, updates=None, name=None, output_names=None):
+    """The FunctionGraph ``function`` compiles: outputs (named by ``output_names`` in the generated
+    code), updates (and random-state advances)."""
     outputs = [outputs] if not isinstance(outputs, (list, tuple)) else list(outputs)
     inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
     assigns = []
@@ -479,14 +480,14 @@ def function_graph(inputs, outputs, updates=None, name=None):
     written = {id(a.inputs[0]) for a in assigns}
     assigns += [a for a in _random_state_updates(outputs + assigns) if id(a.inputs[0]) not in written]
     return FunctionGraph([_check_input(x) for x in inputs], [_tensor(o) for o in outputs], assigns,
-                         name=name or "function")
+                         name=name or "function", output_names=output_names)
 
 
-def function(inputs, outputs, updates=None, backend=None, name=None, **kwargs):
+def function(inputs, outputs, updates=None, backend=None, name=None, output_names=None, **kwargs):
     """Compile ``outputs`` (and ``updates``) of ``inputs`` into a GeneratedFunction."""
     if kwargs:
         raise TypeError(f"function: unexpected keyword arguments {sorted(kwargs)}")
-    return GeneratedFunction(function_graph(inputs, outputs, updates, name), backend=backend)
+    return GeneratedFunction(function_graph(inputs, outputs, updates, name, output_names), backend=backend)
 
 
 def _check_input(x):

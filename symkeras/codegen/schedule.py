@@ -187,7 +187,7 @@ class _Lowering:
         claimed = set()
         for i, node in enumerate(self.graph.outputs):
             buf = self.buf(node)
-            name = f"out{i}" if len(self.graph.outputs) > 1 else "out"
+            name = _output_name(self.graph, i)
             if buf.role == "temp" and id(buf) not in claimed:
                 buf.role, buf.name = "output", self.names(name)
                 claimed.add(id(buf))
@@ -276,6 +276,13 @@ class _Lowering:
             else:
                 merged.append(k)
         self.kernels = merged
+
+
+def _output_name(graph, i):
+    """The name the graph gives output ``i`` (made an identifier by ``names``), else ``out<i>``."""
+    if graph.output_names is not None:
+        return graph.output_names[i]
+    return f"out{i}" if len(graph.outputs) > 1 else "out"
 
 
 _MERGE_LOOKBACK = 16

@@ -207,22 +207,39 @@ class Model(GeneratorMethods, Network):
         updates = self.optimizer.get_updates(total, params, constraints=constraints)
         return inputs, losses + metrics, updates, f"{self.name}_train_step"
 
+    def function_output_names(self, kind):
+        """What the outputs of the 'train', 'test' or 'predict' function are called in its code:
+        the output layers' names, or ``metrics_names`` with each metric's two running sums as
+        ``<metric>_total`` and ``<metric>_count``."""
+        if kind == "predict":
+            return list(self.output_names)
+        sums = [f"{m.name}_{part}" for m in self._compiled["metrics"] for part in ("total", "count")]
+        return self._loss_names(self._compiled["targets"]) + sums
+
+    def function_graph(self, kind):
+        """The FunctionGraph of the 'train', 'test' or 'predict' function, its outputs named."""
+        inputs, outputs, updates, name = self.function_spec(kind)
+        return K.function_graph(inputs, outputs, updates, name, output_names=self.function_output_names(kind))
+
     def make_train_function(self):
         if self.train_function is None:
             inputs, outputs, updates, name = self.function_spec("train")
-            self.train_function = K.function(inputs, outputs, updates=updates, backend=self._backend, name=name)
+            self.train_function = K.function(inputs, outputs, updates=updates, backend=self._backend, name=name,
+                                             output_names=self.function_output_names("train"))
         return self.train_function
 
     def make_test_function(self):
         if self.test_function is None:
             inputs, outputs, updates, name = self.function_spec("test")
-            self.test_function = K.function(inputs, outputs, backend=self._backend, name=name)
+            self.test_function = K.function(inputs, outputs, backend=self._backend, name=name,
+                                            output_names=self.function_output_names("test"))
         return self.test_function
 
     def make_predict_function(self):
         if self.predict_function is None:
             inputs, outputs, _, name = self.function_spec("predict")
-            self.predict_function = K.function(inputs, outputs, backend=self._backend, name=name)
+            self.predict_function = K.function(inputs, outputs, backend=self._backend, name=name,
+                                               output_names=self.function_output_names("predict"))
         return self.predict_function
 
     # ------------------------------------------------------------------ data

@@ -8,11 +8,18 @@ from symkeras.ir.scalar import X
 
 
 class FunctionGraph:
-    """Inputs (placeholders), outputs, and updates (``Assign`` nodes)."""
+    """Inputs (placeholders), outputs, and updates (``Assign`` nodes).
 
-    def __init__(self, inputs, outputs, updates=(), name="function"):
+    ``output_names`` (one per output, e.g. a model's ``metrics_names``) name the outputs in the
+    generated code; without them they are ``out0``, ``out1`` …"""
+
+    def __init__(self, inputs, outputs, updates=(), name="function", output_names=None):
         self.inputs = list(inputs)
         self.outputs = list(outputs)
+        self.output_names = None if output_names is None else [str(n) for n in output_names]
+        if self.output_names is not None and len(self.output_names) != len(self.outputs):
+            raise ValueError(f"output_names: expected {len(self.outputs)} names, one per output, "
+                             f"got {len(self.output_names)}")
         self.assigns = [u if isinstance(u.op, O.Assign) else None for u in updates]
         if any(a is None for a in self.assigns):
             raise TypeError("updates: expected Assign nodes")
@@ -23,7 +30,7 @@ class FunctionGraph:
         self._check_connected()
 
     @classmethod
-    def from_pairs(cls, inputs, outputs, updates, name="function"):
+    def from_pairs(cls, inputs, outputs, updates, name="function", output_names=None):
         assigns = []
         for var, value in updates:
             if value.dtype != var.dtype:
@@ -31,7 +38,7 @@ class FunctionGraph:
             if value.shape != var.shape:
                 value = broadcast_to(value, var.shape)
             assigns.append(O.Assign()(var, value))
-        return cls(inputs, outputs, assigns, name)
+        return cls(inputs, outputs, assigns, name, output_names)
 
     @property
     def roots(self):
@@ -71,6 +78,7 @@ class FunctionGraph:
         graph.outputs = [memo[id(x)] for x in self.outputs]
         graph.assigns = [memo[id(x)] for x in self.assigns]
         graph.name = self.name
+        graph.output_names = self.output_names
         return graph
 
     def describe(self):

@@ -37,7 +37,7 @@ def graph_key(graph, backend, version):
         parts.append((type(op).__name__, props, tuple(index[id(x)] for x in n.inputs), str(n.shape), n.dtype,
                       n.name, n.scope))
     parts.append(("inputs", [index.get(id(x)) for x in graph.inputs]))
-    parts.append(("outputs", [index[id(x)] for x in graph.outputs]))
+    parts.append(("outputs", [index[id(x)] for x in graph.outputs], graph.output_names))
     parts.append(("assigns", [index[id(x)] for x in graph.assigns]))
     return cache.make_key(*parts)
 
