@@ -62,6 +62,13 @@ def test_no_argument_has_a_generic_name(path):
     assert not generic, f"{path}: arguments with generic names: {generic}"
 
 
+@pytest.mark.parametrize("path", GENERATED, ids=lambda p: os.path.relpath(p, ROOT))
+def test_kernel_comments_read_as_math_over_named_operands(path):
+    raw = [rest for _, rest in _kernel_comments(path)
+           if re.search(r"Piecewise|\bEq\(|\bAbs\(|\bx\d+\b|= f\(", rest)]
+    assert not raw, f"{path}: comments in raw SymPy or without their operands' names:\n" + "\n".join(raw)
+
+
 def test_scopes_survive_the_whole_pipeline():
     """The same check on the lowered programs of the reference models, kernel by kernel."""
     sys.path.insert(0, os.path.join(ROOT, "tools"))

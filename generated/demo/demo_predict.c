@@ -215,7 +215,7 @@ int demo_predict(const demo_predict_args *args, void *workspace)
     /* signal_dense: gemm t0[batch,64] = signal @ signal_dense_kernel */
     sk_sgemm(0, 0, batch, 64, 12, signal, 12, signal_dense_kernel, 64, t0, 64);
 
-    /* signal_dense: elementwise t1[batch,64] = f(t0, signal_dense_bias) */
+    /* signal_dense: elementwise[batch,64] t1 = t0 + signal_dense_bias > 0 ? t0 + signal_dense_bias : 0 */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         for (int64_t sk_i1 = 0; sk_i1 < 64; ++sk_i1) {
             const float sk_x0 = t0[64*sk_i0 + sk_i1];
@@ -228,7 +228,7 @@ int demo_predict(const demo_predict_args *args, void *workspace)
     /* context_dense: gemm t2[batch,16] = context @ context_dense_kernel */
     sk_sgemm(0, 0, batch, 16, 4, context, 4, context_dense_kernel, 16, t2, 16);
 
-    /* context_dense: elementwise t3[batch,16] = f(t2, context_dense_bias) */
+    /* context_dense: elementwise[batch,16] t3 = tanh(t2 + context_dense_bias) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         for (int64_t sk_i1 = 0; sk_i1 < 16; ++sk_i1) {
             const float sk_x0 = t2[16*sk_i0 + sk_i1];
@@ -252,7 +252,7 @@ int demo_predict(const demo_predict_args *args, void *workspace)
     /* shared: gemm t5[batch,64] = t4 @ shared_kernel */
     sk_sgemm(0, 0, batch, 64, 80, t4, 80, shared_kernel, 64, t5, 64);
 
-    /* shared: elementwise t6[batch,64] = f(t5, shared_bias) */
+    /* shared: elementwise[batch,64] t6 = t5 + shared_bias > 0 ? t5 + shared_bias : 0 */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         for (int64_t sk_i1 = 0; sk_i1 < 64; ++sk_i1) {
             const float sk_x0 = t5[64*sk_i0 + sk_i1];
@@ -265,7 +265,7 @@ int demo_predict(const demo_predict_args *args, void *workspace)
     /* level: gemm t7[batch,1] = t6 @ level_kernel */
     sk_sgemm(0, 0, batch, 1, 64, t6, 64, level_kernel, 1, t7, 1);
 
-    /* level: elementwise level[batch,1] = f(t7, level_bias) */
+    /* level: elementwise[batch,1] level = t7 + level_bias */
     {
         const float sk_x1 = level_bias[0];
         for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
@@ -277,7 +277,7 @@ int demo_predict(const demo_predict_args *args, void *workspace)
     /* kind: gemm t9[batch,3] = t6 @ kind_kernel */
     sk_sgemm(0, 0, batch, 3, 64, t6, 64, kind_kernel, 3, t9, 3);
 
-    /* kind: elementwise t10[batch,3] = f(t9, kind_bias) */
+    /* kind: elementwise[batch,3] t10 = t9 + kind_bias */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         for (int64_t sk_i1 = 0; sk_i1 < 3; ++sk_i1) {
             const float sk_x0 = t9[3*sk_i0 + sk_i1];

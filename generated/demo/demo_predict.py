@@ -67,14 +67,14 @@ def demo_predict(batch, signal, context, level, kind, signal_dense_kernel, signa
     # signal_dense: gemm t0 = signal @ signal_dense_kernel
     np.matmul(signal, signal_dense_kernel, out=t0)
 
-    # signal_dense: elementwise t1 = Piecewise((x0 + x1, x0 + x1 > 0), (0, True))
+    # signal_dense: elementwise t1 = where(t0 + signal_dense_bias > 0, t0 + signal_dense_bias, 0)
     sk_t0 = t0 + signal_dense_bias
     np.copyto(t1, np.where(np.greater(sk_t0, 0), sk_t0, np.float32(0)), casting="unsafe")
 
     # context_dense: gemm t2 = context @ context_dense_kernel
     np.matmul(context, context_dense_kernel, out=t2)
 
-    # context_dense: elementwise t3 = tanh(x0 + x1)
+    # context_dense: elementwise t3 = tanh(t2 + context_dense_bias)
     np.copyto(t3, np.tanh(t2 + context_dense_bias), casting="unsafe")
 
     # joint: concat t4 <- t1, t3
@@ -85,20 +85,20 @@ def demo_predict(batch, signal, context, level, kind, signal_dense_kernel, signa
     # shared: gemm t5 = t4 @ shared_kernel
     np.matmul(t4, shared_kernel, out=t5)
 
-    # shared: elementwise t6 = Piecewise((x0 + x1, x0 + x1 > 0), (0, True))
+    # shared: elementwise t6 = where(t5 + shared_bias > 0, t5 + shared_bias, 0)
     sk_t0 = t5 + shared_bias
     np.copyto(t6, np.where(np.greater(sk_t0, 0), sk_t0, np.float32(0)), casting="unsafe")
 
     # level: gemm t7 = t6 @ level_kernel
     np.matmul(t6, level_kernel, out=t7)
 
-    # level: elementwise level = x0 + x1
+    # level: elementwise level = t7 + level_bias
     np.copyto(level, t7 + level_bias, casting="unsafe")
 
     # kind: gemm t9 = t6 @ kind_kernel
     np.matmul(t6, kind_kernel, out=t9)
 
-    # kind: elementwise t10 = x0 + x1
+    # kind: elementwise t10 = t9 + kind_bias
     np.copyto(t10, t9 + kind_bias, casting="unsafe")
 
     # kind: softmax kind <- t10

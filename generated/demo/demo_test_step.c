@@ -279,7 +279,7 @@ int demo_test_step(const demo_test_step_args *args, void *workspace)
 
     SK_FTZ_BEGIN();
 
-    /* level_loss: elementwise level_mae_count[] = f() */
+    /* level_loss: elementwise[] level_mae_count = batch */
     {
         level_mae_count[0] = (float)batch;
     }
@@ -287,7 +287,7 @@ int demo_test_step(const demo_test_step_args *args, void *workspace)
     /* signal_dense: gemm t0[batch,64] = signal @ signal_dense_kernel */
     sk_sgemm(0, 0, batch, 64, 12, signal, 12, signal_dense_kernel, 64, t0, 64);
 
-    /* signal_dense: elementwise t1[batch,64] = f(t0, signal_dense_bias) */
+    /* signal_dense: elementwise[batch,64] t1 = t0 + signal_dense_bias > 0 ? t0 + signal_dense_bias : 0 */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         for (int64_t sk_i1 = 0; sk_i1 < 64; ++sk_i1) {
             const float sk_x0 = t0[64*sk_i0 + sk_i1];
@@ -300,7 +300,7 @@ int demo_test_step(const demo_test_step_args *args, void *workspace)
     /* context_dense: gemm t2[batch,16] = context @ context_dense_kernel */
     sk_sgemm(0, 0, batch, 16, 4, context, 4, context_dense_kernel, 16, t2, 16);
 
-    /* context_dense: elementwise t3[batch,16] = f(t2, context_dense_bias) */
+    /* context_dense: elementwise[batch,16] t3 = tanh(t2 + context_dense_bias) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         for (int64_t sk_i1 = 0; sk_i1 < 16; ++sk_i1) {
             const float sk_x0 = t2[16*sk_i0 + sk_i1];
@@ -324,7 +324,7 @@ int demo_test_step(const demo_test_step_args *args, void *workspace)
     /* shared: gemm t5[batch,64] = t4 @ shared_kernel */
     sk_sgemm(0, 0, batch, 64, 80, t4, 80, shared_kernel, 64, t5, 64);
 
-    /* shared: elementwise t6[batch,64] = f(t5, shared_bias) */
+    /* shared: elementwise[batch,64] t6 = t5 + shared_bias > 0 ? t5 + shared_bias : 0 */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         for (int64_t sk_i1 = 0; sk_i1 < 64; ++sk_i1) {
             const float sk_x0 = t5[64*sk_i0 + sk_i1];
@@ -337,7 +337,7 @@ int demo_test_step(const demo_test_step_args *args, void *workspace)
     /* level: gemm t7[batch,1] = t6 @ level_kernel */
     sk_sgemm(0, 0, batch, 1, 64, t6, 64, level_kernel, 1, t7, 1);
 
-    /* level_loss; level_mae: elementwise t8, t9, t22[batch,1] = f(t7, level_bias, level_target) */
+    /* level_loss; level_mae: elementwise[batch,1] t8 = t7 + level_bias - level_target; t9 = (t7 + level_bias - level_target)**2; t22 = abs(t7 + level_bias - level_target) */
     {
         const float sk_x1 = level_bias[0];
         for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
@@ -350,7 +350,7 @@ int demo_test_step(const demo_test_step_args *args, void *workspace)
         }
     }
 
-    /* level_loss: elementwise t10[batch] = f(t9, level_sample_weights) */
+    /* level_loss: elementwise[batch] t10 = t9*level_sample_weights */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         const float sk_x0 = t9[sk_i0];
         const float sk_x1 = level_sample_weights[sk_i0];
@@ -360,7 +360,7 @@ int demo_test_step(const demo_test_step_args *args, void *workspace)
     /* level_loss: reduce t11[] = sum(t10[batch]) */
     t11[0] = sk_sum_f32(t10, batch);
 
-    /* level_loss: elementwise level_loss[] = f(t11) */
+    /* level_loss: elementwise[] level_loss = t11/batch */
     {
         const float sk_x0 = t11[0];
         level_loss[0] = sk_x0/((float)batch);
@@ -369,7 +369,7 @@ int demo_test_step(const demo_test_step_args *args, void *workspace)
     /* kind: gemm t13[batch,3] = t6 @ kind_kernel */
     sk_sgemm(0, 0, batch, 3, 64, t6, 64, kind_kernel, 3, t13, 3);
 
-    /* kind: elementwise t14[batch,3] = f(t13, kind_bias) */
+    /* kind: elementwise[batch,3] t14 = t13 + kind_bias */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         for (int64_t sk_i1 = 0; sk_i1 < 3; ++sk_i1) {
             const float sk_x0 = t13[3*sk_i0 + sk_i1];
@@ -398,7 +398,7 @@ int demo_test_step(const demo_test_step_args *args, void *workspace)
         }
     }
 
-    /* kind_loss: elementwise t16[batch,3] = f(kind_target, t15) */
+    /* kind_loss: elementwise[batch,3] t16 = kind_target*t15 */
     for (int64_t sk_i0 = 0; sk_i0 < 3*batch; ++sk_i0) {
         const float sk_x0 = kind_target[sk_i0];
         const float sk_x1 = t15[sk_i0];
@@ -410,7 +410,7 @@ int demo_test_step(const demo_test_step_args *args, void *workspace)
         t17[sk_o] = sk_sum_f32(t16 + 3*sk_o, 3);
     }
 
-    /* kind_loss: elementwise t18[batch] = f(t17, kind_sample_weights) */
+    /* kind_loss: elementwise[batch] t18 = -t17*kind_sample_weights */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         const float sk_x0 = t17[sk_i0];
         const float sk_x1 = kind_sample_weights[sk_i0];
@@ -420,7 +420,7 @@ int demo_test_step(const demo_test_step_args *args, void *workspace)
     /* kind_loss: reduce t19[] = sum(t18[batch]) */
     t19[0] = sk_sum_f32(t18, batch);
 
-    /* kind_loss; loss: elementwise kind_loss, loss[] = f(t19, level_loss) */
+    /* kind_loss; loss: elementwise[] kind_loss = t19/batch; loss = level_loss + 0.5*t19/batch */
     {
         const float sk_x0 = t19[0];
         const float sk_x1 = level_loss[0];
@@ -482,14 +482,14 @@ int demo_test_step(const demo_test_step_args *args, void *workspace)
         t27[sk_o] = sk_at;
     }
 
-    /* kind_accuracy: elementwise t28[batch] = f(t25, t27) */
+    /* kind_accuracy: elementwise[batch] t28 = t25 == t27 ? 1 : 0 */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         const int64_t sk_x0 = t25[sk_i0];
         const int64_t sk_x1 = t27[sk_i0];
         t28[sk_i0] = (sk_x0 == sk_x1) ? 1 : 0;
     }
 
-    /* kind_accuracy: elementwise t29[batch] = f(t28) */
+    /* kind_accuracy: elementwise[batch] t29 = t28 */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         const float sk_x0 = (float)t28[sk_i0];
         t29[sk_i0] = sk_x0;

@@ -100,14 +100,14 @@ def demo_test_step(batch, signal, context, level_target, kind_target, level_samp
     # signal_dense: gemm t0 = signal @ signal_dense_kernel
     np.matmul(signal, signal_dense_kernel, out=t0)
 
-    # signal_dense: elementwise t1 = Piecewise((x0 + x1, x0 + x1 > 0), (0, True))
+    # signal_dense: elementwise t1 = where(t0 + signal_dense_bias > 0, t0 + signal_dense_bias, 0)
     sk_t0 = t0 + signal_dense_bias
     np.copyto(t1, np.where(np.greater(sk_t0, 0), sk_t0, np.float32(0)), casting="unsafe")
 
     # context_dense: gemm t2 = context @ context_dense_kernel
     np.matmul(context, context_dense_kernel, out=t2)
 
-    # context_dense: elementwise t3 = tanh(x0 + x1)
+    # context_dense: elementwise t3 = tanh(t2 + context_dense_bias)
     np.copyto(t3, np.tanh(t2 + context_dense_bias), casting="unsafe")
 
     # joint: concat t4 <- t1, t3
@@ -118,14 +118,14 @@ def demo_test_step(batch, signal, context, level_target, kind_target, level_samp
     # shared: gemm t5 = t4 @ shared_kernel
     np.matmul(t4, shared_kernel, out=t5)
 
-    # shared: elementwise t6 = Piecewise((x0 + x1, x0 + x1 > 0), (0, True))
+    # shared: elementwise t6 = where(t5 + shared_bias > 0, t5 + shared_bias, 0)
     sk_t0 = t5 + shared_bias
     np.copyto(t6, np.where(np.greater(sk_t0, 0), sk_t0, np.float32(0)), casting="unsafe")
 
     # level: gemm t7 = t6 @ level_kernel
     np.matmul(t6, level_kernel, out=t7)
 
-    # level_loss; level_mae: elementwise t8, t9, t22 = x0 + x1 - x2; (x0 + x1 - x2)**2; Abs(x0 + x1 - x2)
+    # level_loss; level_mae: elementwise t8 = t7 + level_bias - level_target; t9 = (t7 + level_bias - level_target)**2; t22 = abs(t7 + level_bias - level_target)
     sk_t0 = t7 + level_bias - level_target
     sk_r0 = sk_t0
     sk_r1 = sk_t0**2
@@ -134,19 +134,19 @@ def demo_test_step(batch, signal, context, level_target, kind_target, level_samp
     np.copyto(t9, sk_r1, casting="unsafe")
     np.copyto(t22, sk_r2, casting="unsafe")
 
-    # level_loss: elementwise t10 = x0*x1
+    # level_loss: elementwise t10 = t9*level_sample_weights
     np.copyto(t10, t9.reshape((batch, ))*level_sample_weights, casting="unsafe")
 
     # level_loss: reduce t11 <- t10
     np.sum(t10.reshape(1, batch, 1), axis=1, out=t11.reshape(1, 1))
 
-    # level_loss: elementwise level_loss = x0/batch
+    # level_loss: elementwise level_loss = t11/batch
     np.copyto(level_loss, t11/batch, casting="unsafe")
 
     # kind: gemm t13 = t6 @ kind_kernel
     np.matmul(t6, kind_kernel, out=t13)
 
-    # kind: elementwise t14 = x0 + x1
+    # kind: elementwise t14 = t13 + kind_bias
     np.copyto(t14, t13 + kind_bias, casting="unsafe")
 
     # kind_loss: softmax t15 <- t14
@@ -154,19 +154,19 @@ def demo_test_step(batch, signal, context, level_target, kind_target, level_samp
     sk_shifted = sk_x - sk_x.max(axis=1, keepdims=True)
     np.copyto(t15.reshape(sk_x.shape), sk_shifted - np.log(np.exp(sk_shifted).sum(axis=1, keepdims=True)))
 
-    # kind_loss: elementwise t16 = x0*x1
+    # kind_loss: elementwise t16 = kind_target*t15
     np.copyto(t16, kind_target*t15, casting="unsafe")
 
     # kind_loss: reduce t17 <- t16
     np.sum(t16.reshape(batch, 3, 1), axis=1, out=t17.reshape(batch, 1))
 
-    # kind_loss: elementwise t18 = -x0*x1
+    # kind_loss: elementwise t18 = -t17*kind_sample_weights
     np.copyto(t18, -t17*kind_sample_weights, casting="unsafe")
 
     # kind_loss: reduce t19 <- t18
     np.sum(t18.reshape(1, batch, 1), axis=1, out=t19.reshape(1, 1))
 
-    # kind_loss; loss: elementwise kind_loss, loss = x0/batch; x1 + 0.5*x0/batch
+    # kind_loss; loss: elementwise kind_loss = t19/batch; loss = level_loss + 0.5*t19/batch
     sk_t0 = t19/batch
     sk_r0 = sk_t0
     sk_r1 = 0.5*sk_t0 + level_loss
@@ -188,10 +188,10 @@ def demo_test_step(batch, signal, context, level_target, kind_target, level_samp
     # kind_accuracy: argmax t27 <- t26
     np.argmax(t26.reshape(batch, 3, 1), axis=1, out=t27.reshape(batch, 1))
 
-    # kind_accuracy: elementwise t28 = Piecewise((1, Eq(x0, x1)), (0, True))
+    # kind_accuracy: elementwise t28 = where(t25 == t27, 1, 0)
     np.copyto(t28, np.where(np.equal(t25, t27), np.int64(1), np.int64(0)), casting="unsafe")
 
-    # kind_accuracy: elementwise t29 = x0
+    # kind_accuracy: elementwise t29 = t28
     np.copyto(t29, t28, casting="unsafe")
 
     # kind_accuracy: reduce kind_accuracy_total <- t29

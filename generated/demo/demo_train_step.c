@@ -446,7 +446,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
 
     SK_FTZ_BEGIN();
 
-    /* Adam/signal_dense/kernel: elementwise t53, t51[] = f(Adam_beta_2, Adam_beta_1) */
+    /* Adam/signal_dense/kernel: elementwise[] t53 = 1 - Adam_beta_2; t51 = 1 - Adam_beta_1 */
     {
         const float sk_x0 = Adam_beta_2[0];
         const float sk_x1 = Adam_beta_1[0];
@@ -454,13 +454,13 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         t51[0] = 1 - sk_x1;
     }
 
-    /* Adam: elementwise Adam_iterations[] = f(Adam_iterations) */
+    /* Adam: elementwise[] Adam_iterations = Adam_iterations + 1 */
     {
         const int64_t sk_x0 = Adam_iterations[0];
         Adam_iterations[0] = sk_x0 + 1;
     }
 
-    /* Adam/signal_dense/kernel; level_loss: elementwise t55, t56, level_mae_count[] = f(Adam_iterations, Adam_learning_rate, Adam_beta_2, Adam_beta_1) */
+    /* Adam/signal_dense/kernel; level_loss: elementwise[] t55 = Adam_iterations; t56 = Adam_learning_rate*sqrt(1 - Adam_beta_2**Adam_iterations)/(1 - Adam_beta_1**Adam_iterations); level_mae_count = batch */
     {
         const float sk_x0 = (float)Adam_iterations[0];
         const float sk_x1 = Adam_learning_rate[0];
@@ -474,7 +474,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     /* signal_dense: gemm t0[batch,64] = signal @ signal_dense_kernel */
     sk_sgemm(0, 0, batch, 64, 12, signal, 12, signal_dense_kernel, 64, t0, 64);
 
-    /* signal_dense: elementwise t1, t2[batch,64] = f(t0, signal_dense_bias) */
+    /* signal_dense: elementwise[batch,64] t1 = t0 + signal_dense_bias; t2 = t0 + signal_dense_bias > 0 ? t0 + signal_dense_bias : 0 */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         for (int64_t sk_i1 = 0; sk_i1 < 64; ++sk_i1) {
             const float sk_x0 = t0[64*sk_i0 + sk_i1];
@@ -488,7 +488,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     /* context_dense: gemm t3[batch,16] = context @ context_dense_kernel */
     sk_sgemm(0, 0, batch, 16, 4, context, 4, context_dense_kernel, 16, t3, 16);
 
-    /* context_dense: elementwise t4, t5[batch,16] = f(t3, context_dense_bias) */
+    /* context_dense: elementwise[batch,16] t4 = t3 + context_dense_bias; t5 = tanh(t3 + context_dense_bias) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         for (int64_t sk_i1 = 0; sk_i1 < 16; ++sk_i1) {
             const float sk_x0 = t3[16*sk_i0 + sk_i1];
@@ -517,7 +517,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         for (int64_t sk_i = 0; sk_i < 80*batch; ++sk_i) t7[sk_i] = sk_rng_uniformf(sk_key, (uint64_t)sk_i);
     }
 
-    /* joint_dropout: elementwise t8[batch,80] = f(t6, t7) */
+    /* joint_dropout: elementwise[batch,80] t8 = t7 >= 0.1 ? 1.1111112*t6 : 0 */
     for (int64_t sk_i0 = 0; sk_i0 < 80*batch; ++sk_i0) {
         const float sk_x0 = t6[sk_i0];
         const float sk_x1 = t7[sk_i0];
@@ -527,7 +527,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     /* shared: gemm t9[batch,64] = t8 @ shared_kernel */
     sk_sgemm(0, 0, batch, 64, 80, t8, 80, shared_kernel, 64, t9, 64);
 
-    /* shared: elementwise t10, t11[batch,64] = f(t9, shared_bias) */
+    /* shared: elementwise[batch,64] t10 = t9 + shared_bias; t11 = t9 + shared_bias > 0 ? t9 + shared_bias : 0 */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         for (int64_t sk_i1 = 0; sk_i1 < 64; ++sk_i1) {
             const float sk_x0 = t9[64*sk_i0 + sk_i1];
@@ -541,7 +541,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     /* level: gemm t12[batch,1] = t11 @ level_kernel */
     sk_sgemm(0, 0, batch, 1, 64, t11, 64, level_kernel, 1, t12, 1);
 
-    /* level_loss; level_mae: elementwise t13, t14, t27[batch,1] = f(t12, level_bias, level_target) */
+    /* level_loss; level_mae: elementwise[batch,1] t13 = t12 + level_bias - level_target; t14 = (t12 + level_bias - level_target)**2; t27 = abs(t12 + level_bias - level_target) */
     {
         const float sk_x1 = level_bias[0];
         for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
@@ -554,7 +554,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* level_loss: elementwise t15[batch] = f(t14, level_sample_weights) */
+    /* level_loss: elementwise[batch] t15 = t14*level_sample_weights */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         const float sk_x0 = t14[sk_i0];
         const float sk_x1 = level_sample_weights[sk_i0];
@@ -564,7 +564,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     /* level_loss: reduce t16[] = sum(t15[batch]) */
     t16[0] = sk_sum_f32(t15, batch);
 
-    /* level_loss: elementwise level_loss[] = f(t16) */
+    /* level_loss: elementwise[] level_loss = t16/batch */
     {
         const float sk_x0 = t16[0];
         level_loss[0] = sk_x0/((float)batch);
@@ -573,7 +573,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     /* kind: gemm t18[batch,3] = t11 @ kind_kernel */
     sk_sgemm(0, 0, batch, 3, 64, t11, 64, kind_kernel, 3, t18, 3);
 
-    /* kind: elementwise t19[batch,3] = f(t18, kind_bias) */
+    /* kind: elementwise[batch,3] t19 = t18 + kind_bias */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         for (int64_t sk_i1 = 0; sk_i1 < 3; ++sk_i1) {
             const float sk_x0 = t18[3*sk_i0 + sk_i1];
@@ -602,7 +602,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* kind_loss: elementwise t21[batch,3] = f(kind_target, t20) */
+    /* kind_loss: elementwise[batch,3] t21 = kind_target*t20 */
     for (int64_t sk_i0 = 0; sk_i0 < 3*batch; ++sk_i0) {
         const float sk_x0 = kind_target[sk_i0];
         const float sk_x1 = t20[sk_i0];
@@ -614,7 +614,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         t22[sk_o] = sk_sum_f32(t21 + 3*sk_o, 3);
     }
 
-    /* kind_loss: elementwise t23[batch] = f(t22, kind_sample_weights) */
+    /* kind_loss: elementwise[batch] t23 = -t22*kind_sample_weights */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         const float sk_x0 = t22[sk_i0];
         const float sk_x1 = kind_sample_weights[sk_i0];
@@ -624,7 +624,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     /* kind_loss: reduce t24[] = sum(t23[batch]) */
     t24[0] = sk_sum_f32(t23, batch);
 
-    /* kind_loss; loss: elementwise kind_loss, loss[] = f(t24, level_loss) */
+    /* kind_loss; loss: elementwise[] kind_loss = t24/batch; loss = level_loss + 0.5*t24/batch */
     {
         const float sk_x0 = t24[0];
         const float sk_x1 = level_loss[0];
@@ -686,14 +686,14 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         t32[sk_o] = sk_at;
     }
 
-    /* kind_accuracy: elementwise t33[batch] = f(t30, t32) */
+    /* kind_accuracy: elementwise[batch] t33 = t30 == t32 ? 1 : 0 */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         const int64_t sk_x0 = t30[sk_i0];
         const int64_t sk_x1 = t32[sk_i0];
         t33[sk_i0] = (sk_x0 == sk_x1) ? 1 : 0;
     }
 
-    /* kind_accuracy; gradients/kind_loss; gradients/level_loss: elementwise t34, t37, t42[batch] = f(t33, kind_sample_weights, level_sample_weights) */
+    /* kind_accuracy; gradients/kind_loss; gradients/level_loss: elementwise[batch] t34 = t33; t37 = -0.5*kind_sample_weights/batch; t42 = level_sample_weights/batch */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         const float sk_x0 = (float)t33[sk_i0];
         const float sk_x1 = kind_sample_weights[sk_i0];
@@ -707,7 +707,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     /* kind_accuracy: reduce kind_accuracy_total[] = sum(t34[batch]) */
     kind_accuracy_total[0] = sk_sum_f32(t34, batch);
 
-    /* gradients/kind_loss: elementwise t38[batch,3] = f(kind_target, t37) */
+    /* gradients/kind_loss: elementwise[batch,3] t38 = kind_target*t37 */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         const float sk_x1 = t37[sk_i0];
         for (int64_t sk_i1 = 0; sk_i1 < 3; ++sk_i1) {
@@ -721,7 +721,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         t39[sk_o] = sk_sum_f32(t38 + 3*sk_o, 3);
     }
 
-    /* gradients/kind_loss: elementwise t40[batch,3] = f(t38, t20, t39) */
+    /* gradients/kind_loss: elementwise[batch,3] t40 = t38 - t39*exp(t20) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         const float sk_x2 = t39[sk_i0];
         for (int64_t sk_i1 = 0; sk_i1 < 3; ++sk_i1) {
@@ -734,7 +734,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     /* gradients/kind: gemm t41[batch,64] = t40 @ kind_kernel.T */
     sk_sgemm(0, 1, batch, 64, 3, t40, 3, kind_kernel, 3, t41, 64);
 
-    /* gradients/level_loss: elementwise t43[batch,1] = f(t13, t42) */
+    /* gradients/level_loss: elementwise[batch,1] t43 = 2*t13*t42 */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         const float sk_x0 = t13[sk_i0];
         const float sk_x1 = t42[sk_i0];
@@ -744,7 +744,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     /* gradients/level: gemm t44[batch,64] = t43 @ level_kernel.T */
     sk_sgemm(0, 1, batch, 64, 1, t43, 1, level_kernel, 1, t44, 64);
 
-    /* gradients/shared: elementwise t45[batch,64] = f(t10, t41, t44) */
+    /* gradients/shared: elementwise[batch,64] t45 = (t41 + t44)*(t10 > 0 ? 1 : 0) */
     for (int64_t sk_i0 = 0; sk_i0 < 64*batch; ++sk_i0) {
         const float sk_x0 = t10[sk_i0];
         const float sk_x1 = t41[sk_i0];
@@ -755,7 +755,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     /* gradients/shared: gemm t46[batch,80] = t45 @ shared_kernel.T */
     sk_sgemm(0, 1, batch, 80, 64, t45, 64, shared_kernel, 64, t46, 80);
 
-    /* gradients/joint_dropout: elementwise t47[batch,80] = f(t7, t46) */
+    /* gradients/joint_dropout: elementwise[batch,80] t47 = t46*(t7 >= 0.1 ? 1.1111112 : 0) */
     for (int64_t sk_i0 = 0; sk_i0 < 80*batch; ++sk_i0) {
         const float sk_x0 = t7[sk_i0];
         const float sk_x1 = t46[sk_i0];
@@ -769,7 +769,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/signal_dense: elementwise t49[batch,64] = f(t1, t48) */
+    /* gradients/signal_dense: elementwise[batch,64] t49 = t48*(t1 > 0 ? 1 : 0) */
     for (int64_t sk_i0 = 0; sk_i0 < 64*batch; ++sk_i0) {
         const float sk_x0 = t1[sk_i0];
         const float sk_x1 = t48[sk_i0];
@@ -779,7 +779,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     /* gradients/signal_dense: gemm t50[12,64] = signal.T @ t49 */
     sk_sgemm(1, 0, 12, 64, batch, signal, 12, t49, 64, t50, 64);
 
-    /* Adam/signal_dense/kernel: elementwise signal_dense_kernel_m, signal_dense_kernel_v, signal_dense_kernel[12,64] = f(signal_dense_kernel_m, t50, t51, signal_dense_kernel_v, t53, signal_dense_kernel, t56) */
+    /* Adam/signal_dense/kernel: elementwise[12,64] signal_dense_kernel_m = signal_dense_kernel_m + t51*(-signal_dense_kernel_m + t50); signal_dense_kernel_v = signal_dense_kernel_v + t53*(t50**2 - signal_dense_kernel_v); signal_dense_kernel = signal_dense_kernel - t56*(signal_dense_kernel_m + t51*(-signal_dense_kernel_m + t50))/(sqrt(signal_dense_kernel_v + t53*(t50**2 - signal_dense_kernel_v)) + 1e-07) */
     {
         const float sk_x2 = t51[0];
         const float sk_x4 = t53[0];
@@ -810,7 +810,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* Adam/signal_dense/bias: elementwise signal_dense_bias_m, signal_dense_bias_v, signal_dense_bias[64] = f(signal_dense_bias_m, t58, t51, signal_dense_bias_v, t53, signal_dense_bias, t56) */
+    /* Adam/signal_dense/bias: elementwise[64] signal_dense_bias_m = signal_dense_bias_m + t51*(-signal_dense_bias_m + t58); signal_dense_bias_v = signal_dense_bias_v + t53*(t58**2 - signal_dense_bias_v); signal_dense_bias = signal_dense_bias - t56*(signal_dense_bias_m + t51*(-signal_dense_bias_m + t58))/(sqrt(signal_dense_bias_v + t53*(t58**2 - signal_dense_bias_v)) + 1e-07) */
     {
         const float sk_x2 = t51[0];
         const float sk_x4 = t53[0];
@@ -835,7 +835,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/context_dense: elementwise t63[batch,16] = f(t4, t62) */
+    /* gradients/context_dense: elementwise[batch,16] t63 = t62*(1 - tanh(t4)**2) */
     for (int64_t sk_i0 = 0; sk_i0 < 16*batch; ++sk_i0) {
         const float sk_x0 = t4[sk_i0];
         const float sk_x1 = t62[sk_i0];
@@ -845,7 +845,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     /* gradients/context_dense: gemm t64[4,16] = context.T @ t63 */
     sk_sgemm(1, 0, 4, 16, batch, context, 4, t63, 16, t64, 16);
 
-    /* Adam/context_dense/kernel: elementwise context_dense_kernel_m, context_dense_kernel_v, context_dense_kernel[4,16] = f(context_dense_kernel_m, t64, t51, context_dense_kernel_v, t53, context_dense_kernel, t56) */
+    /* Adam/context_dense/kernel: elementwise[4,16] context_dense_kernel_m = context_dense_kernel_m + t51*(-context_dense_kernel_m + t64); context_dense_kernel_v = context_dense_kernel_v + t53*(t64**2 - context_dense_kernel_v); context_dense_kernel = context_dense_kernel - t56*(context_dense_kernel_m + t51*(-context_dense_kernel_m + t64))/(sqrt(context_dense_kernel_v + t53*(t64**2 - context_dense_kernel_v)) + 1e-07) */
     {
         const float sk_x2 = t51[0];
         const float sk_x4 = t53[0];
@@ -876,7 +876,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* Adam/context_dense/bias: elementwise context_dense_bias_m, context_dense_bias_v, context_dense_bias[16] = f(context_dense_bias_m, t68, t51, context_dense_bias_v, t53, context_dense_bias, t56) */
+    /* Adam/context_dense/bias: elementwise[16] context_dense_bias_m = context_dense_bias_m + t51*(-context_dense_bias_m + t68); context_dense_bias_v = context_dense_bias_v + t53*(t68**2 - context_dense_bias_v); context_dense_bias = context_dense_bias - t56*(context_dense_bias_m + t51*(-context_dense_bias_m + t68))/(sqrt(context_dense_bias_v + t53*(t68**2 - context_dense_bias_v)) + 1e-07) */
     {
         const float sk_x2 = t51[0];
         const float sk_x4 = t53[0];
@@ -897,7 +897,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     /* gradients/shared: gemm t72[80,64] = t8.T @ t45 */
     sk_sgemm(1, 0, 80, 64, batch, t8, 80, t45, 64, t72, 64);
 
-    /* Adam/shared/kernel: elementwise shared_kernel_m, shared_kernel_v, shared_kernel[80,64] = f(shared_kernel_m, t72, t51, shared_kernel_v, t53, shared_kernel, t56) */
+    /* Adam/shared/kernel: elementwise[80,64] shared_kernel_m = shared_kernel_m + t51*(-shared_kernel_m + t72); shared_kernel_v = shared_kernel_v + t53*(t72**2 - shared_kernel_v); shared_kernel = shared_kernel - t56*(shared_kernel_m + t51*(-shared_kernel_m + t72))/(sqrt(shared_kernel_v + t53*(t72**2 - shared_kernel_v)) + 1e-07) */
     {
         const float sk_x2 = t51[0];
         const float sk_x4 = t53[0];
@@ -928,7 +928,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* Adam/shared/bias: elementwise shared_bias_m, shared_bias_v, shared_bias[64] = f(shared_bias_m, t76, t51, shared_bias_v, t53, shared_bias, t56) */
+    /* Adam/shared/bias: elementwise[64] shared_bias_m = shared_bias_m + t51*(-shared_bias_m + t76); shared_bias_v = shared_bias_v + t53*(t76**2 - shared_bias_v); shared_bias = shared_bias - t56*(shared_bias_m + t51*(-shared_bias_m + t76))/(sqrt(shared_bias_v + t53*(t76**2 - shared_bias_v)) + 1e-07) */
     {
         const float sk_x2 = t51[0];
         const float sk_x4 = t53[0];
@@ -949,7 +949,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     /* gradients/level: gemm t80[64,1] = t11.T @ t43 */
     sk_sgemm(1, 0, 64, 1, batch, t11, 64, t43, 1, t80, 1);
 
-    /* Adam/level/kernel: elementwise level_kernel_m, level_kernel_v, level_kernel[64,1] = f(level_kernel_m, t80, t51, level_kernel_v, t53, level_kernel, t56) */
+    /* Adam/level/kernel: elementwise[64,1] level_kernel_m = level_kernel_m + t51*(-level_kernel_m + t80); level_kernel_v = level_kernel_v + t53*(t80**2 - level_kernel_v); level_kernel = level_kernel - t56*(level_kernel_m + t51*(-level_kernel_m + t80))/(sqrt(level_kernel_v + t53*(t80**2 - level_kernel_v)) + 1e-07) */
     {
         const float sk_x2 = t51[0];
         const float sk_x4 = t53[0];
@@ -970,7 +970,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     /* gradients/level: reduce t84[1] = sum(t43[batch,1]) */
     t84[0] = sk_sum_f32(t43, batch);
 
-    /* Adam/level/bias: elementwise level_bias_v, level_bias_m, level_bias[1] = f(level_bias_v, t84, t53, level_bias_m, t51, level_bias, t56) */
+    /* Adam/level/bias: elementwise[1] level_bias_v = level_bias_v + t53*(-level_bias_v + t84**2); level_bias_m = level_bias_m + t51*(t84 - level_bias_m); level_bias = level_bias - t56*(level_bias_m + t51*(t84 - level_bias_m))/(sqrt(level_bias_v + t53*(-level_bias_v + t84**2)) + 1e-07) */
     {
         const float sk_x0 = level_bias_v[0];
         const float sk_x1 = t84[0];
@@ -989,7 +989,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     /* gradients/kind: gemm t88[64,3] = t11.T @ t40 */
     sk_sgemm(1, 0, 64, 3, batch, t11, 64, t40, 3, t88, 3);
 
-    /* Adam/kind/kernel: elementwise kind_kernel_m, kind_kernel_v, kind_kernel[64,3] = f(kind_kernel_m, t88, t51, kind_kernel_v, t53, kind_kernel, t56) */
+    /* Adam/kind/kernel: elementwise[64,3] kind_kernel_m = kind_kernel_m + t51*(-kind_kernel_m + t88); kind_kernel_v = kind_kernel_v + t53*(t88**2 - kind_kernel_v); kind_kernel = kind_kernel - t56*(kind_kernel_m + t51*(-kind_kernel_m + t88))/(sqrt(kind_kernel_v + t53*(t88**2 - kind_kernel_v)) + 1e-07) */
     {
         const float sk_x2 = t51[0];
         const float sk_x4 = t53[0];
@@ -1020,7 +1020,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* Adam/kind/bias: elementwise kind_bias_m, kind_bias_v, kind_bias[3] = f(kind_bias_m, t92, t51, kind_bias_v, t53, kind_bias, t56) */
+    /* Adam/kind/bias: elementwise[3] kind_bias_m = kind_bias_m + t51*(-kind_bias_m + t92); kind_bias_v = kind_bias_v + t53*(t92**2 - kind_bias_v); kind_bias = kind_bias - t56*(kind_bias_m + t51*(-kind_bias_m + t92))/(sqrt(kind_bias_v + t53*(t92**2 - kind_bias_v)) + 1e-07) */
     {
         const float sk_x2 = t51[0];
         const float sk_x4 = t53[0];
@@ -1038,7 +1038,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* joint_dropout: elementwise joint_dropout_rng_state[2] = f(joint_dropout_rng_state, const0) */
+    /* joint_dropout: elementwise[2] joint_dropout_rng_state = joint_dropout_rng_state + const0 */
     for (int64_t sk_i0 = 0; sk_i0 < 2; ++sk_i0) {
         const int64_t sk_x0 = joint_dropout_rng_state[sk_i0];
         const int64_t sk_x1 = const0[sk_i0];

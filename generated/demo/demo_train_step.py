@@ -216,16 +216,16 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     t88 = sk_ws27[:192].reshape((64, 3, ))  # gradients/kind (64, 3)
     t92 = sk_ws28[:3].reshape((3, ))  # gradients/kind (3,)
 
-    # Adam/signal_dense/kernel: elementwise t53, t51 = 1 - x0; 1 - x1
+    # Adam/signal_dense/kernel: elementwise t53 = 1 - Adam_beta_2; t51 = 1 - Adam_beta_1
     sk_r0 = 1 - Adam_beta_2
     sk_r1 = 1 - Adam_beta_1
     np.copyto(t53, sk_r0, casting="unsafe")
     np.copyto(t51, sk_r1, casting="unsafe")
 
-    # Adam: elementwise Adam_iterations = x0 + 1
+    # Adam: elementwise Adam_iterations = Adam_iterations + 1
     np.copyto(Adam_iterations, Adam_iterations + 1, casting="unsafe")
 
-    # Adam/signal_dense/kernel; level_loss: elementwise t55, t56, level_mae_count = x0; x1*sqrt(1 - x2**x0)/(1 - x3**x0); batch
+    # Adam/signal_dense/kernel; level_loss: elementwise t55 = Adam_iterations; t56 = Adam_learning_rate*sqrt(1 - Adam_beta_2**Adam_iterations)/(1 - Adam_beta_1**Adam_iterations); level_mae_count = batch
     sk_r0 = Adam_iterations
     sk_r1 = Adam_learning_rate*np.sqrt(1 - Adam_beta_2**Adam_iterations)/(1 - Adam_beta_1**Adam_iterations)
     sk_r2 = batch
@@ -236,7 +236,7 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     # signal_dense: gemm t0 = signal @ signal_dense_kernel
     np.matmul(signal, signal_dense_kernel, out=t0)
 
-    # signal_dense: elementwise t1, t2 = x0 + x1; Piecewise((x0 + x1, x0 + x1 > 0), (0, True))
+    # signal_dense: elementwise t1 = t0 + signal_dense_bias; t2 = where(t0 + signal_dense_bias > 0, t0 + signal_dense_bias, 0)
     sk_t0 = t0 + signal_dense_bias
     sk_r0 = sk_t0
     sk_r1 = np.where(np.greater(sk_t0, 0), sk_t0, np.float32(0))
@@ -246,7 +246,7 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     # context_dense: gemm t3 = context @ context_dense_kernel
     np.matmul(context, context_dense_kernel, out=t3)
 
-    # context_dense: elementwise t4, t5 = x0 + x1; tanh(x0 + x1)
+    # context_dense: elementwise t4 = t3 + context_dense_bias; t5 = tanh(t3 + context_dense_bias)
     sk_t0 = t3 + context_dense_bias
     sk_r0 = sk_t0
     sk_r1 = np.tanh(sk_t0)
@@ -261,13 +261,13 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     # joint_dropout: random t7 <- joint_dropout_rng_state
     np.copyto(t7.reshape(-1), _sk_random(joint_dropout_rng_state, 80*batch, "uniform", 0, "float32"))
 
-    # joint_dropout: elementwise t8 = Piecewise((1.11111111111111*x0, x1 >= 0.1), (0, True))
+    # joint_dropout: elementwise t8 = where(t7 >= 0.1, 1.1111112*t6, 0)
     np.copyto(t8, np.where(np.greater_equal(t7, 0.1), 1.1111111111111112*t6, np.float32(0)), casting="unsafe")
 
     # shared: gemm t9 = t8 @ shared_kernel
     np.matmul(t8, shared_kernel, out=t9)
 
-    # shared: elementwise t10, t11 = x0 + x1; Piecewise((x0 + x1, x0 + x1 > 0), (0, True))
+    # shared: elementwise t10 = t9 + shared_bias; t11 = where(t9 + shared_bias > 0, t9 + shared_bias, 0)
     sk_t0 = t9 + shared_bias
     sk_r0 = sk_t0
     sk_r1 = np.where(np.greater(sk_t0, 0), sk_t0, np.float32(0))
@@ -277,7 +277,7 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     # level: gemm t12 = t11 @ level_kernel
     np.matmul(t11, level_kernel, out=t12)
 
-    # level_loss; level_mae: elementwise t13, t14, t27 = x0 + x1 - x2; (x0 + x1 - x2)**2; Abs(x0 + x1 - x2)
+    # level_loss; level_mae: elementwise t13 = t12 + level_bias - level_target; t14 = (t12 + level_bias - level_target)**2; t27 = abs(t12 + level_bias - level_target)
     sk_t0 = t12 + level_bias - level_target
     sk_r0 = sk_t0
     sk_r1 = sk_t0**2
@@ -286,19 +286,19 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     np.copyto(t14, sk_r1, casting="unsafe")
     np.copyto(t27, sk_r2, casting="unsafe")
 
-    # level_loss: elementwise t15 = x0*x1
+    # level_loss: elementwise t15 = t14*level_sample_weights
     np.copyto(t15, t14.reshape((batch, ))*level_sample_weights, casting="unsafe")
 
     # level_loss: reduce t16 <- t15
     np.sum(t15.reshape(1, batch, 1), axis=1, out=t16.reshape(1, 1))
 
-    # level_loss: elementwise level_loss = x0/batch
+    # level_loss: elementwise level_loss = t16/batch
     np.copyto(level_loss, t16/batch, casting="unsafe")
 
     # kind: gemm t18 = t11 @ kind_kernel
     np.matmul(t11, kind_kernel, out=t18)
 
-    # kind: elementwise t19 = x0 + x1
+    # kind: elementwise t19 = t18 + kind_bias
     np.copyto(t19, t18 + kind_bias, casting="unsafe")
 
     # kind_loss: softmax t20 <- t19
@@ -306,19 +306,19 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     sk_shifted = sk_x - sk_x.max(axis=1, keepdims=True)
     np.copyto(t20.reshape(sk_x.shape), sk_shifted - np.log(np.exp(sk_shifted).sum(axis=1, keepdims=True)))
 
-    # kind_loss: elementwise t21 = x0*x1
+    # kind_loss: elementwise t21 = kind_target*t20
     np.copyto(t21, kind_target*t20, casting="unsafe")
 
     # kind_loss: reduce t22 <- t21
     np.sum(t21.reshape(batch, 3, 1), axis=1, out=t22.reshape(batch, 1))
 
-    # kind_loss: elementwise t23 = -x0*x1
+    # kind_loss: elementwise t23 = -t22*kind_sample_weights
     np.copyto(t23, -t22*kind_sample_weights, casting="unsafe")
 
     # kind_loss: reduce t24 <- t23
     np.sum(t23.reshape(1, batch, 1), axis=1, out=t24.reshape(1, 1))
 
-    # kind_loss; loss: elementwise kind_loss, loss = x0/batch; x1 + 0.5*x0/batch
+    # kind_loss; loss: elementwise kind_loss = t24/batch; loss = level_loss + 0.5*t24/batch
     sk_t0 = t24/batch
     sk_r0 = sk_t0
     sk_r1 = 0.5*sk_t0 + level_loss
@@ -340,10 +340,10 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     # kind_accuracy: argmax t32 <- t31
     np.argmax(t31.reshape(batch, 3, 1), axis=1, out=t32.reshape(batch, 1))
 
-    # kind_accuracy: elementwise t33 = Piecewise((1, Eq(x0, x1)), (0, True))
+    # kind_accuracy: elementwise t33 = where(t30 == t32, 1, 0)
     np.copyto(t33, np.where(np.equal(t30, t32), np.int64(1), np.int64(0)), casting="unsafe")
 
-    # kind_accuracy; gradients/kind_loss; gradients/level_loss: elementwise t34, t37, t42 = x0; -0.5*x1/batch; x2/batch
+    # kind_accuracy; gradients/kind_loss; gradients/level_loss: elementwise t34 = t33; t37 = -0.5*kind_sample_weights/batch; t42 = level_sample_weights/batch
     sk_t0 = batch**(-1.0)
     sk_r0 = t33
     sk_r1 = -0.5*sk_t0*kind_sample_weights
@@ -355,43 +355,43 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     # kind_accuracy: reduce kind_accuracy_total <- t34
     np.sum(t34.reshape(1, batch, 1), axis=1, out=kind_accuracy_total.reshape(1, 1))
 
-    # gradients/kind_loss: elementwise t38 = x0*x1
+    # gradients/kind_loss: elementwise t38 = kind_target*t37
     np.copyto(t38, kind_target*t37.reshape((batch, 1, )), casting="unsafe")
 
     # gradients/kind_loss: reduce t39 <- t38
     np.sum(t38.reshape(batch, 3, 1), axis=1, out=t39.reshape(batch, 1))
 
-    # gradients/kind_loss: elementwise t40 = x0 - x2*exp(x1)
+    # gradients/kind_loss: elementwise t40 = t38 - t39*exp(t20)
     np.copyto(t40, t38 - t39*np.exp(t20), casting="unsafe")
 
     # gradients/kind: gemm t41 = t40 @ kind_kernel.T
     np.matmul(t40, np.swapaxes(kind_kernel, -1, -2), out=t41)
 
-    # gradients/level_loss: elementwise t43 = 2*x0*x1
+    # gradients/level_loss: elementwise t43 = 2*t13*t42
     np.copyto(t43, 2*t13*t42.reshape((batch, 1, )), casting="unsafe")
 
     # gradients/level: gemm t44 = t43 @ level_kernel.T
     np.matmul(t43, np.swapaxes(level_kernel, -1, -2), out=t44)
 
-    # gradients/shared: elementwise t45 = (x1 + x2)*Piecewise((1, x0 > 0), (0, True))
+    # gradients/shared: elementwise t45 = (t41 + t44)*where(t10 > 0, 1, 0)
     np.copyto(t45, (t41 + t44)*np.where(np.greater(t10, 0), np.float32(1), np.float32(0)), casting="unsafe")
 
     # gradients/shared: gemm t46 = t45 @ shared_kernel.T
     np.matmul(t45, np.swapaxes(shared_kernel, -1, -2), out=t46)
 
-    # gradients/joint_dropout: elementwise t47 = x1*Piecewise((1.11111111111111, x0 >= 0.1), (0, True))
+    # gradients/joint_dropout: elementwise t47 = t46*where(t7 >= 0.1, 1.1111112, 0)
     np.copyto(t47, t46*np.where(np.greater_equal(t7, 0.1), np.float32(1.1111111111111112), np.float32(0)), casting="unsafe")
 
     # gradients/joint: slice t48 <- t47
     np.copyto(t48.reshape(-1), t47.reshape((batch, 80, ))[0:None:1, 0:64:1].reshape(-1))
 
-    # gradients/signal_dense: elementwise t49 = x1*Piecewise((1, x0 > 0), (0, True))
+    # gradients/signal_dense: elementwise t49 = t48*where(t1 > 0, 1, 0)
     np.copyto(t49, t48*np.where(np.greater(t1, 0), np.float32(1), np.float32(0)), casting="unsafe")
 
     # gradients/signal_dense: gemm t50 = signal.T @ t49
     np.matmul(np.swapaxes(signal, -1, -2), t49, out=t50)
 
-    # Adam/signal_dense/kernel: elementwise signal_dense_kernel_m, signal_dense_kernel_v, signal_dense_kernel = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
+    # Adam/signal_dense/kernel: elementwise signal_dense_kernel_m = signal_dense_kernel_m + t51*(-signal_dense_kernel_m + t50); signal_dense_kernel_v = signal_dense_kernel_v + t53*(t50**2 - signal_dense_kernel_v); signal_dense_kernel = signal_dense_kernel - t56*(signal_dense_kernel_m + t51*(-signal_dense_kernel_m + t50))/(sqrt(signal_dense_kernel_v + t53*(t50**2 - signal_dense_kernel_v)) + 1e-07)
     sk_t0 = signal_dense_kernel_m + t51*(-signal_dense_kernel_m + t50)
     sk_t1 = signal_dense_kernel_v + t53*(t50**2 - signal_dense_kernel_v)
     sk_r0 = sk_t0
@@ -404,7 +404,7 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     # gradients/signal_dense: reduce t58 <- t49
     np.sum(t49.reshape(1, batch, 64), axis=1, out=t58.reshape(1, 64))
 
-    # Adam/signal_dense/bias: elementwise signal_dense_bias_m, signal_dense_bias_v, signal_dense_bias = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
+    # Adam/signal_dense/bias: elementwise signal_dense_bias_m = signal_dense_bias_m + t51*(-signal_dense_bias_m + t58); signal_dense_bias_v = signal_dense_bias_v + t53*(t58**2 - signal_dense_bias_v); signal_dense_bias = signal_dense_bias - t56*(signal_dense_bias_m + t51*(-signal_dense_bias_m + t58))/(sqrt(signal_dense_bias_v + t53*(t58**2 - signal_dense_bias_v)) + 1e-07)
     sk_t0 = signal_dense_bias_m + t51*(-signal_dense_bias_m + t58)
     sk_t1 = signal_dense_bias_v + t53*(t58**2 - signal_dense_bias_v)
     sk_r0 = sk_t0
@@ -417,13 +417,13 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     # gradients/joint: slice t62 <- t47
     np.copyto(t62.reshape(-1), t47.reshape((batch, 80, ))[0:None:1, 64:80:1].reshape(-1))
 
-    # gradients/context_dense: elementwise t63 = x1*(1 - tanh(x0)**2)
+    # gradients/context_dense: elementwise t63 = t62*(1 - tanh(t4)**2)
     np.copyto(t63, t62*(1 - np.tanh(t4)**2), casting="unsafe")
 
     # gradients/context_dense: gemm t64 = context.T @ t63
     np.matmul(np.swapaxes(context, -1, -2), t63, out=t64)
 
-    # Adam/context_dense/kernel: elementwise context_dense_kernel_m, context_dense_kernel_v, context_dense_kernel = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
+    # Adam/context_dense/kernel: elementwise context_dense_kernel_m = context_dense_kernel_m + t51*(-context_dense_kernel_m + t64); context_dense_kernel_v = context_dense_kernel_v + t53*(t64**2 - context_dense_kernel_v); context_dense_kernel = context_dense_kernel - t56*(context_dense_kernel_m + t51*(-context_dense_kernel_m + t64))/(sqrt(context_dense_kernel_v + t53*(t64**2 - context_dense_kernel_v)) + 1e-07)
     sk_t0 = context_dense_kernel_m + t51*(-context_dense_kernel_m + t64)
     sk_t1 = context_dense_kernel_v + t53*(t64**2 - context_dense_kernel_v)
     sk_r0 = sk_t0
@@ -436,7 +436,7 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     # gradients/context_dense: reduce t68 <- t63
     np.sum(t63.reshape(1, batch, 16), axis=1, out=t68.reshape(1, 16))
 
-    # Adam/context_dense/bias: elementwise context_dense_bias_m, context_dense_bias_v, context_dense_bias = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
+    # Adam/context_dense/bias: elementwise context_dense_bias_m = context_dense_bias_m + t51*(-context_dense_bias_m + t68); context_dense_bias_v = context_dense_bias_v + t53*(t68**2 - context_dense_bias_v); context_dense_bias = context_dense_bias - t56*(context_dense_bias_m + t51*(-context_dense_bias_m + t68))/(sqrt(context_dense_bias_v + t53*(t68**2 - context_dense_bias_v)) + 1e-07)
     sk_t0 = context_dense_bias_m + t51*(-context_dense_bias_m + t68)
     sk_t1 = context_dense_bias_v + t53*(t68**2 - context_dense_bias_v)
     sk_r0 = sk_t0
@@ -449,7 +449,7 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     # gradients/shared: gemm t72 = t8.T @ t45
     np.matmul(np.swapaxes(t8, -1, -2), t45, out=t72)
 
-    # Adam/shared/kernel: elementwise shared_kernel_m, shared_kernel_v, shared_kernel = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
+    # Adam/shared/kernel: elementwise shared_kernel_m = shared_kernel_m + t51*(-shared_kernel_m + t72); shared_kernel_v = shared_kernel_v + t53*(t72**2 - shared_kernel_v); shared_kernel = shared_kernel - t56*(shared_kernel_m + t51*(-shared_kernel_m + t72))/(sqrt(shared_kernel_v + t53*(t72**2 - shared_kernel_v)) + 1e-07)
     sk_t0 = shared_kernel_m + t51*(-shared_kernel_m + t72)
     sk_t1 = shared_kernel_v + t53*(t72**2 - shared_kernel_v)
     sk_r0 = sk_t0
@@ -462,7 +462,7 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     # gradients/shared: reduce t76 <- t45
     np.sum(t45.reshape(1, batch, 64), axis=1, out=t76.reshape(1, 64))
 
-    # Adam/shared/bias: elementwise shared_bias_m, shared_bias_v, shared_bias = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
+    # Adam/shared/bias: elementwise shared_bias_m = shared_bias_m + t51*(-shared_bias_m + t76); shared_bias_v = shared_bias_v + t53*(t76**2 - shared_bias_v); shared_bias = shared_bias - t56*(shared_bias_m + t51*(-shared_bias_m + t76))/(sqrt(shared_bias_v + t53*(t76**2 - shared_bias_v)) + 1e-07)
     sk_t0 = shared_bias_m + t51*(-shared_bias_m + t76)
     sk_t1 = shared_bias_v + t53*(t76**2 - shared_bias_v)
     sk_r0 = sk_t0
@@ -475,7 +475,7 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     # gradients/level: gemm t80 = t11.T @ t43
     np.matmul(np.swapaxes(t11, -1, -2), t43, out=t80)
 
-    # Adam/level/kernel: elementwise level_kernel_m, level_kernel_v, level_kernel = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
+    # Adam/level/kernel: elementwise level_kernel_m = level_kernel_m + t51*(-level_kernel_m + t80); level_kernel_v = level_kernel_v + t53*(t80**2 - level_kernel_v); level_kernel = level_kernel - t56*(level_kernel_m + t51*(-level_kernel_m + t80))/(sqrt(level_kernel_v + t53*(t80**2 - level_kernel_v)) + 1e-07)
     sk_t0 = level_kernel_m + t51*(-level_kernel_m + t80)
     sk_t1 = level_kernel_v + t53*(t80**2 - level_kernel_v)
     sk_r0 = sk_t0
@@ -488,7 +488,7 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     # gradients/level: reduce t84 <- t43
     np.sum(t43.reshape(1, batch, 1), axis=1, out=t84.reshape(1, 1))
 
-    # Adam/level/bias: elementwise level_bias_v, level_bias_m, level_bias = x0 + x2*(-x0 + x1**2); x3 + x4*(x1 - x3); x5 - x6*(x3 + x4*(x1 - x3))/(sqrt(x0 + x2*(-x0 + x1**2)) + 1.00000001e-7)
+    # Adam/level/bias: elementwise level_bias_v = level_bias_v + t53*(-level_bias_v + t84**2); level_bias_m = level_bias_m + t51*(t84 - level_bias_m); level_bias = level_bias - t56*(level_bias_m + t51*(t84 - level_bias_m))/(sqrt(level_bias_v + t53*(-level_bias_v + t84**2)) + 1e-07)
     sk_t0 = level_bias_v + t53*(-level_bias_v + t84**2)
     sk_t1 = level_bias_m + t51*(t84 - level_bias_m)
     sk_r0 = sk_t0
@@ -501,7 +501,7 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     # gradients/kind: gemm t88 = t11.T @ t40
     np.matmul(np.swapaxes(t11, -1, -2), t40, out=t88)
 
-    # Adam/kind/kernel: elementwise kind_kernel_m, kind_kernel_v, kind_kernel = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
+    # Adam/kind/kernel: elementwise kind_kernel_m = kind_kernel_m + t51*(-kind_kernel_m + t88); kind_kernel_v = kind_kernel_v + t53*(t88**2 - kind_kernel_v); kind_kernel = kind_kernel - t56*(kind_kernel_m + t51*(-kind_kernel_m + t88))/(sqrt(kind_kernel_v + t53*(t88**2 - kind_kernel_v)) + 1e-07)
     sk_t0 = kind_kernel_m + t51*(-kind_kernel_m + t88)
     sk_t1 = kind_kernel_v + t53*(t88**2 - kind_kernel_v)
     sk_r0 = sk_t0
@@ -514,7 +514,7 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     # gradients/kind: reduce t92 <- t40
     np.sum(t40.reshape(1, batch, 3), axis=1, out=t92.reshape(1, 3))
 
-    # Adam/kind/bias: elementwise kind_bias_m, kind_bias_v, kind_bias = x0 + x2*(-x0 + x1); x3 + x4*(x1**2 - x3); x5 - x6*(x0 + x2*(-x0 + x1))/(sqrt(x3 + x4*(x1**2 - x3)) + 1.00000001e-7)
+    # Adam/kind/bias: elementwise kind_bias_m = kind_bias_m + t51*(-kind_bias_m + t92); kind_bias_v = kind_bias_v + t53*(t92**2 - kind_bias_v); kind_bias = kind_bias - t56*(kind_bias_m + t51*(-kind_bias_m + t92))/(sqrt(kind_bias_v + t53*(t92**2 - kind_bias_v)) + 1e-07)
     sk_t0 = kind_bias_m + t51*(-kind_bias_m + t92)
     sk_t1 = kind_bias_v + t53*(t92**2 - kind_bias_v)
     sk_r0 = sk_t0
@@ -524,7 +524,7 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     np.copyto(kind_bias_v, sk_r1, casting="unsafe")
     np.copyto(kind_bias, sk_r2, casting="unsafe")
 
-    # joint_dropout: elementwise joint_dropout_rng_state = x0 + x1
+    # joint_dropout: elementwise joint_dropout_rng_state = joint_dropout_rng_state + const0
     np.copyto(joint_dropout_rng_state, joint_dropout_rng_state + const0, casting="unsafe")
 
     # level_loss: copy kind_accuracy_count <- level_mae_count

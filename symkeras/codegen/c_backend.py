@@ -15,6 +15,7 @@ import sympy
 from symkeras import version
 from symkeras.codegen import templates
 from symkeras.codegen.c_printer import Round64, dim, dim_term, printer_for
+from symkeras.codegen.comment_printer import c_math
 from symkeras.codegen.names import UniqueNames, c_comment, c_reserved, function_name
 from symkeras.ir import dims, scalar
 
@@ -239,9 +240,8 @@ def _plan_elementwise(k, names):
     stores = [{"target": f"{names[buf]}[{out_index}]",
                "value": _store_cast(_unwrap(printer.doprint(expr)), compute, buf.dtype)}
               for buf, expr in zip(k.outputs, reduced)]
-    outs = ", ".join(names[b] for b in k.outputs)
-    ins = ", ".join(names[b] for b in k.operands)
-    return {"summary": f"elementwise {outs}{_shape_text(k.shape)} = f({ins})",
+    math = c_math([names[b] for b in k.outputs], k.exprs, [names[b] for b in k.operands], k.dtype)
+    return {"summary": f"elementwise{_shape_text(k.shape)} {math}",
             "levels": levels, "preloads": preloads, "temps": temps, "stores": stores,
             "block": bool(preloads) or not levels}
 

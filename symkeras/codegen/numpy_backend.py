@@ -7,6 +7,7 @@ import numpy as np
 import sympy
 
 from symkeras.codegen import rng, templates
+from symkeras.codegen.comment_printer import python_math
 from symkeras.codegen.names import python_comment
 from symkeras.codegen.numpy_printer import print_expr
 from symkeras.ir import dims, scalar
@@ -72,8 +73,8 @@ def _operand_name(buf):
 
 def _summary(kernel):
     if kernel.kind == "elementwise":
-        outs = ", ".join(b.name for b in kernel.outputs)
-        return f" {outs} = " + "; ".join(str(e) for e in kernel.exprs)
+        return " " + python_math([b.name for b in kernel.outputs], kernel.exprs,
+                                 [b.name for b in kernel.operands], kernel.dtype)
     if kernel.kind == "gemm":
         a = kernel.a.name + (".T" if kernel.ta else "")
         b = kernel.b.name + (".T" if kernel.tb else "")
