@@ -1,8 +1,9 @@
 """Imports run one way: ir → codegen → runtime → backend → Keras objects → engine → layers/models.
 
 The graph is read from the source with `ast`, not from `sys.modules`, so it shows what a module needs
-at import time: top-level `import`/`from` statements only. Imports inside functions (kept where they
-break the one Keras cycle or delay a heavy optional import) and under `if TYPE_CHECKING:` are not edges.
+at import time: top-level `import`/`from` statements only. Imports inside functions and under
+`if TYPE_CHECKING:` are not edges; an import of a symkeras module inside a function says why in a
+comment (it breaks a cycle, or keeps an upward lookup out of import time).
 """
 
 import ast
@@ -11,7 +12,8 @@ import os
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGE = "symkeras"
 
-# Keras's own shape: a model file names its model class, and models.save() writes model files.
+# Keras's own shape: models re-exports saving.load_model, and load_model rebuilds the model through
+# models.model_from_json.
 ALLOWED_CYCLES = [
     frozenset({"symkeras.engine.saving", "symkeras.models"}),
 ]
@@ -157,6 +159,30 @@ def test_each_room_imports_only_rooms_to_its_left():
                 if frozenset({module, target}) not in ALLOWED_CYCLES:
                     wrong.append(f"{module} ({room}) imports {target} ({target_room})")
     assert not wrong, "imports against the pipeline:\n" + "\n".join(sorted(wrong))
+
+
+def test_an_import_inside_a_function_says_why():
+    silent = []
+    for module, path in _module_files():
+        with open(path, encoding="utf-8") as handle:
+            source = handle.read()
+        lines = source.splitlines()
+        for function in ast.walk(ast.parse(source, filename=path)):
+            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for statement in ast.walk(function):
+                if isinstance(statement, ast.Import):
+                    names = [alias.name for alias in statement.names]
+                elif isinstance(statement, ast.ImportFrom) and not statement.level:
+                    names = [statement.module or ""]
+                else:
+                    continue
+                if not any(name.split(".")[0] == PACKAGE for name in names):
+                    continue
+                line, above = lines[statement.lineno - 1], lines[statement.lineno - 2].strip()
+                if "#" not in line and not above.startswith("#"):
+                    silent.append(f"{module}:{statement.lineno}: {line.strip()}")
+    assert not silent, "imports inside functions without a comment saying why:\n" + "\n".join(silent)
 
 
 def test_node_imports_nothing_of_the_ir_above_it():
