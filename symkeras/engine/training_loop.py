@@ -43,6 +43,11 @@ class Results:
             self.num[j] += float(values[k + 2 * j])
             self.den[j] += float(values[k + 2 * j + 1])
 
+    def record(self, values, batch):
+        """Adds one step's values; the running logs."""
+        self.add(values, batch)
+        return self.logs()
+
     def values(self):
         seen = max(self.seen, 1)
         return [s / seen for s in self.loss_sums] + [n / d if d > 0 else 0.0 for n, d in zip(self.num, self.den)]
@@ -53,9 +58,7 @@ class Results:
     @classmethod
     def single(cls, names, n_losses, values, batch):
         """The logs of one batch on its own."""
-        results = cls(names, n_losses)
-        results.add(values, batch)
-        return results.logs()
+        return cls(names, n_losses).record(values, batch)
 
 
 def fit(model, method, x, y=None, sample_weight=None, *, epochs=1, initial_epoch=0, verbose=1, callbacks=None,
@@ -79,7 +82,8 @@ def fit(model, method, x, y=None, sample_weight=None, *, epochs=1, initial_epoch
         logs = {}
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch, {})
-            results, done = _epoch(model, train, data, cbs.on_train_batch_begin, cbs.on_train_batch_end, True)
+            results = Results.of(model)
+            done = _epoch(model, train, data, cbs.on_train_batch_begin, cbs.on_train_batch_end, results.record, True)
             if done == 0:                                   # a generator that ran dry
                 if epoch == initial_epoch:
                     raise ValueError(f"{method}: the training data yielded no batch")
@@ -119,15 +123,14 @@ def predict(model, method, x, *, verbose=0, callbacks=None, **data_options):
     cbs = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1,
                                         steps=data.steps)
     outputs = []
+
+    def keep(batch_out, size):
+        outputs.append(batch_out)
+        return {"outputs": batch_out[0] if len(batch_out) == 1 else batch_out}
+
     with data:
         cbs.on_predict_begin({})
-        for step, feed in enumerate(data.epoch()):
-            batch_logs = {"batch": step, "size": feed.size}
-            cbs.on_predict_batch_begin(step, batch_logs)
-            batch_out = fn(feed)
-            outputs.append(batch_out)
-            cbs.on_predict_batch_end(step, dict(batch_logs, outputs=batch_out[0] if len(batch_out) == 1
-                                                else batch_out))
+        _epoch(model, fn, data, cbs.on_predict_batch_begin, cbs.on_predict_batch_end, keep)
         cbs.on_predict_end({})
     if outputs:
         result = [np.concatenate(parts) for parts in zip(*outputs)]
@@ -138,24 +141,26 @@ def predict(model, method, x, *, verbose=0, callbacks=None, **data_options):
     return result[0] if len(result) == 1 else result
 
 
-def _epoch(model, fn, data, begin, end, stoppable=False):
-    """One epoch of ``data`` through ``fn``; returns the running results and the number of steps."""
-    results, done = Results.of(model), 0
+def _epoch(model, fn, data, begin, end, record, stoppable=False):
+    """One epoch of ``data`` through ``fn`` between the batch hooks ``begin`` and ``end``;
+    ``record(values, size)`` keeps what a step returned and gives the logs it adds. Returns the
+    number of steps."""
+    done = 0
     for feed in data.epoch():
         batch_logs = {"batch": done, "size": feed.size}
         begin(done, batch_logs)
-        results.add(fn(feed), feed.size)
-        end(done, dict(batch_logs, **results.logs()))
+        end(done, dict(batch_logs, **record(fn(feed), feed.size)))
         done += 1
         if stoppable and model.stop_training:
             break
-    return results, done
+    return done
 
 
 def _test(model, fn, data, cbs, method):
     """One evaluation, with the test hooks (fit's validation too); returns its logs."""
     cbs.on_test_begin({})
-    results, done = _epoch(model, fn, data, cbs.on_test_batch_begin, cbs.on_test_batch_end)
+    results = Results.of(model)
+    done = _epoch(model, fn, data, cbs.on_test_batch_begin, cbs.on_test_batch_end, results.record)
     if done == 0:
         raise ValueError(f"{method}: the evaluation data yielded no batch")
     logs = results.logs()
