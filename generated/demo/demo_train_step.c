@@ -446,7 +446,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
 
     SK_FTZ_BEGIN();
 
-    /* Adam/signal_dense/kernel: elementwise[] t53 = 1 - Adam_beta_2; t51 = 1 - Adam_beta_1 */
+    /* Adam: elementwise[] t53 = 1 - Adam_beta_2; t51 = 1 - Adam_beta_1 */
     {
         const float sk_x0 = Adam_beta_2[0];
         const float sk_x1 = Adam_beta_1[0];
@@ -460,7 +460,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         Adam_iterations[0] = sk_x0 + 1;
     }
 
-    /* Adam/signal_dense/kernel; level_loss: elementwise[] t55 = Adam_iterations; t56 = Adam_learning_rate*sqrt(1 - Adam_beta_2**Adam_iterations)/(1 - Adam_beta_1**Adam_iterations); level_mae_count = batch */
+    /* Adam; level_loss: elementwise[] t55 = Adam_iterations; t56 = Adam_learning_rate*sqrt(1 - Adam_beta_2**Adam_iterations)/(1 - Adam_beta_1**Adam_iterations); level_mae_count = batch */
     {
         const float sk_x0 = (float)Adam_iterations[0];
         const float sk_x1 = Adam_learning_rate[0];

@@ -200,10 +200,10 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     t48 = sk_ws20[:64*batch].reshape((batch, 64, ))  # gradients/joint (None, 64)
     t49 = sk_ws20[:64*batch].reshape((batch, 64, ))  # gradients/signal_dense (None, 64)
     t50 = sk_ws23[:768].reshape((12, 64, ))  # gradients/signal_dense (12, 64)
-    t51 = sk_ws1[:1].reshape(())  # Adam/signal_dense/kernel ()
-    t53 = sk_ws0[:1].reshape(())  # Adam/signal_dense/kernel ()
-    t55 = sk_ws2[:1].reshape(())  # Adam/signal_dense/kernel ()
-    t56 = sk_ws3[:1].reshape(())  # Adam/signal_dense/kernel ()
+    t51 = sk_ws1[:1].reshape(())  # Adam ()
+    t53 = sk_ws0[:1].reshape(())  # Adam ()
+    t55 = sk_ws2[:1].reshape(())  # Adam ()
+    t56 = sk_ws3[:1].reshape(())  # Adam ()
     t58 = sk_ws24[:64].reshape((64, ))  # gradients/signal_dense (64,)
     t62 = sk_ws7[:16*batch].reshape((batch, 16, ))  # gradients/joint (None, 16)
     t63 = sk_ws7[:16*batch].reshape((batch, 16, ))  # gradients/context_dense (None, 16)
@@ -216,7 +216,7 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     t88 = sk_ws27[:192].reshape((64, 3, ))  # gradients/kind (64, 3)
     t92 = sk_ws28[:3].reshape((3, ))  # gradients/kind (3,)
 
-    # Adam/signal_dense/kernel: elementwise t53 = 1 - Adam_beta_2; t51 = 1 - Adam_beta_1
+    # Adam: elementwise t53 = 1 - Adam_beta_2; t51 = 1 - Adam_beta_1
     sk_r0 = 1 - Adam_beta_2
     sk_r1 = 1 - Adam_beta_1
     np.copyto(t53, sk_r0, casting="unsafe")
@@ -225,7 +225,7 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     # Adam: elementwise Adam_iterations = Adam_iterations + 1
     np.copyto(Adam_iterations, Adam_iterations + 1, casting="unsafe")
 
-    # Adam/signal_dense/kernel; level_loss: elementwise t55 = Adam_iterations; t56 = Adam_learning_rate*sqrt(1 - Adam_beta_2**Adam_iterations)/(1 - Adam_beta_1**Adam_iterations); level_mae_count = batch
+    # Adam; level_loss: elementwise t55 = Adam_iterations; t56 = Adam_learning_rate*sqrt(1 - Adam_beta_2**Adam_iterations)/(1 - Adam_beta_1**Adam_iterations); level_mae_count = batch
     sk_r0 = Adam_iterations
     sk_r1 = Adam_learning_rate*np.sqrt(1 - Adam_beta_2**Adam_iterations)/(1 - Adam_beta_1**Adam_iterations)
     sk_r2 = batch

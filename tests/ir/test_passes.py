@@ -221,3 +221,15 @@ def test_gradient_nodes_take_the_scope_of_the_node_they_differentiate():
     scopes = {n.scope for n in FunctionGraph([x], [g]).nodes() if not isinstance(n.op, (O.Placeholder, O.Variable))}
     assert scopes <= {"gradients/loss", "gradients/dense_1", "dense_1"}
     assert g.scope == "gradients/dense_1"
+
+
+def test_cse_scopes_a_shared_node_by_what_its_copies_have_in_common():
+    x = K.placeholder((None, 3), name="x")
+    copies = []
+    for weight in ("dense_1/kernel", "dense_2/kernel"):
+        with K.name_scope("Adam"), K.name_scope(weight):
+            copies.append(K.exp(x) * 2.0)
+    with K.name_scope("loss"):
+        total = copies[0] + copies[1]
+    graph = cse(FunctionGraph([x], [total]))
+    assert {n.scope for n in graph.nodes() if isinstance(n.op, O.Elemwise)} == {"Adam", "loss"}
