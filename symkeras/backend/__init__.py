@@ -156,6 +156,7 @@ log = _unary(sympy.log)
 abs = _unary(sympy.Abs)
 sign = _unary(sympy.sign)
 tanh = _unary(sympy.tanh)
+erf = _unary(sympy.erf)
 sigmoid = _unary(scalar.sigmoid)
 softplus = _unary(scalar.softplus)
 softsign = _unary(lambda a: a / (sympy.Abs(a) + 1))
@@ -170,8 +171,8 @@ equal = _binary(scalar.equal)
 not_equal = _binary(scalar.not_equal)
 
 # Each wrapper reports its own name (a Lambda layer saves a function by name).
-for _name in ("square", "sqrt", "exp", "log", "abs", "sign", "tanh", "sigmoid", "softplus", "softsign",
-              "hard_sigmoid", "maximum", "minimum", "greater", "greater_equal", "less", "less_equal",
+for _name in ("square", "sqrt", "exp", "log", "abs", "sign", "tanh", "erf", "sigmoid", "softplus",
+              "softsign", "hard_sigmoid", "maximum", "minimum", "greater", "greater_equal", "less", "less_equal",
               "equal", "not_equal"):
     globals()[_name].__name__ = globals()[_name].__qualname__ = _name
 del _name

@@ -108,7 +108,7 @@ def _helpers_used(kernels):
     """The module-level helpers the kernels call (only those are written into the module)."""
     text = " ".join(" ".join(k.results) + " ".join(e for _, e in k.temps) for k in kernels
                     if k.kind == "elementwise")
-    used = {name for name in ("_sk_sigmoid", "_sk_softplus") if name in text}
+    used = {name for name in ("_sk_sigmoid", "_sk_softplus", "_sk_erf") if name in text}
     if any(k.kind == "random" for k in kernels):
         used.add("_sk_random")
     return used

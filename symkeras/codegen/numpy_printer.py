@@ -6,7 +6,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 class SymkerasNumPyPrinter(NumPyPrinter):
     """Prints with the ``np.`` prefix; Piecewise as nested ``np.where``; the stable
-    ``sigmoid``/``softplus`` as helpers defined in the generated module."""
+    ``sigmoid``/``softplus`` and ``erf`` (NumPy has none) as helpers defined in the generated module."""
 
     _module = "np"
 
@@ -36,6 +36,9 @@ class SymkerasNumPyPrinter(NumPyPrinter):
 
     def _print_softplus(self, expr):
         return f"_sk_softplus({self._print(expr.args[0])})"
+
+    def _print_erf(self, expr):
+        return f"_sk_erf({self._print(expr.args[0])})"
 
     def _print_Float(self, expr):
         # SymPy prints 15 significant digits; a float64 literal needs up to 17 to round-trip.

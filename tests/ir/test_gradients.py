@@ -7,6 +7,7 @@ that same function. Points are kept away from kinks; the TensorFlow conventions 
 kinks themselves are checked exactly at the end of the file.
 """
 
+import math
 import re
 import zlib
 
@@ -139,6 +140,7 @@ case("log", [BT], K.log, gen=each(uniform(0.3, 3.0)), ref=np.log)
 case("abs", [BT], K.abs, gen=each(avoiding(0.0)), ref=np.abs)
 case("sign", [BT], K.sign, gen=each(avoiding(0.0)), ref=np.sign)
 case("tanh", [BT], K.tanh, ref=np.tanh)
+case("erf", [BT], K.erf, gen=each(uniform(-3, 3)), ref=np.vectorize(math.erf))
 case("sigmoid", [BT], K.sigmoid, gen=each(uniform(-4, 4)), ref=np_sigmoid)
 case("sigmoid_saturated", [(8,)], K.sigmoid,
      gen=each(fixed([-60.0, 60.0, -40.0, 40.0, -745.0, 745.0, -1000.0, 1000.0])), ref=np_sigmoid)
