@@ -1,13 +1,19 @@
 """The backend-neutral program: buffers and kernels.
 
 ``schedule.lower`` turns an optimised FunctionGraph into a ``Program``: an ordered list
-of kernels reading and writing named buffers. Each backend renders the same Program
-with its own templates, so the NumPy and C versions of a function agree line by line.
-Sizes are ints or SymPy expressions in ``batch``.
+of kernels reading and writing named buffers; ``program_passes`` then optimises it and
+packs its workspace. Each backend renders the same Program with its own templates,
+dispatching on each kernel's ``kind``, so the NumPy and C versions of a function agree
+line by line. Sizes are ints or SymPy expressions in ``batch``.
+
+Each kernel kind is a frozen dataclass. Fields holding buffers say whether the kernel reads
+or writes them (``read()``/``written()``), so what a kernel touches, and swapping one buffer
+for another, follow from the fields alone: a pass needs no knowledge of any kind's layout.
 """
 
+import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from symkeras.ir import dims
 
@@ -36,19 +42,235 @@ class Buffer:
         return dims.to_keras(self.shape)
 
 
-@dataclass(eq=False)
-class Kernel:
-    kind: str
-    scope: str
-    reads: list
-    writes: list
-    attrs: dict = field(default_factory=dict)
+# ----------------------------------------------------------------------------- buffer fields
 
-    def __getattr__(self, item):
-        try:
-            return self.__dict__["attrs"][item]
-        except KeyError:
-            raise AttributeError(item) from None
+def read():
+    """A field holding buffers the kernel reads: a Buffer, or a tuple of them (or of tuples
+    that start with one, like a concat's pieces)."""
+    return field(metadata={"access": "read"})
+
+
+def written():
+    """A field holding buffers the kernel writes (shaped as for ``read``)."""
+    return field(metadata={"access": "write"})
+
+
+def _buffers_in(value):
+    if isinstance(value, Buffer):
+        yield value
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            yield from _buffers_in(item)
+
+
+def _swapped(value, old, new):
+    if value is old:
+        return new
+    if isinstance(value, (tuple, list)):
+        return type(value)(_swapped(item, old, new) for item in value)
+    return value
+
+
+# ----------------------------------------------------------------------------- kernels
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Kernel:
+    """One step of a program. Subclasses set ``kind``, the name backends dispatch on."""
+
+    kind: ClassVar[str]
+    scope: str
+
+    def _buffer_fields(self, access):
+        return [f for f in dataclasses.fields(self) if f.metadata.get("access") == access]
+
+    def _accessed(self, access):
+        return [b for f in self._buffer_fields(access) for b in _buffers_in(getattr(self, f.name))]
+
+    @property
+    def reads(self):
+        return self._accessed("read")
+
+    @property
+    def writes(self):
+        return self._accessed("write")
+
+    def replace_buffer(self, old, new):
+        """This kernel with every use of buffer ``old`` (read or written) turned into ``new``."""
+        changes = {}
+        for f in self._buffer_fields("read") + self._buffer_fields("write"):
+            value = getattr(self, f.name)
+            if any(b is old for b in _buffers_in(value)):
+                changes[f.name] = _swapped(value, old, new)
+        return dataclasses.replace(self, **changes) if changes else self
+
+    def field_values(self):
+        """{field name: value}, not copied (what a template reads as ``k.<name>``)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Elementwise(Kernel):
+    """``outputs[i] = exprs[i]`` over ``shape``, the operands broadcast to it (``X[j]`` is operand j)."""
+    kind = "elementwise"
+    operands: tuple = read()
+    outputs: tuple = written()
+    exprs: tuple
+    shape: tuple
+    dtype: str
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Gemm(Kernel):
+    """``c = op(a) @ op(b)``, BLAS-style, ``count`` times at the given strides."""
+    kind = "gemm"
+    a: Buffer = read()
+    b: Buffer = read()
+    c: Buffer = written()
+    ta: bool
+    tb: bool
+    m: Any
+    n: Any
+    k: Any
+    lda: Any
+    ldb: Any
+    ldc: Any
+    count: Any
+    stride_a: Any
+    stride_b: Any
+    stride_c: Any
+    dtype: str
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Reduce(Kernel):
+    """``x`` seen as (outer, n, inner) reduced over n with ``op`` (sum, max, min)."""
+    kind = "reduce"
+    x: Buffer = read()
+    out: Buffer = written()
+    op: str
+    outer: Any
+    n: Any
+    inner: Any
+    dtype: str
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class ArgMax(Kernel):
+    """Index of the max (or min: ``op``) along n of ``x`` seen as (outer, n, inner)."""
+    kind = "argmax"
+    x: Buffer = read()
+    out: Buffer = written()
+    op: str
+    outer: Any
+    n: Any
+    inner: Any
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Softmax(Kernel):
+    """(Log-)softmax along n of ``x`` seen as (outer, n, inner)."""
+    kind = "softmax"
+    x: Buffer = read()
+    out: Buffer = written()
+    log: bool
+    outer: Any
+    n: Any
+    inner: Any
+    dtype: str
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Transpose(Kernel):
+    kind = "transpose"
+    x: Buffer = read()
+    out: Buffer = written()
+    perm: tuple
+    in_shape: tuple
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Copy(Kernel):
+    kind = "copy"
+    src: Buffer = read()
+    dst: Buffer = written()
+    size: Any
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Concat(Kernel):
+    """``out`` seen as (outer, total); piece (buf, width, offset) fills columns offset:offset+width."""
+    kind = "concat"
+    pieces: tuple = read()
+    out: Buffer = written()
+    outer: Any
+    total: Any
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Slice(Kernel):
+    """``out = x[...]`` with per-axis (start, step, count) in ``axes``."""
+    kind = "slice"
+    x: Buffer = read()
+    out: Buffer = written()
+    in_shape: tuple
+    axes: list
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class SliceGrad(Kernel):
+    """``out = 0; out[...] = g``: the gradient of a slice."""
+    kind = "slice_grad"
+    g: Buffer = read()
+    out: Buffer = written()
+    in_shape: tuple
+    axes: list
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Gather(Kernel):
+    kind = "gather"
+    table: Buffer = read()
+    indices: Buffer = read()
+    out: Buffer = written()
+    rows: Any
+    width: Any
+    count: Any
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class ScatterAdd(Kernel):
+    kind = "scatter_add"
+    updates: Buffer = read()
+    indices: Buffer = read()
+    out: Buffer = written()
+    rows: Any
+    width: Any
+    count: Any
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class OneHot(Kernel):
+    kind = "one_hot"
+    indices: Buffer = read()
+    out: Buffer = written()
+    count: Any
+    depth: int
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Random(Kernel):
+    """``size`` draws from ``distribution`` keyed by the seed ``state`` and ``stream``."""
+    kind = "random"
+    state: Buffer = read()
+    out: Buffer = written()
+    size: Any
+    distribution: str
+    stream: int
+    dtype: str
+
+
+KINDS = (Elementwise, Gemm, Reduce, ArgMax, Softmax, Transpose, Copy, Concat, Slice, SliceGrad,
+         Gather, ScatterAdd, OneHot, Random)
 
 
 @dataclass

@@ -87,7 +87,7 @@ def render(program, version):
     kernels = []
     for k in program.kernels:
         view = SimpleNamespace(kind=k.kind, comment=python_comment(f"{k.scope or '-'}: {k.kind}{_summary(k)}"),
-                               **k.attrs)
+                               **k.field_values())
         if k.kind == "elementwise":
             view.__dict__.update(_elementwise_view(k))
         kernels.append(view)

@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 
 from symkeras import config, version
-from symkeras.codegen import c_backend, cache, cbuild, names, numpy_backend, schedule
+from symkeras.codegen import c_backend, cache, cbuild, names, numpy_backend, program_passes, schedule
 from symkeras.ir import dims
 from symkeras.ir import ops as O
 from symkeras.ir.ops import VariableStorage
@@ -109,7 +109,7 @@ def _render(graph, backend):
     if debug >= 1:
         print(f"[symkeras] graph {graph.name}:\n{graph.describe()}", file=sys.stderr)
     optimized = optimize(graph, log=_pass_logger(graph.name) if debug >= 2 else None)
-    program = schedule.lower(optimized, graph.name)
+    program = schedule.lower(optimized, graph.name, log=_program_pass_logger(graph.name) if debug >= 2 else None)
     position = {id(v.op.storage): i for i, v in enumerate(graph.variables())}
     bounds = _index_bounds(optimized)
     artifact = {
@@ -149,9 +149,16 @@ def _index_bounds(graph):
 
 def _pass_logger(name):
     print(f"[symkeras] {name}: passes\n{describe_pipeline()}", file=sys.stderr)
+    print(f"[symkeras] {name}: program passes\n{program_passes.describe_pipeline()}", file=sys.stderr)
 
     def log(phase, pass_name, graph):
         print(f"[symkeras] {name}: after {phase}/{pass_name}: {len(graph.nodes())} nodes", file=sys.stderr)
+    return log
+
+
+def _program_pass_logger(name):
+    def log(phase, pass_name, program):
+        print(f"[symkeras] {name}: after {phase}/{pass_name}: {len(program.kernels)} kernels", file=sys.stderr)
     return log
 
 

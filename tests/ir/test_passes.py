@@ -167,18 +167,19 @@ def test_update_add_and_update_sub(backend):
 
 
 def test_schedule_refuses_a_loop_that_overwrites_what_it_reads_with_broadcasting():
-    from symkeras.codegen.kernels import Buffer, Kernel
-    from symkeras.codegen.schedule import _check_broadcast_reads
+    from symkeras.codegen.kernels import Buffer, Elementwise, Program
+    from symkeras.codegen.program_passes import check_broadcast_reads
     from symkeras.ir.scalar import X
     row = Buffer("row", (4,), "float32", "variable")
     wide = Buffer("wide", (3, 4), "float32", "temp")
-    ok = Kernel("elementwise", "", [row], [wide], dict(operands=[row], outputs=[wide], exprs=[X[0]],
-                                                         shape=(3, 4), dtype="float32"))
-    _check_broadcast_reads([ok])
-    bad = Kernel("elementwise", "", [row], [row], dict(operands=[row], outputs=[row], exprs=[X[0] * 2],
-                                                        shape=(3, 4), dtype="float32"))
+
+    def program(kernel):
+        return Program("f", [], [], [row], [], [wide], [kernel])
+    ok = Elementwise(scope="", operands=(row,), outputs=(wide,), exprs=(X[0],), shape=(3, 4), dtype="float32")
+    check_broadcast_reads(program(ok))
+    bad = Elementwise(scope="", operands=(row,), outputs=(row,), exprs=(X[0] * 2,), shape=(3, 4), dtype="float32")
     with pytest.raises(RuntimeError, match="reads with broadcasting"):
-        _check_broadcast_reads([bad])
+        check_broadcast_reads(program(bad))
 
 
 def _scoped_graph():

@@ -1,13 +1,15 @@
 """Graph rewrites, grouped in named phases. Each pass maps a FunctionGraph to a new one.
 
 The pipeline is data: ``PIPELINE`` can be printed, and any pass switched off by name
-with ``SYMKERAS_DISABLE_PASSES=cse,fuse_elementwise`` (for debugging a miscompile).
+with ``SYMKERAS_DISABLE_PASSES=cse,fuse_elementwise`` (for debugging a miscompile). The same
+plumbing (``run_pipeline``, ``describe``, ``required``) runs codegen's program passes.
 
 Every pass rewrites through ``FunctionGraph.rebuild``: a node it builds in place of another takes
 that node's scope, so each kernel still names the layer it comes from.
 """
 
 import os
+import warnings
 
 from symkeras.ir.passes.cse import cse
 from symkeras.ir.passes.fold import inline_constants, remove_identities, remove_stop_gradient
@@ -26,18 +28,43 @@ def disabled_passes():
     return {p.strip() for p in os.environ.get("SYMKERAS_DISABLE_PASSES", "").split(",") if p.strip()}
 
 
-def optimize(graph, log=None):
-    """Run every enabled pass in order; ``log(phase, pass_name, graph)`` sees each result."""
+def required(rewrite):
+    """Mark a pass the compiler cannot do without: it runs even when named in SYMKERAS_DISABLE_PASSES."""
+    rewrite.required = True
+    return rewrite
+
+
+def is_required(rewrite):
+    return getattr(rewrite, "required", False)
+
+
+def run_pipeline(pipeline, value, log=None):
+    """Run every enabled pass of ``pipeline`` ((phase, passes), ...) on ``value`` in order;
+    ``log(phase, pass_name, value)`` sees each result."""
     off = disabled_passes()
-    for phase, passes in PIPELINE:
+    for phase, passes in pipeline:
         for p in passes:
             if p.__name__ in off:
-                continue
-            graph = p(graph)
+                if not is_required(p):
+                    continue
+                warnings.warn(f"SYMKERAS_DISABLE_PASSES: {p.__name__} is required and cannot be switched off",
+                              stacklevel=2)
+            value = p(value)
             if log is not None:
-                log(phase, p.__name__, graph)
-    return graph
+                log(phase, p.__name__, value)
+    return value
+
+
+def describe(pipeline):
+    """One line per phase: ``phase: pass, pass (required)``."""
+    return "\n".join(f"{phase}: " + ", ".join(p.__name__ + (" (required)" if is_required(p) else "")
+                                             for p in passes) for phase, passes in pipeline)
+
+
+def optimize(graph, log=None):
+    """Run every enabled graph pass in order; ``log(phase, pass_name, graph)`` sees each result."""
+    return run_pipeline(PIPELINE, graph, log)
 
 
 def describe_pipeline():
-    return "\n".join(f"{phase}: " + ", ".join(p.__name__ for p in passes) for phase, passes in PIPELINE)
+    return describe(PIPELINE)

@@ -1,0 +1,254 @@
+"""Program rewrites, grouped in named phases: the optimisations that need buffers to exist.
+
+Like the graph passes, the pipeline is data: ``PIPELINE`` is printed by ``SYMKERAS_DEBUG=2``
+and an optional pass is switched off by name with ``SYMKERAS_DISABLE_PASSES``. Passes marked
+``required`` (workspace packing, the no-overwrite check) always run. Each pass maps a Program
+to a new one; kernels are immutable, buffers are swapped with ``Kernel.replace_buffer``.
+"""
+
+import dataclasses
+
+import sympy
+
+from symkeras.codegen.kernels import Copy, Elementwise
+from symkeras.ir import dims, scalar
+from symkeras.ir.passes import describe, required, run_pipeline
+
+X = scalar.X
+
+
+# ----------------------------------------------------------------------------- in-place updates
+
+def write_updates_in_place(program):
+    """Write each update's value straight into its variable when no later kernel reads the
+    variable's old value; a value moved into one variable is copied from there for the next.
+    Lowering made every update a copy into its variable at the end: those copies go away."""
+    kernels, temps = list(program.kernels), list(program.temps)
+    updates = [i for i, k in enumerate(kernels) if _is_update(k)]
+    dropped = set()
+    for i in updates:
+        value, var = kernels[i].src, kernels[i].dst
+        body = [k for j, k in enumerate(kernels) if j not in updates]
+        if value.role == "temp" and _safe_in_place(body, var, value):
+            kernels = _redirect(kernels, value, var)
+            temps.remove(value)
+            dropped.add(i)
+    kernels = [k for j, k in enumerate(kernels) if j not in dropped]
+    return dataclasses.replace(program, kernels=kernels, temps=temps)
+
+
+def _is_update(kernel):
+    return isinstance(kernel, Copy) and kernel.dst.role == "variable"
+
+
+def _safe_in_place(kernels, var, value):
+    writer = next((i for i, k in enumerate(kernels) if value in k.writes), None)
+    if writer is None:
+        return False
+    for i, k in enumerate(kernels):
+        reads_var = any(b.root is var for b in k.reads)
+        if i > writer and reads_var:
+            return False
+        if i == writer and reads_var and not _reads_full_index(k, var):
+            return False
+    return not any(b.root is var for b in kernels[writer].writes)
+
+
+def _reads_full_index(kernel, buf):
+    if not isinstance(kernel, Elementwise):
+        return False
+    return all(b.shape == kernel.shape for b in kernel.operands if b.root is buf)
+
+
+def _redirect(kernels, old, new):
+    """``kernels`` with buffer ``old`` replaced by ``new``; views of ``old`` now view ``new``."""
+    for view in {id(b): b for k in kernels for b in k.reads + k.writes if b.base is old}.values():
+        view.base, view.name = new, new.name
+    return [k.replace_buffer(old, new) for k in kernels]
+
+
+# ----------------------------------------------------------------------------- loop order and merging
+
+def hoist_scalar_kernels(program):
+    """Move one-element elementwise kernels (step sizes, bias corrections) up to just after what
+    they depend on, so they do not sit between loops that could otherwise be merged."""
+    out = []
+    for k in program.kernels:
+        if isinstance(k, Elementwise) and dims.size(k.shape) == 1:
+            at = len(out)
+            while at > 0 and not _conflicts(out[at - 1], k):
+                at -= 1
+            out.insert(at, k)
+        else:
+            out.append(k)
+    return dataclasses.replace(program, kernels=out)
+
+
+def _roots(buffers):
+    return {id(b.root) for b in buffers}
+
+
+def _conflicts(a, b):
+    """Whether kernels a and b cannot swap places (one writes what the other touches)."""
+    a_reads, a_writes, b_reads, b_writes = _roots(a.reads), _roots(a.writes), _roots(b.reads), _roots(b.writes)
+    return bool(a_writes & (b_reads | b_writes) or b_writes & a_reads)
+
+
+_MERGE_LOOKBACK = 16
+
+
+def merge_elementwise_loops(program):
+    """Fold each elementwise kernel into an earlier one of the same shape (Adam's m, v and w
+    become one loop) when the kernels in between neither produce what it reads nor touch what
+    it writes (it may then run earlier)."""
+    merged = []
+    for k in program.kernels:
+        at = _merge_target(merged, k) if isinstance(k, Elementwise) else None
+        if at is not None:
+            merged[at] = _merged(merged[at], k)
+        else:
+            merged.append(k)
+    return dataclasses.replace(program, kernels=merged)
+
+
+def _merge_target(kernels, k):
+    """The index of the kernel ``k`` can join, or None."""
+    reads, writes = _roots(k.reads), _roots(k.writes)
+    for at in range(len(kernels) - 1, max(len(kernels) - _MERGE_LOOKBACK, 0) - 1, -1):
+        earlier = kernels[at]
+        if _can_merge(earlier, k):
+            return at
+        if _roots(earlier.writes) & (reads | writes) or _roots(earlier.reads) & writes:
+            return None
+    return None
+
+
+def _can_merge(k1, k2):
+    if not (isinstance(k1, Elementwise) and isinstance(k2, Elementwise)):
+        return False
+    if k1.shape != k2.shape or k1.dtype != k2.dtype:
+        return False
+    written1, written2 = _roots(k1.outputs), _roots(k2.outputs)
+    # A result of one loop read with broadcasting by the other is not ready element by element.
+    if any(id(b.root) in written1 and b.shape != k2.shape for b in k2.operands):
+        return False
+    return not any(id(b.root) in written2 and b.shape != k1.shape for b in k1.operands)
+
+
+def _merged(k1, k2):
+    """One loop computing k1's outputs then k2's; k2 reads k1's outputs as the values just computed."""
+    operands = list(k1.operands)
+    produced = {id(b): i for i, b in enumerate(k1.outputs)}
+    subs = {}
+    for j, b in enumerate(k2.operands):
+        if id(b) in produced:
+            subs[X[j]] = sympy.Symbol(f"y{produced[id(b)]}", real=True)
+        else:
+            if b not in operands:
+                operands.append(b)
+            subs[X[j]] = X[operands.index(b)]
+    new_exprs = [e.xreplace(subs) for e in k2.exprs]
+    # Results of k1 referenced as y<i> are inlined so each output stays one expression over operands.
+    y_subs = {sympy.Symbol(f"y{i}", real=True): e for i, e in enumerate(k1.exprs)}
+    new_exprs = [e.xreplace(y_subs) for e in new_exprs]
+    return dataclasses.replace(k1, operands=tuple(operands), outputs=k1.outputs + k2.outputs,
+                               exprs=k1.exprs + tuple(new_exprs), scope=_joined_scopes(k1.scope, k2.scope))
+
+
+def _joined_scopes(*scopes):
+    """The scopes of a merged loop, each named once, in order: ``level_loss; level_mae``."""
+    parts = [p for s in scopes for p in s.split("; ") if p]
+    return "; ".join(dict.fromkeys(parts))
+
+
+# ----------------------------------------------------------------------------- workspace
+
+@required
+def plan_workspace(program):
+    """Pack temps into per-dtype regions by liveness; a region is reused only by an equal-size temp."""
+    kernels = program.kernels
+    temp_ids = {id(t) for t in program.temps}
+    last_use = {}
+    for i, k in enumerate(kernels):
+        for b in k.reads + k.writes:
+            if id(b.root) in temp_ids:
+                last_use[id(b.root)] = i
+    regions, free, placed = [], {}, set()
+    for i, k in enumerate(kernels):
+        writes = k.writes
+        dying = [b.root for b in k.reads if id(b.root) in temp_ids and last_use[id(b.root)] == i
+                 and b.root not in writes]
+        if isinstance(k, Elementwise):
+            dying = _release(dying, free, k, kernels_elementwise=True)
+        for b in writes:
+            r = b.root
+            if id(r) not in temp_ids or id(r) in placed:
+                continue
+            key = (r.dtype, sympy.sympify(r.size))
+            if free.get(key):
+                r.region = free[key].pop()
+            else:
+                regions.append((r.dtype, r.size))
+                r.region = len(regions) - 1
+            placed.add(id(r))
+        _release(dying, free, k, kernels_elementwise=False)
+        for b in writes:          # written but never read again (dead outputs of merged loops)
+            r = b.root
+            if id(r) in temp_ids and last_use.get(id(r)) == i and all(r is not d for d in dying):
+                free.setdefault((r.dtype, sympy.sympify(r.size)), []).append(r.region)
+    return dataclasses.replace(program, regions=regions)
+
+
+def _release(dying, free, kernel, kernels_elementwise):
+    """Return the regions of dying temps to the free lists; give back those kept busy."""
+    kept, seen = [], set()
+    for r in dying:
+        if id(r) in seen or r.region is None:
+            continue
+        if kernels_elementwise and not all(b.shape == kernel.shape for b in kernel.operands if b.root is r):
+            kept.append(r)     # read with broadcasting: its memory is still read while we write
+            continue
+        seen.add(id(r))
+        free.setdefault((r.dtype, sympy.sympify(r.size)), []).append(r.region)
+    return kept
+
+
+# ----------------------------------------------------------------------------- invariant
+
+def _storage(buf):
+    root = buf.root
+    return ("region", root.region) if root.role == "temp" and root.region is not None else id(root)
+
+
+@required
+def check_broadcast_reads(program):
+    """The program's invariant, for every backend: a loop never writes memory it reads with
+    broadcasting (an element would be overwritten before its last read)."""
+    for k in program.kernels:
+        if not isinstance(k, Elementwise):
+            continue
+        written = {_storage(out) for out in k.outputs}
+        for buf in k.operands:
+            if buf.shape != k.shape and _storage(buf) in written:
+                raise RuntimeError(f"internal scheduling error: elementwise kernel ({k.scope}) writes "
+                                   f"{buf.name!r}, which it also reads with broadcasting")
+    return program
+
+
+# ----------------------------------------------------------------------------- the pipeline
+
+PIPELINE = (
+    ("updates", (write_updates_in_place,)),
+    ("loops", (hoist_scalar_kernels, merge_elementwise_loops)),
+    ("memory", (plan_workspace,)),
+    ("check", (check_broadcast_reads,)),
+)
+
+
+def optimize(program, log=None):
+    """Run every enabled pass in order; ``log(phase, pass_name, program)`` sees each result."""
+    return run_pipeline(PIPELINE, program, log)
+
+
+def describe_pipeline():
+    return describe(PIPELINE)
