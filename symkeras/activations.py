@@ -74,15 +74,12 @@ silu = swish
 def gelu(x, approximate=False):
     """Gaussian error linear unit.
 
+    ``approximate=False`` (the tf-keras default): ``0.5 x (1 + erf(x / sqrt(2)))``.
     ``approximate=True``: ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``.
-    ``approximate=False`` (the tf-keras default) needs ``erf``, which the backend API has
-    no primitive for yet; rather than substitute a different function it raises.
     """
     x = _node(x)
     if not approximate:
-        raise NotImplementedError(
-            "gelu(approximate=False) needs erf, which symkeras.backend does not provide yet; "
-            "use gelu(x, approximate=True) (the tanh approximation) meanwhile")
+        return 0.5 * x * (1.0 + K.erf(x / math.sqrt(2.0)))
     inner = math.sqrt(2.0 / math.pi) * (x + 0.044715 * K.pow(x, 3))
     return 0.5 * x * (1.0 + K.tanh(inner))
 

@@ -7,12 +7,15 @@ TensorFlow conventions at the kinks are checked exactly.
 """
 
 import functools
+import math
 
 import numpy as np
 import pytest
 
 import symkeras.backend as K
-from symkeras import activations
+from symkeras import activations, initializers, optimizers
+from symkeras.layers import Dense, Input
+from symkeras.models import Model
 from symkeras.utils import custom_object_scope, get_custom_objects, register_keras_serializable
 
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -30,6 +33,17 @@ def _softplus(x):
 
 def _elu(x, a=1.0):
     return np.where(x > 0, x, a * np.expm1(np.minimum(x, 0)))
+
+
+_erf = np.vectorize(math.erf)
+
+
+def _gelu(x):
+    return 0.5 * x * (1 + _erf(x / math.sqrt(2)))
+
+
+def _gelu_grad(x):
+    return 0.5 * (1 + _erf(x / math.sqrt(2))) + x * np.exp(-x ** 2 / 2) / math.sqrt(2 * math.pi)
 
 
 def _gelu_tanh(x):
@@ -88,6 +102,7 @@ ELEMENTWISE = {
     "softsign": (activations.softsign, lambda x: x / (np.abs(x) + 1), lambda x: 1 / (np.abs(x) + 1) ** 2,
                  {0.0: (0.0, 1.0)}),
     "swish": (activations.swish, lambda x: x * _sig(x), lambda x: _sig(x) * (1 + x * (1 - _sig(x))), {}),
+    "gelu": (activations.gelu, _gelu, _gelu_grad, {}),
     "gelu_tanh": (lambda x: activations.gelu(x, approximate=True), _gelu_tanh, _gelu_tanh_grad, {}),
     "tanh": (activations.tanh, np.tanh, lambda x: 1 - np.tanh(x) ** 2, {}),
     "sigmoid": (activations.sigmoid, _sig, lambda x: _sig(x) * (1 - _sig(x)), {}),
@@ -242,6 +257,7 @@ def test_tf_keras_doc_examples():
         (activations.relu(x, max_value=5.0), [-10, -5, 0, 5, 10], [0, 0, 0, 5, 5]),
         (activations.relu(x, threshold=5.0), [-10, -5, 0, 5, 10], [0, 0, 0, 0, 10]),
         (activations.hard_sigmoid(x), [-3, -1, 0, 1, 3], [0, 0.3, 0.5, 0.7, 1]),
+        (activations.gelu(x), [-3, -1, 0, 1, 3], [-0.00404951, -0.15865529, 0, 0.8413447, 2.9959507]),
         (activations.gelu(x, approximate=True), [-3, -1, 0, 1, 3],
          [-0.00363752, -0.15880796, 0, 0.841192, 2.9963627]),
         (activations.mish(x), [-3, -1, 0, 1, 1], [-0.14564745, -0.30340144, 0, 0.86509836, 0.86509836]),
@@ -266,9 +282,6 @@ def test_softmax_rejects_rank_1():
         activations.softmax(K.placeholder((None,)))
 
 
-def test_exact_gelu_reports_missing_erf():
-    with pytest.raises(NotImplementedError, match="erf"):
-        activations.gelu(K.placeholder((None, 3)))
 
 
 # ----------------------------------------------------------------------------- get / serialize
@@ -328,3 +341,26 @@ def test_new_format_function_config_is_accepted():
     config = {"module": "keras.activations", "class_name": "function", "config": "relu",
               "registered_name": "relu"}
     assert activations.get(config) is activations.relu
+
+
+# ----------------------------------------------------------------------------- in a model
+
+def test_dense_with_exact_gelu_trains(backend):
+    """Dense(activation="gelu") is the exact (erf) gelu, and its gradient fits a smooth target."""
+    rng = np.random.RandomState(0)
+    x = rng.uniform(-2, 2, (64, 3)).astype(np.float32)
+    y = np.sin(x.sum(axis=1, keepdims=True)).astype(np.float32)
+    inputs = Input((3,), name="x")
+    hidden = Dense(16, activation="gelu", kernel_initializer=initializers.GlorotUniform(seed=0),
+                   bias_initializer="ones", name="hidden")(inputs)
+    features = Model(inputs, hidden)
+    features.compile(loss="mse", backend=backend)
+    kernel, bias = features.get_weights()
+    np.testing.assert_allclose(features.predict(x, verbose=0), _gelu(x.astype(np.float64) @ kernel + bias),
+                               rtol=1e-5, atol=1e-6)
+    out = Dense(1, kernel_initializer=initializers.GlorotUniform(seed=100), name="out")(hidden)
+    model = Model(inputs, out)
+    model.compile(optimizers.Adam(learning_rate=0.02), "mse", backend=backend)
+    losses = model.fit(x, y, batch_size=16, epochs=30, shuffle=False, verbose=0).history["loss"]
+    assert losses[-1] < 0.25 * losses[0], losses
+    assert ("_sk_erf(" if backend == "numpy" else "erff(") in model.make_train_function().source
