@@ -108,8 +108,8 @@ class _Lowering:
             count = dims.size(a.shape[:-2])
         a_rows, a_cols = a.shape[-2], a.shape[-1]
         b_rows, b_cols = b.shape[-2], b.shape[-1]
-        self.emit(Gemm, node, a=ins[0], b=ins[1], c=out, ta=op.transpose_a,
-                  tb=op.transpose_b, m=m, n=n, k=k, lda=a_cols, ldb=b_cols, ldc=n, count=count,
+        self.emit(Gemm, node, a=ins[0], b=ins[1], c=out, ta=op.transpose_a, tb=op.transpose_b,
+                  m=m, n=n, k=k, lda=a_cols, ldb=b_cols, ldc=n, count=count,
                   stride_a=a_rows * a_cols if count != 1 else 0,
                   stride_b=b_rows * b_cols if count != 1 else 0, stride_c=m * n if count != 1 else 0,
                   dtype=node.dtype)
@@ -123,24 +123,22 @@ class _Lowering:
     def _lower_Reduce(self, node, ins, out):
         x = node.inputs[0]
         outer, n, inner = self._outer_n_inner(x.shape, node.op.axes)
-        self.emit(Reduce, node, x=ins[0], out=out, op=node.op.kind, outer=outer, n=n,
-                  inner=inner, dtype=node.dtype)
+        self.emit(Reduce, node, x=ins[0], out=out, op=node.op.kind, outer=outer, n=n, inner=inner,
+                  dtype=node.dtype)
 
     def _lower_ArgMax(self, node, ins, out):
         x = node.inputs[0]
         outer, n, inner = self._outer_n_inner(x.shape, (node.op.axis,))
-        self.emit(ArgMax, node, x=ins[0], out=out, op=node.op.kind, outer=outer, n=n,
-                  inner=inner)
+        self.emit(ArgMax, node, x=ins[0], out=out, op=node.op.kind, outer=outer, n=n, inner=inner)
 
     def _lower_Softmax(self, node, ins, out):
         x = node.inputs[0]
         outer, n, inner = self._outer_n_inner(x.shape, (node.op.axis % x.ndim,))
-        self.emit(Softmax, node, x=ins[0], out=out, log=node.op.log, outer=outer, n=n,
-                  inner=inner, dtype=node.dtype)
+        self.emit(Softmax, node, x=ins[0], out=out, log=node.op.log, outer=outer, n=n, inner=inner,
+                  dtype=node.dtype)
 
     def _lower_Transpose(self, node, ins, out):
-        self.emit(Transpose, node, x=ins[0], out=out, perm=node.op.perm,
-                  in_shape=node.inputs[0].shape)
+        self.emit(Transpose, node, x=ins[0], out=out, perm=node.op.perm, in_shape=node.inputs[0].shape)
 
     def _lower_Concat(self, node, ins, out):
         axis = node.op.axis
@@ -162,8 +160,8 @@ class _Lowering:
 
     def _lower_Gather(self, node, ins, out):
         table, indices = node.inputs
-        self.emit(Gather, node, table=ins[0], indices=ins[1], out=out,
-                  rows=table.shape[0], width=dims.size(table.shape[1:]), count=dims.size(indices.shape))
+        self.emit(Gather, node, table=ins[0], indices=ins[1], out=out, rows=table.shape[0],
+                  width=dims.size(table.shape[1:]), count=dims.size(indices.shape))
 
     def _lower_ScatterAdd(self, node, ins, out):
         updates, indices = node.inputs
