@@ -26,6 +26,7 @@ from multiprocessing.pool import ThreadPool
 import numpy as np
 
 _POLL = 0.1          # seconds between checks for stop() while blocked
+_POOL_CLOSE_SECONDS = 5.0       # how long stop() lets a process pool take to close
 
 
 class Sequence:
@@ -111,6 +112,14 @@ def _fetch(source, index):
         raise
     except BaseException as exc:
         raise WorkerInterrupt(exc) from exc
+
+
+def _terminate_quietly(pool):
+    try:
+        pool.terminate()
+        pool.join()
+    except Exception:       # the workers are gone already; what is left is the pool's bookkeeping
+        pass
 
 
 class _Failed:
@@ -212,10 +221,28 @@ class SequenceEnqueuer:
             self._pool = ThreadPool(self.workers)
 
     def _close_pool(self):
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
+        pool, processes = self._pool, self._processes
         self._pool, self._processes = None, []
+        if pool is None:
+            return
+        if not processes:
+            pool.terminate()
+            pool.join()
+            return
+        # A process pool's terminate() can block for ever (it waits on the task queue's locks and
+        # on its task thread, which a worker killed mid-read can leave stuck), so it runs on a
+        # thread of its own; if it has not finished in time, the workers are killed here and
+        # stop() returns, leaving only that thread behind.
+        closer = threading.Thread(target=_terminate_quietly, args=(pool,), name="symkeras-pool-closer", daemon=True)
+        closer.start()
+        closer.join(_POOL_CLOSE_SECONDS)
+        if closer.is_alive():
+            workers = processes + [p for p in list(getattr(pool, "_pool", ())) if p not in processes]
+            for process in workers:
+                if process.exitcode is None:
+                    process.kill()
+            for process in workers:
+                process.join(_POOL_CLOSE_SECONDS)
 
 
 class OrderedEnqueuer(SequenceEnqueuer):

@@ -197,3 +197,23 @@ def test_ctrl_c_stops_the_worker_processes():
     assert out.splitlines() == ["interrupted 0", "usable (3, 1)"]
     with pytest.raises(ProcessLookupError):             # nothing of the process group is left
         os.killpg(proc.pid, 0)
+
+
+def test_stop_returns_when_the_process_pool_will_not_close(monkeypatch):
+    """A process pool whose own terminate() hangs must not hang stop(): its workers are killed."""
+    from symkeras.utils import data_utils
+    release = threading.Event()
+    monkeypatch.setattr(data_utils, "_POOL_CLOSE_SECONDS", 0.5)
+    monkeypatch.setattr(data_utils, "_terminate_quietly", lambda pool: release.wait())
+    enqueuer = data_utils.OrderedEnqueuer(Faulty(bad=99), use_multiprocessing=True)
+    enqueuer.start(workers=2, max_queue_size=2)
+    next(enqueuer.get())
+    workers = list(enqueuer._processes)
+    started = time.monotonic()
+    enqueuer.stop()
+    assert time.monotonic() - started < 5
+    deadline = time.monotonic() + 5       # the pool's own thread may be the one that reaps them
+    while any(p.exitcode is None for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [p.exitcode for p in workers] == [-signal.SIGKILL] * len(workers)
+    release.set()
