@@ -18,6 +18,8 @@ from symkeras.layers import Dense, Input, concatenate
 from symkeras.models import Model
 from symkeras.utils import Sequence
 
+from model_state import assert_untouched, snapshot
+
 NP = "numpy"
 RNG = np.random.RandomState(7)
 XA = RNG.rand(8, 3).astype("float32")
@@ -45,20 +47,6 @@ def linear(lr=0.1):
 
 X2 = RNG.uniform(-1, 1, size=(16, 2)).astype("float32")
 Y2 = X2.sum(1, keepdims=True).astype("float32")
-
-
-def snapshot(model):
-    return [w.copy() for w in model.get_weights()], [w.copy() for w in model.optimizer.get_weights()]
-
-
-def assert_untouched(model, state):
-    weights, slots = state
-    for a, b in zip(weights, model.get_weights()):
-        np.testing.assert_array_equal(a, b)
-    current = model.optimizer.get_weights()
-    assert len(current) == len(slots)
-    for a, b in zip(slots, current):
-        np.testing.assert_array_equal(a, b)
 
 
 def with_value(array, index, value):

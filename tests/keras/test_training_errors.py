@@ -7,6 +7,8 @@ import pytest
 from symkeras.layers import Dense, Input, concatenate
 from symkeras.models import Model
 
+from model_state import assert_untouched, snapshot
+
 NP = "numpy"
 RNG = np.random.RandomState(0)
 X = RNG.rand(8, 3).astype("float32")
@@ -23,20 +25,6 @@ def model_and_state():
     model.compile("adam", ["categorical_crossentropy", "mse"], metrics={"cls": ["accuracy"]}, backend=NP)
     model.fit([X, XB], [Y, YR], verbose=0)
     return model
-
-
-def snapshot(model):
-    return [w.copy() for w in model.get_weights()], [w.copy() for w in model.optimizer.get_weights()]
-
-
-def assert_untouched(model, state):
-    weights, slots = state
-    for a, b in zip(weights, model.get_weights()):
-        np.testing.assert_array_equal(a, b)
-    current = model.optimizer.get_weights()
-    assert len(current) == len(slots)
-    for a, b in zip(slots, current):
-        np.testing.assert_array_equal(a, b)
 
 
 def gen():
