@@ -179,7 +179,13 @@ del _name
 
 
 def pow(x, a):
-    return B.ew(X[0] ** sympy.sympify(a), _tensor(x))
+    # strict: a string (say, from a Lambda's `arguments` in a model file) is refused, not parsed,
+    # since SymPy parses text by evaluating it.
+    try:
+        exponent = sympy.sympify(a, strict=True)
+    except sympy.SympifyError:
+        raise TypeError(f"pow: the exponent `a` must be a number, got {a!r}") from None
+    return B.ew(X[0] ** exponent, _tensor(x))
 
 
 def clip(x, min_value, max_value):

@@ -390,3 +390,14 @@ def test_a_lambda_of_a_backend_function_round_trips_by_name(tmp_path):
     restored = load_model(path)          # safe mode: a symkeras function, named
     data = np.linspace(-1, 1, 6, dtype="float32").reshape(2, 3)
     np.testing.assert_allclose(restored.predict(data), np.exp(data), rtol=1e-6)
+
+
+def test_a_config_value_reaching_a_backend_function_is_not_evaluated(tmp_path):
+    marker = tmp_path / "ran"
+    x = Input(shape=(2,))
+    config = json.loads(Model(x, Lambda(K.pow, arguments={"a": 2})(x)).to_json())
+    lambda_config = next(layer for layer in config["config"]["layers"] if layer["class_name"] == "Lambda")
+    lambda_config["config"]["arguments"] = {"a": f"__import__('pathlib').Path({str(marker)!r}).touch() or 2"}
+    with pytest.raises(TypeError, match="exponent `a` must be a number"):
+        model_from_json(json.dumps(config))
+    assert not marker.exists()
