@@ -389,6 +389,14 @@ def squeeze(x, axis):
     return B.reshape(x, x.shape[:axis] + x.shape[axis + 1:])
 
 
+def repeat(x, n):
+    """Keras ``K.repeat``: (batch, features) → (batch, n, features)."""
+    x = _tensor(x)
+    if x.ndim != 2:
+        raise ValueError(f"repeat: x must be 2-D (batch, features), got shape {int_shape(x)}")
+    return B.broadcast_to(expand_dims(x, 1), (x.shape[0], int(n), x.shape[1]))
+
+
 def concatenate(tensors, axis=-1):
     tensors = [_tensor(t) for t in tensors]
     axis = axis % tensors[0].ndim

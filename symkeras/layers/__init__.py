@@ -3,6 +3,9 @@
 from symkeras.engine.base_layer import InputSpec, Layer  # noqa: F401
 from symkeras.engine.input_layer import Input, InputLayer  # noqa: F401
 from symkeras.layers.core import Activation, Dense, Dropout, Flatten, Lambda, Reshape  # noqa: F401
+from symkeras.layers.core import (ActivityRegularization, Permute, RepeatVector, SpatialDropout1D,  # noqa: F401
+                                  SpatialDropout2D, SpatialDropout3D)
+from symkeras.layers.noise import AlphaDropout, GaussianDropout, GaussianNoise  # noqa: F401
 from symkeras.layers.merge import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,  # noqa: F401
                                    Subtract, add, average, concatenate, dot, maximum, minimum,
                                    multiply, subtract)

@@ -1,4 +1,5 @@
-"""Core layers: Dense, Activation, Dropout, Flatten, Reshape, Lambda."""
+"""Core layers: Dense, Activation, Dropout (and its spatial variants), Flatten, Reshape, Permute,
+RepeatVector, ActivityRegularization, Lambda."""
 
 import codecs
 import inspect
@@ -120,18 +121,75 @@ class Dropout(Layer):
             raise ValueError(f"Invalid value {rate} received for `rate`, expected a value in [0, 1).")
         self.rate, self.noise_shape, self.seed = float(rate), noise_shape, seed
 
+    def _get_noise_shape(self, inputs):
+        if self.noise_shape is None:
+            return None
+        return tuple(inputs.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
+
     def call(self, inputs, training=False):
         if not training or self.rate == 0:
             return inputs
-        noise_shape = None
-        if self.noise_shape is not None:
-            noise_shape = tuple(inputs.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
-        return K.dropout(inputs, self.rate, noise_shape, seed=self.seed)
+        return K.dropout(inputs, self.rate, self._get_noise_shape(inputs), seed=self.seed)
 
     def get_config(self):
         config = super().get_config()
         config.update(rate=self.rate, noise_shape=self.noise_shape, seed=self.seed)
         return config
+
+
+def _check_data_format(data_format):
+    data_format = "channels_last" if data_format is None else data_format
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError('`data_format` must be "channels_last" or "channels_first". '
+                         f"Received: data_format={data_format}.")
+    return data_format
+
+
+class SpatialDropout1D(Dropout):
+    """Dropout of whole feature maps of (batch, steps, channels) inputs: one draw per channel."""
+
+    def __init__(self, rate, **kwargs):
+        super().__init__(rate, **kwargs)
+        self.input_spec = InputSpec(ndim=3)
+
+    def _get_noise_shape(self, inputs):
+        return (inputs.shape[0], 1, inputs.shape[2])
+
+
+class _SpatialDropoutND(Dropout):
+    """Dropout of whole feature maps of rank-``_rank`` images, channels first or last."""
+
+    _rank = None
+
+    def __init__(self, rate, data_format=None, **kwargs):
+        super().__init__(rate, **kwargs)
+        self.data_format = _check_data_format(data_format)
+        self.input_spec = InputSpec(ndim=self._rank + 2)
+
+    def _get_noise_shape(self, inputs):
+        ones = (1,) * self._rank
+        if self.data_format == "channels_first":
+            return (inputs.shape[0], inputs.shape[1]) + ones
+        return (inputs.shape[0],) + ones + (inputs.shape[-1],)
+
+    def get_config(self):
+        # tf-keras leaves data_format out, so a channels_first layer reloads as channels_last;
+        # keeping it makes the round trip exact.
+        config = super().get_config()
+        config["data_format"] = self.data_format
+        return config
+
+
+class SpatialDropout2D(_SpatialDropoutND):
+    """Dropout of whole 2D feature maps (``noise_shape`` (batch, 1, 1, channels))."""
+
+    _rank = 2
+
+
+class SpatialDropout3D(_SpatialDropoutND):
+    """Dropout of whole 3D feature maps (``noise_shape`` (batch, 1, 1, 1, channels))."""
+
+    _rank = 3
 
 
 class Flatten(Layer):
@@ -196,6 +254,74 @@ class Reshape(Layer):
     def get_config(self):
         config = super().get_config()
         config["target_shape"] = self.target_shape
+        return config
+
+
+class Permute(Layer):
+    """Permutes the non-batch axes: ``dims`` is a permutation of 1..n (the batch axis is 0)."""
+
+    def __init__(self, dims, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(dims, (int, np.integer)) or not hasattr(dims, "__iter__"):
+            raise TypeError(f"Permute: `dims` must be a tuple of integers, got dims={dims!r}")
+        self.dims = tuple(dims)
+        if any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) for d in self.dims) \
+                or sorted(self.dims) != list(range(1, len(self.dims) + 1)):
+            raise ValueError("Invalid permutation argument `dims` for Permute Layer. The set of indices in "
+                             f"`dims` must be consecutive and start from 1. Received dims={self.dims}")
+        self.dims = tuple(int(d) for d in self.dims)
+        self.input_spec = InputSpec(ndim=len(self.dims) + 1)
+
+    def call(self, inputs):
+        return K.permute_dimensions(inputs, (0,) + self.dims)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],) + tuple(input_shape[d] for d in self.dims)
+
+    def get_config(self):
+        config = super().get_config()
+        config["dims"] = self.dims
+        return config
+
+
+class RepeatVector(Layer):
+    """Repeats a (batch, features) input ``n`` times: (batch, n, features)."""
+
+    def __init__(self, n, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"Expected an integer value for `n`, got {type(n)}.")
+        if n < 1:
+            raise ValueError(f"RepeatVector: `n` must be a positive integer, got n={n}")
+        self.n = int(n)
+        self.input_spec = InputSpec(ndim=2)
+
+    def call(self, inputs):
+        return K.repeat(inputs, self.n)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.n, input_shape[1])
+
+    def get_config(self):
+        config = super().get_config()
+        config["n"] = self.n
+        return config
+
+
+class ActivityRegularization(Layer):
+    """The identity, adding ``l1 * sum(|x|) + l2 * sum(x^2)`` of its output to the training loss."""
+
+    def __init__(self, l1=0.0, l2=0.0, **kwargs):
+        if "activity_regularizer" in kwargs:
+            raise TypeError("ActivityRegularization: the penalty is given by `l1` and `l2`, "
+                            "not `activity_regularizer`")
+        super().__init__(activity_regularizer=regularizers.L1L2(l1=l1, l2=l2), **kwargs)
+        self.supports_masking = True
+        self.l1, self.l2 = l1, l2
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(l1=self.l1, l2=self.l2)
         return config
 
 
