@@ -48,8 +48,13 @@ def elu(x, alpha=1.0):
 
 
 def selu(x):
-    """``scale * elu(x, alpha)`` with the self-normalising constants."""
-    return _SELU_SCALE * K.elu(x, _SELU_ALPHA)
+    """``scale * elu(x, alpha)`` with the self-normalising constants.
+
+    ``tf.nn.selu`` takes the linear branch at 0 (``x < 0`` picks the exponential one), so
+    its gradient there is ``scale``, not ``scale * alpha``.
+    """
+    x = _node(x)
+    return _SELU_SCALE * K.switch(K.less(x, 0.0), K.elu(x, _SELU_ALPHA), x)
 
 
 def softplus(x):
@@ -143,9 +148,15 @@ def serialize(activation):
 
 
 def deserialize(name, custom_objects=None):
-    """The activation function called ``name`` (or described by a config dict)."""
-    return deserialize_keras_object(name, module_objects=_ACTIVATIONS, custom_objects=custom_objects,
-                                    printable_module_name="activation function")
+    """The activation function called ``name`` (or described by a config dict); as in tf-keras,
+    a config of an activation layer (``LeakyReLU``, ``PReLU`` ...) gives that layer."""
+    # layers import this module; the activation layers are looked up only when a config is read
+    from symkeras.layers import advanced_activations
+    layers = {k: v for k, v in vars(advanced_activations).items()
+              if isinstance(v, type) and issubclass(v, advanced_activations.Layer)
+              and v.__module__ == advanced_activations.__name__}
+    return deserialize_keras_object(name, module_objects={**layers, **_ACTIVATIONS},
+                                    custom_objects=custom_objects, printable_module_name="activation function")
 
 
 def get(identifier):

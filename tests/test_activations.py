@@ -97,7 +97,7 @@ ELEMENTWISE = {
                  lambda x: np.where(x > 0, 1.0, 0.5 * np.exp(np.minimum(x, 0))), {0.0: (0.0, 0.5)}),
     "selu": (activations.selu, lambda x: SELU_SCALE * _elu(x, SELU_ALPHA),
              lambda x: SELU_SCALE * np.where(x > 0, 1.0, SELU_ALPHA * np.exp(np.minimum(x, 0))),
-             {0.0: (0.0, SELU_SCALE * SELU_ALPHA)}),
+             {0.0: (0.0, SELU_SCALE)}),                  # tf.nn.selu: linear branch at 0
     "softplus": (activations.softplus, _softplus, _sig, {}),
     "softsign": (activations.softsign, lambda x: x / (np.abs(x) + 1), lambda x: 1 / (np.abs(x) + 1) ** 2,
                  {0.0: (0.0, 1.0)}),

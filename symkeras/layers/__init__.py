@@ -2,7 +2,10 @@
 
 from symkeras.engine.base_layer import InputSpec, Layer  # noqa: F401
 from symkeras.engine.input_layer import Input, InputLayer  # noqa: F401
+from symkeras.layers.advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU  # noqa: F401
 from symkeras.layers.core import Activation, Dense, Dropout, Flatten, Lambda, Reshape  # noqa: F401
+from symkeras.layers.embeddings import Embedding  # noqa: F401
+from symkeras.layers.normalization import BatchNormalization, LayerNormalization  # noqa: F401
 from symkeras.layers.core import (ActivityRegularization, Permute, RepeatVector, SpatialDropout1D,  # noqa: F401
                                   SpatialDropout2D, SpatialDropout3D)
 from symkeras.layers.noise import AlphaDropout, GaussianDropout, GaussianNoise  # noqa: F401
