@@ -265,6 +265,28 @@ def std(x, axis=None, keepdims=False):
     return sqrt(var(x, axis, keepdims))
 
 
+def batch_normalization(x, mean, var, beta, gamma, axis=-1, epsilon=1e-3):
+    """``(x - mean) / sqrt(var + epsilon) * gamma + beta`` as one elementwise node; ``beta`` or
+    ``gamma`` may be None. Rank-1 statistics and parameters lie along ``axis`` of ``x``."""
+    x = _tensor(x)
+    axis = dims.normalize_axes(axis, x.ndim)[0]
+    along = tuple(x.shape[i] if i == axis else 1 for i in range(x.ndim))
+    operands = [x] + [B.reshape(t, along) if t.ndim == 1 and axis != x.ndim - 1 else t
+                      for t in (_tensor(v, x.dtype) for v in (mean, var, gamma, beta) if v is not None)]
+    expr = (X[0] - X[1]) / sympy.sqrt(X[2] + sympy.Float(epsilon))
+    if gamma is not None:
+        expr = expr * X[3]
+    if beta is not None:
+        expr = expr + X[len(operands) - 1]
+    return B.ew(expr, *operands)
+
+
+def moving_average_update(x, value, momentum):
+    """The update ``x = x * momentum + value * (1 - momentum)`` (tf-keras 2)."""
+    return update(x, B.ew(X[0] * sympy.Float(momentum) + X[1] * sympy.Float(1 - momentum), x,
+                          _tensor(value, x.dtype)))
+
+
 def argmax(x, axis=-1):
     x = _tensor(x)
     return O.ArgMax(dims.normalize_axes(axis, x.ndim)[0], "max")(x)

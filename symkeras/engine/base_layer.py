@@ -93,6 +93,7 @@ class Layer:
         elif "input_shape" in kwargs:
             self._batch_input_shape = (kwargs.get("batch_size"),) + tuple(kwargs["input_shape"])
         self.supports_masking = False
+        self._update_sink = None        # the list ``add_update`` appends to during ``apply``
 
     # ------------------------------------------------------------------ weights
     @property
@@ -152,6 +153,12 @@ class Layer:
             raise ValueError(f"You tried to call `count_params` on layer {self.name}, but the layer isn't "
                              f"built. You can build it manually via: `{self.name}.build(batch_input_shape)`.")
         return _count_unique(self.weights)
+
+    def add_update(self, updates):
+        """Record variable updates (``K.update`` nodes) made by ``call``: a train function runs
+        them; a replay that collects none (predict, evaluate) drops them."""
+        if self._update_sink is not None:
+            self._update_sink.extend(to_list(updates))
 
     @property
     def losses(self):
@@ -214,13 +221,18 @@ class Layer:
             x._keras_history[0]._outbound_nodes.append(node)
         return wrapped if isinstance(outputs, (list, tuple)) else wrapped[0]
 
-    def apply(self, inputs, training=False, losses=None, **kwargs):
-        """Run ``call`` on plain IR nodes (a replay of the graph); activity penalties go to ``losses``."""
+    def apply(self, inputs, training=False, losses=None, updates=None, **kwargs):
+        """Run ``call`` on plain IR nodes (a replay of the graph); activity penalties go to ``losses``,
+        variable updates (``add_update``) to ``updates``."""
         self._maybe_build(inputs)
         with name_scope(self.name):
             if "training" in inspect.signature(self.call).parameters:
                 kwargs.setdefault("training", training)
-            outputs = self.call(inputs, **kwargs)
+            self._update_sink = updates
+            try:
+                outputs = self.call(inputs, **kwargs)
+            finally:
+                self._update_sink = None
             if losses is not None and self.activity_regularizer is not None:
                 losses.extend(self.activity_regularizer(o) for o in to_list(outputs))
         return outputs

@@ -127,8 +127,9 @@ class Network(Layer):
             reached.append(node.layer.name)
 
     # ------------------------------------------------------------------ replay
-    def run_graph(self, inputs, training=False, losses=None):
-        """The model's outputs as IR nodes, computed from ``inputs`` (IR nodes)."""
+    def run_graph(self, inputs, training=False, losses=None, updates=None):
+        """The model's outputs as IR nodes, computed from ``inputs`` (IR nodes); layers' variable
+        updates are appended to ``updates`` when it is a list."""
         inputs = to_list(inputs)
         if len(inputs) != len(self.inputs):
             raise ValueError(f"Model {self.name!r} expects {len(self.inputs)} inputs, got {len(inputs)}")
@@ -139,7 +140,7 @@ class Network(Layer):
             args = [values[id(x)] for x in node.input_tensors]
             args = args if node.called_on_list else args[0]
             kwargs = {"training": training, **node.arguments}     # an explicit training=... wins
-            outputs = to_list(node.layer.apply(args, losses=losses, **kwargs))
+            outputs = to_list(node.layer.apply(args, losses=losses, updates=updates, **kwargs))
             for k, v in zip(node.output_tensors, outputs):
                 values[id(k)] = v
         return [values[id(x)] for x in self.outputs]
@@ -147,8 +148,8 @@ class Network(Layer):
     def call(self, inputs, training=False):
         return unpack_singleton(self.run_graph(inputs, training))
 
-    def apply(self, inputs, training=False, losses=None, **kwargs):
-        return unpack_singleton(self.run_graph(inputs, training, losses))
+    def apply(self, inputs, training=False, losses=None, updates=None, **kwargs):
+        return unpack_singleton(self.run_graph(inputs, training, losses, updates))
 
     # ------------------------------------------------------------------ properties
     def _assert_built(self, what):

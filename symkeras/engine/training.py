@@ -155,10 +155,11 @@ class Model(GeneratorMethods, Network):
 
     # ------------------------------------------------------------------ graph of the loss
     def _loss_outputs(self, training):
-        """IR inputs, outputs (losses then metric num/den pairs) and the total loss."""
+        """IR inputs, outputs (losses then metric num/den pairs), the total loss and the layers'
+        variable updates (BatchNormalization's moving statistics; only when training)."""
         spec = self._compiled
-        activity = []
-        preds = self.run_graph([x for x in self.inputs], training=training, losses=activity)
+        activity, layer_updates = [], [] if training else None
+        preds = self.run_graph([x for x in self.inputs], training=training, losses=activity, updates=layer_updates)
         fed_targets, weights, out_losses, total_terms = [], [], [], []
         for name, out, fn, lw, mode, target in zip(
                 self.output_names, preds, spec["losses"], spec["loss_weights"], spec["modes"], spec["targets"]):
@@ -190,7 +191,7 @@ class Model(GeneratorMethods, Network):
                 metric_outputs += list(_metric_sums(values, w))
         inputs = list(self.inputs) + fed_targets + [w for w in weights if w is not None]
         losses = [total] + (out_losses if len(self.outputs) > 1 else [])
-        return inputs, losses, metric_outputs, total
+        return inputs, losses, metric_outputs, total, layer_updates or []
 
     def function_spec(self, kind):
         """(inputs, outputs, updates, name) of the 'train', 'test' or 'predict' function."""
@@ -198,13 +199,13 @@ class Model(GeneratorMethods, Network):
             outputs = self.run_graph(list(self.inputs), training=False)
             return list(self.inputs), outputs, [], f"{self.name}_predict"
         self._check_compiled("training" if kind == "train" else "evaluating")
-        inputs, losses, metrics, total = self._loss_outputs(training=kind == "train")
+        inputs, losses, metrics, total, layer_updates = self._loss_outputs(training=kind == "train")
         if kind == "test":
             return inputs, losses + metrics, [], f"{self.name}_test_step"
         params = _connected(total, self._collected_trainable_weights)
         constraints = {id(p): p.op.storage.constraint for p in params
                        if getattr(p.op.storage, "constraint", None) is not None}
-        updates = self.optimizer.get_updates(total, params, constraints=constraints)
+        updates = self.optimizer.get_updates(total, params, constraints=constraints) + layer_updates
         return inputs, losses + metrics, updates, f"{self.name}_train_step"
 
     def function_output_names(self, kind):
