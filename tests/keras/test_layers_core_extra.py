@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import symkeras.backend as K
-from symkeras import layers
+from symkeras import layers, optimizers
 from symkeras.codegen import rng
 from symkeras.ir import ops as O
 from symkeras.layers import (ActivityRegularization, Dense, Input, Permute, RepeatVector, SpatialDropout1D,
@@ -147,6 +147,11 @@ def test_activity_regularization_adds_its_penalty_per_sample_to_the_loss():
     penalty = (0.1 * np.abs(out).sum() + 0.2 * (out ** 2).sum()) / 4       # tf-keras: divided by batch size
     np.testing.assert_allclose(model.evaluate(data, target, verbose=0), mse + penalty, rtol=1e-5)
     assert model.count_params() == 6 and reg.count_params() == 0
+    # one SGD step: the kernel moves by lr * x^T dL/dy, the penalty's gradient included
+    model.compile(optimizers.SGD(learning_rate=0.1), "mse")
+    model.train_on_batch(data, target)
+    d_out = 2 * (out - target) / out.size + (0.1 * np.sign(out) + 2 * 0.2 * out) / 4
+    np.testing.assert_allclose(dense.get_weights()[0], np.ones((3, 2)) - 0.1 * data.T @ d_out, rtol=1e-5)
 
 
 def test_activity_regularization_config():
