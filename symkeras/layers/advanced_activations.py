@@ -30,17 +30,14 @@ class ReLU(Layer):
 
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         super().__init__(**kwargs)
-        checked = {}
+        checked = {"max_value": None}
         for name, value in (("max_value", max_value), ("negative_slope", negative_slope),
                             ("threshold", threshold)):
             if value is None and name == "max_value":
-                checked[name] = None
                 continue
-            if value is not None:
-                value = _floatx_number(value, name, "ReLU")
-            if value is None or value < 0.0:
+            if value is None or _floatx_number(value, name, "ReLU") < 0.0:
                 raise ValueError(f"{name} of a ReLU layer cannot be a negative value. Received: {value}")
-            checked[name] = value
+            checked[name] = _floatx_number(value, name, "ReLU")
         self.supports_masking = True
         self.max_value = checked["max_value"]
         self.negative_slope = checked["negative_slope"]
@@ -151,11 +148,10 @@ class ThresholdedReLU(Layer):
         if theta is None:
             raise ValueError(f"Theta of a Thresholded ReLU layer cannot be None, expecting a float. "
                              f"Received: {theta}")
-        theta = _floatx_number(theta, "theta", "ThresholdedReLU")
-        if theta < 0:
+        if _floatx_number(theta, "theta", "ThresholdedReLU") < 0:
             raise ValueError(f"The theta value of a Thresholded ReLU layer should be >=0. Received: {theta}")
         self.supports_masking = True
-        self.theta = theta
+        self.theta = _floatx_number(theta, "theta", "ThresholdedReLU")
 
     def call(self, inputs):
         return inputs * K.cast(K.greater(inputs, self.theta), self.dtype)
@@ -184,6 +180,10 @@ class Softmax(Layer):
         self.axis = axis
 
     def call(self, inputs, mask=None):
+        axes = self.axis if isinstance(self.axis, (list, tuple)) else [self.axis]
+        if any(not -inputs.ndim <= a < inputs.ndim for a in axes):
+            raise ValueError(f"Softmax layer {self.name!r}: `axis` {self.axis} is out of range for an input "
+                             f"of rank {inputs.ndim}")
         if mask is not None:
             inputs = self._apply_mask(inputs, mask)
         if isinstance(self.axis, (list, tuple)):
