@@ -277,6 +277,25 @@ def test_frozen_batch_normalization_runs_in_inference_mode_and_keeps_its_statist
         np.testing.assert_array_equal(value, start)
 
 
+def test_updates_of_a_model_used_as_a_layer_run_unless_it_is_frozen():
+    x = Input((2,))
+    bn = BatchNormalization(momentum=0.5)
+    inner = Model(x, bn(x), name="inner")
+    outer_input = Input((2,))
+    outer = Model(outer_input, Dense(1)(inner(outer_input)))
+    outer.compile(optimizers.SGD(0.1), "mse")
+    data = np.array([[1.0, 2.0], [3.0, 6.0]], dtype="float32")
+    outer.train_on_batch(data, np.zeros((2, 1), "float32"))
+    np.testing.assert_allclose(bn.get_weights()[2], data.mean(0) * 0.5, rtol=1e-6)
+    np.testing.assert_allclose(bn.get_weights()[3], 0.5 + data.var(0) * 0.5, rtol=1e-6)
+    inner.trainable = False
+    outer.compile(optimizers.SGD(0.1), "mse")
+    kept = bn.get_weights()
+    outer.train_on_batch(data, np.zeros((2, 1), "float32"))
+    for value, start in zip(bn.get_weights(), kept):
+        np.testing.assert_array_equal(value, start)
+
+
 def test_batch_normalization_channels_first_and_several_axes_in_both_modes():
     x = Input((3, 4, 2), dtype="float64")
     first = BatchNormalization(axis=1, gamma_initializer="random_uniform", moving_mean_initializer="random_uniform",
