@@ -14,7 +14,7 @@ import pytest
 
 import symkeras.backend as K
 from symkeras import activations, initializers, optimizers
-from symkeras.layers import Dense, Input
+from symkeras.layers import ELU, Dense, Input, LeakyReLU, PReLU, Softmax
 from symkeras.models import Model
 from symkeras.utils import custom_object_scope, get_custom_objects, register_keras_serializable
 
@@ -341,6 +341,36 @@ def test_new_format_function_config_is_accepted():
     config = {"module": "keras.activations", "class_name": "function", "config": "relu",
               "registered_name": "relu"}
     assert activations.get(config) is activations.relu
+
+
+def test_activation_layers_by_name_and_by_config():
+    """As tf-keras: a config (or a class name) of an activation layer gives that layer; other
+    layers are not activations; a name of a function still gives the function."""
+    layer = activations.get("LeakyReLU")
+    assert isinstance(layer, LeakyReLU) and layer.alpha == float(np.float32(0.3))
+    config = activations.serialize(LeakyReLU(alpha=0.5, name="leaky"))
+    assert config == {"class_name": "LeakyReLU",
+                      "config": {"name": "leaky", "trainable": True, "dtype": "float32", "alpha": 0.5}}
+    again = activations.deserialize(config)
+    assert isinstance(again, LeakyReLU) and again.get_config() == config["config"]
+    assert isinstance(activations.get({"class_name": "PReLU", "config": {"shared_axes": [1]}}), PReLU)
+    assert isinstance(activations.get({"class_name": "Softmax", "config": {"axis": 1}}), Softmax)
+    assert activations.get({"class_name": "ELU", "config": {"alpha": 0.5}}).alpha == 0.5
+    assert isinstance(activations.get("ELU"), ELU) and activations.get("elu") is activations.elu
+    with pytest.raises(ValueError, match="^Unknown activation function: Dense$"):
+        activations.get({"class_name": "Dense", "config": {"units": 1}})
+
+
+def test_selu_values_and_its_gradient_at_zero_follow_tf_nn_selu(backend):
+    x = K.placeholder((None, 5), dtype="float64")
+    y = activations.selu(x)
+    f = K.function([x], [y, K.gradients(K.sum(y), [x])[0]], backend=backend)
+    data = np.array([[-1.0, -1e-8, 0.0, 1e-8, 2.0]])
+    values, grads = f([data])
+    np.testing.assert_allclose(values[0], [SELU_SCALE * SELU_ALPHA * np.expm1(-1.0), SELU_SCALE * SELU_ALPHA *
+                                           np.expm1(-1e-8), 0.0, SELU_SCALE * 1e-8, SELU_SCALE * 2.0], rtol=1e-12)
+    np.testing.assert_allclose(grads[0], [SELU_SCALE * SELU_ALPHA * np.exp(-1.0), SELU_SCALE * SELU_ALPHA *
+                                          np.exp(-1e-8), SELU_SCALE, SELU_SCALE, SELU_SCALE], rtol=1e-12)
 
 
 # ----------------------------------------------------------------------------- in a model

@@ -7,7 +7,6 @@ alpha), at the kinks against TensorFlow's conventions, and C against NumPy. Conf
 weights, parameter counts and argument errors are checked against tf-keras 2.x.
 """
 
-import io
 import json
 
 import numpy as np
@@ -16,7 +15,7 @@ import pytest
 import symkeras.backend as K
 from symkeras import activations, constraints, initializers, optimizers, regularizers
 from symkeras import layers
-from symkeras.layers import (ELU, Dense, Input, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU)
+from symkeras.layers import ELU, Dense, Input, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU
 from symkeras.models import Model, Sequential, model_from_json
 
 SHAPE = (3, 4)
@@ -400,6 +399,15 @@ def test_prelu_weight_shape_name_and_input_spec():
     both = PReLU(shared_axes=[1, 2])
     both(x)
     assert both.get_weights()[0].shape == (1, 1) and both.count_params() == 1
+
+
+def test_prelu_frozen_keeps_alpha_out_of_training():
+    x = Input(SHAPE)
+    layer = PReLU(trainable=False, shared_axes=[1, 2])
+    model = Model(x, layer(x))
+    assert layer.trainable_weights == [] and len(layer.non_trainable_weights) == 1
+    assert model.count_params() == 1 and model.trainable_weights == []
+    assert PReLU.from_config(layer.get_config()).trainable is False
 
 
 def test_prelu_regularizer_and_constraint_take_effect():
