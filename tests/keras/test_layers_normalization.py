@@ -355,12 +355,14 @@ def test_c_and_numpy_agree_on_a_normalised_model(backend):
     if backend == "numpy":
         pytest.skip("compares the C backend with NumPy")
     K.clear_session()
-    x = Input((4,))
+    x = Input((3, 4))
     h = BatchNormalization(gamma_initializer="random_uniform")(Dense(3)(x))
-    y = Dense(2)(LayerNormalization(beta_initializer="random_uniform")(h))
+    h = BatchNormalization(axis=1, beta_initializer="random_uniform")(h)
+    h = LayerNormalization(axis=[1, 2], beta_initializer="random_uniform")(h)
+    y = Dense(2)(layers.Flatten()(LayerNormalization(gamma_initializer="random_uniform")(h)))
     model = Model(x, y)
     start = model.get_weights()
-    data, target = _rand(6, 4, seed=70).astype("float32"), _rand(6, 2, seed=71).astype("float32")
+    data, target = _rand(6, 3, 4, seed=70).astype("float32"), _rand(6, 2, seed=71).astype("float32")
     results = {}
     for name in ("numpy", "c"):
         model.set_weights(start)
