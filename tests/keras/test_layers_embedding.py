@@ -8,7 +8,7 @@ import pytest
 import symkeras.backend as K
 from symkeras import constraints, initializers, layers, optimizers, regularizers
 from symkeras.layers import Dense, Embedding, Flatten, Input
-from symkeras.models import Model, Sequential
+from symkeras.models import Sequential
 
 
 @pytest.fixture(autouse=True)
