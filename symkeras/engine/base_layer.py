@@ -154,9 +154,13 @@ class Layer:
                              f"built. You can build it manually via: `{self.name}.build(batch_input_shape)`.")
         return _count_unique(self.weights)
 
-    def add_update(self, updates):
-        """Record variable updates (``K.update`` nodes) made by ``call``: a train function runs
-        them; a replay that collects none (predict, evaluate) drops them."""
+    def add_update(self, updates, inputs=None):
+        """Record variable updates (``K.update`` nodes or (variable, value) pairs) made by ``call``:
+        a train function runs them; a replay that collects none (predict, evaluate) drops them.
+        ``inputs`` is Keras 2's conditioning argument, unused (as in tf-keras 2)."""
+        if isinstance(updates, tuple) and len(updates) == 2 and isinstance(getattr(updates[0], "op", None),
+                                                                           O.Variable):
+            updates = [updates]                 # one pair, not two updates
         if self._update_sink is not None:
             self._update_sink.extend(to_list(updates))
 

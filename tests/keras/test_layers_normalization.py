@@ -296,6 +296,30 @@ def test_updates_of_a_model_used_as_a_layer_run_unless_it_is_frozen():
         np.testing.assert_array_equal(value, start)
 
 
+class _StepCounter(layers.Layer):
+    """Counts train steps through ``add_update`` with a (variable, value) pair."""
+
+    def build(self, input_shape):
+        self.count = self.add_weight("count", (), initializer="zeros", trainable=False)
+
+    def call(self, inputs, training=False):
+        if training:
+            self.add_update((self.count, self.count + 1.0))
+        return inputs
+
+
+def test_a_layer_update_runs_once_per_train_step_and_never_in_predict_or_evaluate():
+    x = Input((2,))
+    counter = _StepCounter()
+    model = Model(x, Dense(1)(counter(x)))
+    model.compile("sgd", "mse")
+    data, target = np.ones((4, 2), "float32"), np.ones((4, 1), "float32")
+    model.fit(data, target, batch_size=2, epochs=2, verbose=0)
+    model.predict(data)
+    model.evaluate(data, target, verbose=0)
+    assert counter.get_weights()[0] == 4
+
+
 def test_batch_normalization_channels_first_and_several_axes_in_both_modes():
     x = Input((3, 4, 2), dtype="float64")
     first = BatchNormalization(axis=1, gamma_initializer="random_uniform", moving_mean_initializer="random_uniform",
