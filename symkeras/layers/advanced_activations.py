@@ -24,24 +24,22 @@ def _floatx_number(value, name, layer):
     return float(np.asarray(value, dtype=K.floatx()))
 
 
+def _relu_argument(value, name):
+    if value is None or _floatx_number(value, name, "ReLU") < 0.0:
+        raise ValueError(f"{name} of a ReLU layer cannot be a negative value. Received: {value}")
+    return _floatx_number(value, name, "ReLU")
+
+
 class ReLU(Layer):
     """``max_value`` at and above it; ``x`` above ``threshold``; ``negative_slope * (x - threshold)``
     below (``K.relu``)."""
 
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         super().__init__(**kwargs)
-        checked = {"max_value": None}
-        for name, value in (("max_value", max_value), ("negative_slope", negative_slope),
-                            ("threshold", threshold)):
-            if value is None and name == "max_value":
-                continue
-            if value is None or _floatx_number(value, name, "ReLU") < 0.0:
-                raise ValueError(f"{name} of a ReLU layer cannot be a negative value. Received: {value}")
-            checked[name] = _floatx_number(value, name, "ReLU")
         self.supports_masking = True
-        self.max_value = checked["max_value"]
-        self.negative_slope = checked["negative_slope"]
-        self.threshold = checked["threshold"]
+        self.max_value = None if max_value is None else _relu_argument(max_value, "max_value")
+        self.negative_slope = _relu_argument(negative_slope, "negative_slope")
+        self.threshold = _relu_argument(threshold, "threshold")
 
     def call(self, inputs):
         return K.relu(inputs, alpha=self.negative_slope, max_value=self.max_value, threshold=self.threshold)
