@@ -71,7 +71,7 @@ class Embedding(Layer):
         """True where the index is not 0 (padding), when ``mask_zero``; else None."""
         if not self.mask_zero:
             return None
-        return K.not_equal(inputs, 0)
+        return K.cast(K.not_equal(inputs, 0), "bool")
 
     def compute_output_shape(self, input_shape):
         self._check_input_length(input_shape)

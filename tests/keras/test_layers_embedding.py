@@ -94,8 +94,9 @@ def test_mask_zero_reports_padding():
     assert masked.supports_masking and not plain.supports_masking
     assert plain.compute_mask(x) is None
     mask = masked.compute_mask(x)
+    assert mask.dtype == "bool"
     got = K.function([x], [mask])([INDICES.astype("int32")])[0]
-    np.testing.assert_array_equal(got != 0, INDICES != 0)
+    np.testing.assert_array_equal(got, INDICES != 0)
 
 
 def test_embedding_gradient_by_finite_differences():
