@@ -16,11 +16,11 @@ def _private_cache_dir(tmp_path_factory):
 
 def _c_backend_skip_reason():
     try:
-        from symkeras.codegen import c_backend  # noqa: F401
+        from symkeras.codegen.c import render as c_render  # noqa: F401
     except Exception as exc:  # missing module or one that fails to import
-        return f"C backend unavailable: cannot import symkeras.codegen.c_backend ({type(exc).__name__}: {exc})"
+        return f"C backend unavailable: cannot import symkeras.codegen.c ({type(exc).__name__}: {exc})"
     try:
-        from symkeras.codegen import cbuild
+        from symkeras.codegen.c import build as cbuild
         available = cbuild.compiler_available()
     except Exception as exc:
         return f"C backend unavailable: compiler check failed ({type(exc).__name__}: {exc})"

@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from symkeras.codegen import cbuild  # noqa: E402
+from symkeras.codegen.c import build as cbuild  # noqa: E402
 
 SOURCE = r"""
 #include <stddef.h>

@@ -79,7 +79,7 @@ def write_manifest(directory, key, source, binary, **extra):
 def check_entry(directory, key, rendered, **expected):
     """(manifest, None) when the entry at ``directory`` is the one this process would build for
     ``key`` from the C source text ``rendered`` (the manifest's other fields as in ``expected``),
-    else (None, why it is unusable). The binary's checksum is checked as it is loaded (cbuild)."""
+    else (None, why it is unusable). The binary's checksum is checked as it is loaded (c/build.py)."""
     try:
         for folder in (os.path.dirname(directory), directory):
             cache_safety.check_folder(folder)

@@ -9,6 +9,8 @@ line by line. Sizes are ints or SymPy expressions in ``batch``.
 Each kernel kind is a frozen dataclass. Fields holding buffers say whether the kernel reads
 or writes them (``read()``/``written()``), so what a kernel touches, and swapping one buffer
 for another, follow from the fields alone: a pass needs no knowledge of any kind's layout.
+A kind may also say which IR op it lowers (``lowers``, with ``fields_from``): the lowering then
+needs nothing of its own for it.
 """
 
 import dataclasses
@@ -78,7 +80,13 @@ class Kernel:
     """One step of a program. Subclasses set ``kind``, the name backends dispatch on."""
 
     kind: ClassVar[str]
+    lowers: ClassVar[tuple] = ()        # names of the IR ops lowered to this kind by ``fields_from``
     scope: str
+
+    @classmethod
+    def fields_from(cls, node, ins, out):
+        """The fields of the kernel computing ``node`` (inputs' buffers ``ins``) into ``out``."""
+        raise NotImplementedError(cls.__name__)
 
     def _buffer_fields(self, access):
         return [f for f in dataclasses.fields(self) if f.metadata.get("access") == access]
@@ -271,6 +279,9 @@ class Random(Kernel):
 
 KINDS = (Elementwise, Gemm, Reduce, ArgMax, Softmax, Transpose, Copy, Concat, Slice, SliceGrad,
          Gather, ScatterAdd, OneHot, Random)
+
+# The IR op names each kind lowers without a lowering method of its own.
+LOWERINGS = {op: kind for kind in KINDS for op in kind.lowers}
 
 
 @dataclass

@@ -6,8 +6,8 @@ workspace packing) are the program passes of ``program_passes``, which ``lower``
 """
 
 from symkeras.codegen import names, program_passes
-from symkeras.codegen.kernels import (ArgMax, Buffer, Concat, Copy, Elementwise, Gather, Gemm, OneHot, Program,
-                                      Random, Reduce, ScatterAdd, Slice, SliceGrad, Softmax, Transpose)
+from symkeras.codegen.kernels import (LOWERINGS, ArgMax, Buffer, Concat, Copy, Elementwise, Gather, Gemm, OneHot,
+                                      Program, Random, Reduce, ScatterAdd, Slice, SliceGrad, Softmax, Transpose)
 from symkeras.ir import dims, scalar
 from symkeras.ir import ops as O
 
@@ -84,8 +84,12 @@ class _Lowering:
         out = self._temp(node)
         self.buffers[id(node)] = out
         ins = [self.buf(x) for x in node.inputs]
-        handler = getattr(self, "_lower_" + type(op).__name__)
-        handler(node, ins, out)
+        handler = getattr(self, "_lower_" + type(op).__name__, None)
+        if handler is not None:
+            handler(node, ins, out)
+        else:
+            kind = LOWERINGS[type(op).__name__]
+            self.emit(kind, node, **kind.fields_from(node, ins, out))
 
     # --------------------------------------------------------------- per op
     def _lower_Elemwise(self, node, ins, out):

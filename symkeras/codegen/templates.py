@@ -38,3 +38,8 @@ def environment():
 def render(name, **context):
     return environment().get_template(name).render(template=name, template_version=TEMPLATE_VERSION,
                                                     **context)
+
+
+def render_kernel(backend, kind, **context):
+    """One kernel's code from ``templates/<backend>/kernels/<kind>.j2``."""
+    return environment().get_template(f"{backend}/kernels/{kind}.j2").render(**context)

@@ -1,21 +1,70 @@
-"""What a rendered function is rebuilt from: plain JSON data, and its check when read back.
+"""What a rendered function is rebuilt from: its signature and its backend's code artifact,
+stored as plain JSON data and checked when read back.
 
 Shapes are stored as trees of allow-listed node kinds (``dims.encode``), never as text to
 parse. An artifact read back from the cache is checked field by field before anything uses
 it; a malformed one counts as a cache miss.
 """
 
-import re
+import dataclasses
 
+from symkeras.codegen.backend_interface import DTYPES
 from symkeras.ir import dims
 
-DTYPES = frozenset(("float32", "float64", "int64", "int32", "bool"))
-ROLES = ("input", "output", "variable")
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
-_COMMON = {"inputs": list, "outputs": list, "variables": list, "updates": bool, "workspace": list,
-           "source": str, "symbol": str}
-_BY_BACKEND = {"c": {"cdef": str, "args_type": str, "workspace_symbol": str, "fields": list}, "numpy": {}}
+@dataclasses.dataclass(frozen=True)
+class InputSlot:
+    name: str
+    shape: tuple
+    dtype: str
+    bound: int = None          # indices into a table of this many rows: range-checked before a call
+
+
+@dataclasses.dataclass(frozen=True)
+class Signature:
+    """What the runtime needs to call a function, whatever its backend."""
+    inputs: tuple              # InputSlot per input
+    outputs: tuple             # (shape, dtype) per output
+    variables: tuple           # position of each variable the code uses in the graph's variables
+    updates: bool              # whether a call writes variables (such calls take turns)
+    workspace: tuple           # (dtype, elements) per workspace region
+
+    @property
+    def argument_counts(self):
+        return len(self.inputs), len(self.outputs), len(self.variables)
+
+
+@dataclasses.dataclass(frozen=True)
+class Artifact:
+    signature: Signature
+    code: object               # the backend's artifact (CSource, PythonSource)
+
+    @property
+    def source(self):
+        return self.code.source
+
+
+def encode(artifact, backend):
+    """The JSON data stored for ``artifact``."""
+    s = artifact.signature
+    data = {
+        "inputs": [[i.name, encode_shape(i.shape), i.dtype, i.bound] for i in s.inputs],
+        "outputs": [[encode_shape(shape), dtype] for shape, dtype in s.outputs],
+        "variables": list(s.variables),
+        "updates": s.updates,
+        "workspace": [[dtype, dims.encode(size)] for dtype, size in s.workspace],
+    }
+    data.update(backend.encode(artifact.code))
+    return data
+
+
+def decode(data, backend, n_variables):
+    """The artifact stored as ``data``, or None when it is malformed in any way."""
+    try:
+        signature = _signature(data, n_variables)
+        return Artifact(signature, backend.decode(data, signature.argument_counts))
+    except (ValueError, TypeError, KeyError, RecursionError):
+        return None
 
 
 def encode_shape(shape):
@@ -28,49 +77,27 @@ def decode_shape(data):
     return tuple(dims.decode(d) for d in data)
 
 
-def is_valid(artifact, backend, n_variables):
-    """Whether ``artifact`` has every field of ``backend``'s artifacts, each of the right kind."""
-    try:
-        _check(artifact, backend, n_variables)
-    except (ValueError, TypeError):
-        return False
-    return True
-
-
-def _check(artifact, backend, n_variables):
-    expected = dict(_COMMON, **_BY_BACKEND[backend])
-    if type(artifact) is not dict or not set(expected) <= set(artifact):
-        raise ValueError("artifact: missing fields")
-    for field, kind in expected.items():
-        if type(artifact[field]) is not kind:
+def _signature(data, n_variables):
+    if type(data) is not dict:
+        raise ValueError("artifact: not a mapping")
+    for field, kind in (("inputs", list), ("outputs", list), ("variables", list), ("updates", bool),
+                        ("workspace", list)):
+        if type(data.get(field)) is not kind:
             raise TypeError(f"artifact: {field} is not a {kind.__name__}")
-    for entry in artifact["inputs"]:
+    inputs = []
+    for entry in data["inputs"]:
         name, shape, dtype, bound = _entry(entry, 4)
         if type(name) is not str or (bound is not None and (type(bound) is not int or bound <= 0)):
             raise ValueError("artifact: malformed input")
-        if any(not dims.is_static(d) and d != dims.BATCH for d in _shape_and_dtype(shape, dtype)):
+        shape = _shape(shape, dtype)
+        if any(not dims.is_static(d) and d != dims.BATCH for d in shape):
             raise ValueError("artifact: an input's unknown dimension is not the batch size")
-    for entry in artifact["outputs"]:
-        _shape_and_dtype(*_entry(entry, 2))
-    for entry in artifact["workspace"]:
-        dtype, size = _entry(entry, 2)
-        _shape_and_dtype([size], dtype)
-    if any(type(i) is not int or not 0 <= i < n_variables for i in artifact["variables"]):
+        inputs.append(InputSlot(name, shape, dtype, bound))
+    outputs = tuple((_shape(shape, dtype), dtype) for shape, dtype in (_entry(e, 2) for e in data["outputs"]))
+    workspace = tuple((dtype, _shape([size], dtype)[0]) for dtype, size in (_entry(e, 2) for e in data["workspace"]))
+    if any(type(i) is not int or not 0 <= i < n_variables for i in data["variables"]):
         raise ValueError("artifact: variable index out of range")
-    names = [artifact[f] for f in ("symbol", "args_type", "workspace_symbol") if f in expected]
-    if backend == "c":
-        roles = []
-        for entry in artifact["fields"]:
-            name, role, dtype = _entry(entry, 3)
-            if role not in ROLES or dtype not in DTYPES:
-                raise ValueError("artifact: malformed argument field")
-            names.append(name)
-            roles.append(role)
-        counts = [roles.count(r) for r in ROLES]
-        if counts != [len(artifact[k]) for k in ("inputs", "outputs", "variables")]:
-            raise ValueError("artifact: argument fields do not match inputs, outputs and variables")
-    if not all(type(n) is str and _IDENTIFIER.fullmatch(n) for n in names):
-        raise ValueError("artifact: a symbol is not an identifier")
+    return Signature(tuple(inputs), outputs, tuple(data["variables"]), data["updates"], workspace)
 
 
 def _entry(entry, length):
@@ -79,7 +106,7 @@ def _entry(entry, length):
     return entry
 
 
-def _shape_and_dtype(shape, dtype):
+def _shape(shape, dtype):
     if dtype not in DTYPES:
         raise ValueError(f"artifact: unknown dtype {dtype!r}")
     return decode_shape(shape)

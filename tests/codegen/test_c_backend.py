@@ -11,13 +11,14 @@ import numpy as np
 import pytest
 import sympy
 
-from symkeras.codegen import c_backend, rng
+from symkeras.codegen import rng
+from symkeras.codegen.c import render as c_render
 from symkeras.codegen.schedule import lower
 from symkeras.ir import FunctionGraph, build as B, gradients, name_scope, ops as O, scalar
 from symkeras.ir.passes import optimize
 
 try:
-    from symkeras.codegen import cbuild
+    from symkeras.codegen.c import build as cbuild
 except ImportError:  # the build module is optional for the rendering tests
     cbuild = None
 
@@ -174,12 +175,12 @@ def call(csource, built, batch, arrays):
     args = ffi.new(csource.args_type + " *")
     args.batch = batch
     keep = []
-    for name, _, buf in csource.fields:
+    for name, _, dtype in csource.fields:
         array = arrays[name]
-        assert array.flags.c_contiguous and array.dtype == np.dtype(buf.dtype), name
+        assert array.flags.c_contiguous and array.dtype == np.dtype(dtype), name
         pointer = ffi.from_buffer(array)
         keep.append(pointer)
-        setattr(args, name, ffi.cast(c_backend.CTYPES[buf.dtype] + " *", pointer))
+        setattr(args, name, ffi.cast(c_render.CTYPES[dtype] + " *", pointer))
     workspace = np.empty(max(1, getattr(lib, csource.workspace_symbol)(batch)), np.uint8)
     return getattr(lib, csource.symbol)(args, ffi.from_buffer(workspace))
 
@@ -204,27 +205,27 @@ DOUBLE_CALL = re.compile(r"\b(exp|log|sqrt|pow|tanh|fabs|log1p|expm1|cos|fmax|fm
 
 
 def test_render_is_deterministic():
-    first = c_backend.render(mlp_program())
-    second = c_backend.render(mlp_program())
+    first = c_render.render(mlp_program())
+    second = c_render.render(mlp_program())
     assert first.source == second.source and first.cdef == second.cdef
 
 
 def test_render_is_deterministic_across_processes():
     """Same program, other hash seed: the same bytes (no set or dict order leaks into the text)."""
     script = ("import sys; sys.path.insert(0, %r); import tests.codegen.test_c_backend as t; "
-              "from symkeras.codegen import c_backend; "
-              "sys.stdout.write(c_backend.render(t.kinds_program()).source)") % REPO_ROOT
+              "from symkeras.codegen.c import render as c_render; "
+              "sys.stdout.write(c_render.render(t.kinds_program()).source)") % REPO_ROOT
     env = dict(os.environ, PYTHONHASHSEED="12345")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
                           cwd=REPO_ROOT, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout == c_backend.render(kinds_program()).source
+    assert done.stdout == c_render.render(kinds_program()).source
 
 
 def test_float32_source_has_no_double_math():
     assert UNSUFFIXED_FLOAT.search("x*0.5") and UNSUFFIXED_FLOAT.search("1e-3 + y")
     assert not UNSUFFIXED_FLOAT.search("0.5f*x + 1e-07f + 0x1p-24f + t12[3]")
-    code = kernel_code(c_backend.render(math_program("float32")).source)
+    code = kernel_code(c_render.render(math_program("float32")).source)
     assert "expf(" in code and "sqrtf(" in code and "sk_sigmoidf(" in code
     assert not DOUBLE_CALL.findall(code)
     assert not UNSUFFIXED_FLOAT.findall(code), UNSUFFIXED_FLOAT.findall(code)
@@ -232,7 +233,7 @@ def test_float32_source_has_no_double_math():
 
 
 def test_float32_powers_are_products_and_roots():
-    code = kernel_code(c_backend.render(math_program("float32")).source)
+    code = kernel_code(c_render.render(math_program("float32")).source)
     assert "(sk_x0*sk_x0*sk_x0)" in code
     assert re.search(r"powf\(\w+, 1\.5f\)", code)                # other powers: powf
     assert re.search(r"sqrtf\(\w+\)", code)                       # x**0.5: sqrtf
@@ -240,20 +241,20 @@ def test_float32_powers_are_products_and_roots():
 
 
 def test_float64_program_uses_double_functions():
-    code = kernel_code(c_backend.render(math_program("float64")).source)
+    code = kernel_code(c_render.render(math_program("float64")).source)
     assert "exp(" in code and "sqrt(" in code and "tanh(" in code and "sk_sigmoid(" in code
     assert not re.search(r"\b(expf|logf|sqrtf|tanhf|powf)\(", code)
     assert not re.search(r"\d[fF]\b", code)
 
 
 def test_batch_is_cast_in_float_expressions():
-    source = c_backend.render(mlp_program()).source
+    source = c_render.render(mlp_program()).source
     assert "/((float)batch)" in source
 
 
 def test_struct_fields_and_banner():
     program = mlp_program()
-    csource = c_backend.render(program)
+    csource = c_render.render(program)
     names = [name for name, _, _ in csource.fields]
     assert names == ["x", "y", "out", "dense_kernel", "dense_bias", "dense_1_kernel", "dense_1_bias"]
     assert [role for _, role, _ in csource.fields][:3] == ["input", "input", "output"]
@@ -270,7 +271,7 @@ def test_struct_fields_and_banner():
 
 def test_cdef_is_accepted_by_cffi():
     cffi = pytest.importorskip("cffi")
-    csource = c_backend.render(mlp_program())
+    csource = c_render.render(mlp_program())
     ffi = cffi.FFI()
     ffi.cdef(csource.cdef)
     assert ffi.sizeof(csource.args_type) == 8 * (1 + len(csource.fields))
@@ -280,7 +281,7 @@ def test_buffer_names_clear_of_c_names():
     x = O.placeholder((None, 2), name="double")
     y = O.placeholder((None, 2), name="exp")
     graph = FunctionGraph.from_pairs([x, y], [B.ew(sympy.exp(X[0]) * X[1], x, y)], [], name="3d model")
-    csource = c_backend.render(lower(optimize(graph), "3d model"))
+    csource = c_render.render(lower(optimize(graph), "3d model"))
     names = [name for name, _, _ in csource.fields]
     assert "double" not in names and "exp" not in names
     assert csource.symbol.isidentifier() and not csource.symbol[0].isdigit()
@@ -290,7 +291,7 @@ def test_constants_are_printed_exactly():
     values = np.array([0.1, -1.0, 1e-30, 3.4e38, np.inf], dtype="float32")
     x = O.placeholder((None, 5), name="x")
     graph = FunctionGraph.from_pairs([x], [B.ew(X[0] * X[1], x, O.constant(values))], [], name="scale")
-    source = c_backend.render(lower(optimize(graph), "scale")).source
+    source = c_render.render(lower(optimize(graph), "scale")).source
     literals = re.search(r"const0\[5\] = \{\s*(.*?)\s*\};", source, re.S).group(1).split(", ")
     assert literals[-1] == "INFINITY"
     assert [np.float32(float(v.rstrip("f"))) for v in literals[:-1]] == list(values[:-1])
@@ -307,7 +308,7 @@ def test_compiles_standalone(tmp_path, use_cblas):
     for program in (mlp_program(), mlp_program("float64"), kinds_program(), math_program("float32"),
                     gemm_program("float32"), gemm_program("float64"), ints_program()):
         path = tmp_path / f"{program.name}.c"
-        path.write_text(c_backend.render(program).source)
+        path.write_text(c_render.render(program).source)
         done = subprocess.run([GCC, "-std=c99", "-Wall", "-Wextra", "-Werror", "-O3", *flags, "-c",
                                str(path), "-o", str(tmp_path / "out.o")], capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
@@ -325,7 +326,7 @@ _GEMM_PATHS = {"blas": (True, ()), "plain": (False, ()), "past-blas-int": (True,
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_mlp_step_matches_numpy(gemm_path, dtype):
     program = mlp_program(dtype)
-    csource = c_backend.render(program)
+    csource = c_render.render(program)
     use_blas, cflags = _GEMM_PATHS[gemm_path]
     built = cbuild.build_module(csource.source, csource.cdef, use_blas=use_blas, extra_cflags=cflags)
     rtol = 1e-5 if dtype == "float32" else 1e-12
@@ -343,7 +344,7 @@ def test_mlp_step_matches_numpy(gemm_path, dtype):
 @needs_cbuild
 def test_every_kernel_kind_matches_numpy():
     program = kinds_program()
-    csource = c_backend.render(program)
+    csource = c_render.render(program)
     built = cbuild.build_module(csource.source, csource.cdef, use_blas=False)
     batch = 6
     rs = np.random.RandomState(3)
@@ -370,7 +371,7 @@ def test_every_kernel_kind_matches_numpy():
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_matrix_products_match_numpy(use_blas, dtype):
     program = gemm_program(dtype)
-    csource = c_backend.render(program)
+    csource = c_render.render(program)
     built = cbuild.build_module(csource.source, csource.cdef, use_blas=use_blas)
     batch = 3
     rs = np.random.RandomState(4)
@@ -389,7 +390,7 @@ def test_matrix_products_match_numpy(use_blas, dtype):
 @needs_cbuild
 def test_integer_kernels_match_numpy():
     program = ints_program()
-    csource = c_backend.render(program)
+    csource = c_render.render(program)
     built = cbuild.build_module(csource.source, csource.cdef, use_blas=False)
     rs = np.random.RandomState(5)
     i = rs.randint(-50, 50, size=(4, 5)).astype("int32")
@@ -411,7 +412,7 @@ def test_random_kernel_matches_rng_draw(dtype):
     x = O.placeholder((None, 1), name="x")
     graph = FunctionGraph.from_pairs([x], [B.ew(X[0], x)] + outs, [], name="draws")
     program = lower(optimize(graph), "draws")
-    csource = c_backend.render(program)
+    csource = c_render.render(program)
     built = cbuild.build_module(csource.source, csource.cdef, use_blas=False)
     batch = 3
     arrays = {"x": np.zeros((batch, 1), "float32"), "seed_state": np.array([-5, 123], dtype="int64"),
@@ -431,7 +432,7 @@ def test_random_kernel_matches_rng_draw(dtype):
 def test_denormal_mode_of_the_caller_is_restored():
     """FTZ/DAZ is switched on inside the call only: NumPy still sees denormals after it."""
     program = mlp_program()
-    csource = c_backend.render(program)
+    csource = c_render.render(program)
     built = cbuild.build_module(csource.source, csource.cdef, use_blas=False)
     arrays = {"x": np.ones((2, 32), "float32"), "y": np.ones((2, 1), "float32"),
               **new_outputs(program, 2), **mlp_weights()}

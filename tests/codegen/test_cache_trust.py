@@ -17,7 +17,8 @@ import warnings
 
 import pytest
 
-from symkeras.codegen import cache, cache_location, cache_safety, cbuild
+from symkeras.codegen import cache, cache_location, cache_safety
+from symkeras.codegen.c import build as cbuild
 from symkeras.runtime import graph_cache
 
 from test_cbuild import ADD_CDEF, ADD_SOURCE, add_works, entries, leftovers, start_worker, worker_result

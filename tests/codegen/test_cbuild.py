@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from symkeras import version
-from symkeras.codegen import cache, cbuild
+from symkeras.codegen import cache
+from symkeras.codegen.c import build as cbuild
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -80,7 +81,7 @@ int matmul(const mm_args *p);
 WORKER = textwrap.dedent("""\
     import json, os, sys, time
     import numpy as np
-    from symkeras.codegen import cbuild
+    from symkeras.codegen.c import build as cbuild
     source, cdef, barrier = sys.argv[1], sys.argv[2], sys.argv[3]
     assert cbuild.compiler_available()
     if barrier:

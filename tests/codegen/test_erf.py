@@ -14,7 +14,8 @@ import pytest
 import sympy
 
 import symkeras.backend as K
-from symkeras.codegen import c_backend, cbuild
+from symkeras.codegen.c import build as cbuild
+from symkeras.codegen.c import render as c_render
 from symkeras.codegen.schedule import lower
 from symkeras.ir import FunctionGraph, build as B, gradients, ops as O, scalar
 from symkeras.ir.passes import optimize
@@ -129,7 +130,7 @@ def _c_kernels(dtype):
     x = O.placeholder((None, 2), dtype=dtype, name="x")
     y = B.ew(sympy.erf(scalar.X[0]), x)
     graph = FunctionGraph.from_pairs([x], [y, gradients(B.reduce("sum", y), [x])[0]], [], name="erf")
-    source = c_backend.render(lower(optimize(graph), "erf")).source
+    source = c_render.render(lower(optimize(graph), "erf")).source
     return re.sub(r"/\*.*?\*/", "", source[source.index("#define SK_ROUND64"):], flags=re.S)
 
 

@@ -1,13 +1,14 @@
 """Kernels: one frozen dataclass per kind, what each reads and writes follows from its fields."""
 
 import dataclasses
+import os
 
 import pytest
 
-from symkeras.codegen import c_backend
+from symkeras.codegen.c import render as c_render
 from symkeras.codegen.kernels import (KINDS, ArgMax, Buffer, Concat, Copy, Elementwise, Gather, Gemm, OneHot,
                                       Random, Reduce, ScatterAdd, Slice, SliceGrad, Softmax, Transpose)
-from symkeras.codegen.templates import environment
+from symkeras.codegen.templates import environment, template_dir
 from symkeras.ir.scalar import X
 
 
@@ -88,9 +89,11 @@ def test_kernels_are_immutable():
         kernel.src = _buf("other")
 
 
-def test_every_kind_has_a_c_planner_and_a_numpy_macro():
+def test_every_kind_has_one_template_per_backend_and_nothing_else_does():
     kinds = {k.kind for k in KINDS}
-    assert set(c_backend._PLANNERS) == kinds
-    numpy_macros = environment().get_template("numpy/macros.j2").module
-    c_macros = environment().get_template("c/macros.j2").module
-    assert all(hasattr(numpy_macros, kind) and hasattr(c_macros, kind) for kind in kinds)
+    assert set(c_render._PLANNERS) <= kinds
+    for backend in ("c", "numpy"):
+        folder = os.path.join(template_dir(), backend, "kernels")
+        assert {name[:-len(".j2")] for name in os.listdir(folder)} == kinds
+        for kind in kinds:
+            environment().get_template(f"{backend}/kernels/{kind}.j2")      # parses

@@ -9,11 +9,11 @@ from symkeras.runtime.function import GeneratedFunction
 from symkeras.ir import build as B
 from symkeras.ir import ops as O
 
-pytest.importorskip("symkeras.codegen.c_backend")
+pytest.importorskip("symkeras.codegen.c.render")
 
 
 def _c_available():
-    from symkeras.codegen import cbuild
+    from symkeras.codegen.c import build as cbuild
     return cbuild.compiler_available()
 
 

@@ -88,6 +88,12 @@ def test_a_required_pass_says_it_cannot_be_switched_off(name, monkeypatch):
         assert render_source(graph, "c") == default_source
 
 
+def test_an_unknown_pass_name_is_an_error(monkeypatch):
+    monkeypatch.setenv("SYMKERAS_DISABLE_PASSES", "cse,write_update_in_place")
+    with pytest.raises(ValueError, match="no pass named 'write_update_in_place'.*write_updates_in_place"):
+        render_source(_adam_step(), "numpy")
+
+
 def test_lowering_alone_leaves_updates_as_copies_and_temps_unplaced():
     program = schedule.lower_unoptimized(optimize(_adam_step()), "adam_step")
     assert program.regions == [] and all(t.region is None for t in program.temps)

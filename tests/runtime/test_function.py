@@ -149,14 +149,14 @@ _CHILD = textwrap.dedent("""
     x = K.placeholder((None, 4), name="x")
     w = K.variable(np.arange(8.0).reshape(4, 2), name="w")
     f = K.function([x], [K.tanh(K.dot(x, w))], backend="c", name="shared_cache_probe")
-    from symkeras.codegen import cbuild
+    from symkeras.codegen.c import build as cbuild
     print(f([np.ones((2, 4))])[0][0, 0], f.compiled)
 """)
 
 
 def test_cache_shared_between_processes(tmp_path):
-    pytest.importorskip("symkeras.codegen.c_backend")
-    from symkeras.codegen import cbuild
+    pytest.importorskip("symkeras.codegen.c.render")
+    from symkeras.codegen.c import build as cbuild
     if not cbuild.compiler_available():
         pytest.skip("no C compiler")
     env = dict(os.environ, SYMKERAS_CACHE_DIR=str(tmp_path / "cache"))
@@ -171,7 +171,7 @@ def test_backend_choice_argument_beats_environment(monkeypatch):
     monkeypatch.setenv("SYMKERAS_BACKEND", "numpy")
     x = K.placeholder((None, 2), name="x")
     assert K.function([x], [x * 2.0], name="env_choice").backend == "numpy"
-    from symkeras.codegen import cbuild
+    from symkeras.codegen.c import build as cbuild
     if cbuild.compiler_available():
         assert K.function([x], [x * 2.0], backend="c", name="arg_choice").backend == "c"
     with pytest.raises(ValueError, match="backend"):

@@ -28,6 +28,20 @@ def disabled_passes():
     return {p.strip() for p in os.environ.get("SYMKERAS_DISABLE_PASSES", "").split(",") if p.strip()}
 
 
+def pass_names(pipeline):
+    return {p.__name__ for _, passes in pipeline for p in passes}
+
+
+def check_disabled(*pipelines):
+    """ValueError if SYMKERAS_DISABLE_PASSES names a pass none of ``pipelines`` has (a typo would
+    otherwise switch nothing off, silently)."""
+    known = set().union(*(pass_names(p) for p in pipelines))
+    unknown = sorted(disabled_passes() - known)
+    if unknown:
+        raise ValueError(f"SYMKERAS_DISABLE_PASSES: no pass named {', '.join(map(repr, unknown))}; "
+                         f"the passes are {', '.join(sorted(known))}")
+
+
 def required(rewrite):
     """Mark a pass the compiler cannot do without: it runs even when named in SYMKERAS_DISABLE_PASSES."""
     rewrite.required = True

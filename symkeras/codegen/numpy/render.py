@@ -1,15 +1,22 @@
-"""Render a Program as a Python module of NumPy calls (the readable reference backend)."""
+"""Render a Program as a Python module of NumPy calls (the readable reference backend).
 
+Each kernel kind has its template ``templates/numpy/kernels/<kind>.j2``; the module-level
+helpers written into the file are those the kernels' expressions call.
+"""
+
+import dataclasses
 import inspect
 from types import SimpleNamespace
 
 import numpy as np
 import sympy
 
+from symkeras import version
 from symkeras.codegen import rng, templates
+from symkeras.codegen.backend_interface import check_identifier
 from symkeras.codegen.comment_printer import python_math
 from symkeras.codegen.names import python_comment
-from symkeras.codegen.numpy_printer import print_expr
+from symkeras.codegen.numpy.printer import print_expr
 from symkeras.ir import dims, scalar
 
 
@@ -44,6 +51,9 @@ class _Refs:
             stop_text = "None" if stop is None or stop < 0 else str(stop)
             parts.append(f"{start}:{stop_text}:{step}")
         return ", ".join(parts)
+
+    def number(self, value):
+        return _number(value)
 
     def literal(self, buf):
         return "[" + ", ".join(_number(v) for v in np.asarray(buf.value).reshape(-1).tolist()) + "]"
@@ -82,7 +92,20 @@ def _summary(kernel):
     return " " + ", ".join(b.name for b in kernel.writes) + " <- " + ", ".join(b.name for b in kernel.reads)
 
 
-def render(program, version):
+@dataclasses.dataclass(frozen=True)
+class PythonSource:
+    """The NumPy backend's artifact: a module's source and the name of its function."""
+    source: str
+    symbol: str
+
+    def check(self, argument_counts):
+        """ValueError/TypeError unless every field is what ``render`` makes (for one read back)."""
+        if type(self.source) is not str:
+            raise TypeError("artifact: source is not a string")
+        check_identifier(self.symbol, "symbol")
+
+
+def render(program) -> PythonSource:
     refs = _Refs(program)
     kernels = []
     for k in program.kernels:
@@ -90,25 +113,29 @@ def render(program, version):
                                **k.field_values())
         if k.kind == "elementwise":
             view.__dict__.update(_elementwise_view(k))
+        view.code = templates.render_kernel("numpy", k.kind, k=view, r=refs)
         kernels.append(view)
     arguments = program.inputs + program.outputs + program.variables
     regions = [(dtype, str(size)) for dtype, size in program.regions]
-    used = _helpers_used(kernels)
+    used = _helpers_used(program.kernels)
     temps = [SimpleNamespace(name=t.name, view=refs.temp_view(t),
                              comment=python_comment(f"{t.scope or '-'} {t.keras_shape}")) for t in program.temps]
-    return templates.render(
+    source = templates.render(
         "numpy/function.py.j2", p=program, r=refs, kernels=kernels, temps=temps, arguments=arguments,
-        signature=", ".join(b.name for b in arguments), version=version, regions=regions,
+        signature=", ".join(b.name for b in arguments), version=version.__version__, regions=regions,
         region_names=", ".join(f"sk_ws{i}" for i in range(len(program.regions))),
         workspace_formula=" + ".join(f"{size} x {dtype}" for dtype, size in regions) or "empty",
         rng_source=_rng_source(), used=used)
+    return PythonSource(source, program.name)
+
+
+_EXPRESSION_HELPERS = (("_sk_sigmoid", scalar.sigmoid), ("_sk_softplus", scalar.softplus), ("_sk_erf", sympy.erf))
 
 
 def _helpers_used(kernels):
     """The module-level helpers the kernels call (only those are written into the module)."""
-    text = " ".join(" ".join(k.results) + " ".join(e for _, e in k.temps) for k in kernels
-                    if k.kind == "elementwise")
-    used = {name for name in ("_sk_sigmoid", "_sk_softplus", "_sk_erf") if name in text}
+    kinds = {type(a) for k in kernels if k.kind == "elementwise" for e in k.exprs for a in e.atoms(sympy.Function)}
+    used = {name for name, kind in _EXPRESSION_HELPERS if kind in kinds}
     if any(k.kind == "random" for k in kernels):
         used.add("_sk_random")
     return used

@@ -1,21 +1,23 @@
 """Render a ``Program`` as one plain-C99 translation unit, and the cffi declarations to call it.
 
 Python decides everything that needs the IR (loop nests, index expressions, printed SymPy
-expressions, workspace layout); the Jinja macros in ``templates/c/macros.j2`` lay the C out,
-one macro per kernel kind. Kernels are rendered first so the file declares only the locals
-and helper functions its kernels use (``-Wall -Werror`` clean, and shorter to read).
+expressions, workspace layout): a planner per kernel kind turns the kernel into the values its
+template ``templates/c/kernels/<kind>.j2`` lays out. Each plan also names the static helper
+functions its code calls, so the file defines only those, and declares only the locals its
+kernels touch (``-Wall -Werror`` clean, and shorter to read).
 """
 
 import dataclasses
-import re
 
 import numpy as np
 import sympy
 
 from symkeras import version
 from symkeras.codegen import templates
-from symkeras.codegen.c_printer import Round64, dim, dim_term, printer_for
+from symkeras.codegen.backend_interface import check_identifier
+from symkeras.codegen.c.printer import Round64, dim, dim_term, printer_for
 from symkeras.codegen.comment_printer import c_math
+from symkeras.codegen.kernels import Buffer
 from symkeras.codegen.names import UniqueNames, c_comment, c_reserved, function_name
 from symkeras.ir import dims, scalar
 
@@ -26,51 +28,88 @@ CTYPES = {"float32": "float", "float64": "double", "int64": "int64_t", "int32": 
           "bool": "uint8_t"}
 ITEMSIZE = {"float32": 4, "float64": 8, "int64": 8, "int32": 4, "bool": 1}
 FLOATS = ("float32", "float64")
+ROLES = ("input", "output", "variable")
+
 
 @dataclasses.dataclass(frozen=True)
 class CSource:
+    """The C backend's artifact: the source, its cffi declarations, and the names to call it by."""
     source: str
     cdef: str
     symbol: str
     args_type: str
     workspace_symbol: str
-    fields: tuple   # ((field_name, role, buffer), ...) in struct order after ``batch``
+    fields: tuple   # ((field name, role, dtype), ...) in struct order after ``batch``
+
+    def check(self, argument_counts):
+        """ValueError/TypeError unless every field is what ``render`` makes (for one read back)."""
+        for name in ("source", "cdef"):
+            if type(getattr(self, name)) is not str:
+                raise TypeError(f"artifact: {name} is not a string")
+        for name in ("symbol", "args_type", "workspace_symbol"):
+            check_identifier(getattr(self, name), name)
+        roles = []
+        for entry in self.fields:
+            if type(entry) is not tuple or len(entry) != 3:
+                raise ValueError("artifact: malformed argument field")
+            name, role, dtype = entry
+            check_identifier(name, "an argument field")
+            if role not in ROLES or dtype not in CTYPES:
+                raise ValueError("artifact: malformed argument field")
+            roles.append(role)
+        if tuple(roles.count(r) for r in ROLES) != tuple(argument_counts):
+            raise ValueError("artifact: argument fields do not match inputs, outputs and variables")
 
 
 def render(program) -> CSource:
     """The C source of ``program`` and what a caller needs to declare and call it."""
     symbol = function_name(program.name)
     buffer_names = _BufferNames(program, taken={symbol, symbol + "_args", symbol + "_workspace_bytes"})
-    macros = templates.environment().get_template("c/macros.j2").module
-    kernels = []
+    kernels, helpers, touched = [], set(), set()
     for kernel in program.kernels:
-        plan = _PLANNERS[kernel.kind](kernel, buffer_names)
+        plan = _PLANNERS.get(kernel.kind, _plan_fields)(kernel, buffer_names)
+        helpers.update(plan.pop("helpers", ()))
         plan["comment"] = _comment(kernel, plan.pop("summary"))
-        plan["code"] = str(getattr(macros, kernel.kind)(plan)).rstrip("\n")
+        plan["code"] = templates.render_kernel("c", kernel.kind, k=plan).rstrip("\n")
         kernels.append(plan)
-    used = set(re.findall(r"\b\w+\b", "\n".join(k["code"] for k in kernels)))
+        touched.update(id(b.root) for b in kernel.reads + kernel.writes)
 
     fields = tuple((buffer_names[b], role, b) for role, bufs in
                    (("input", program.inputs), ("output", program.outputs),
                     ("variable", program.variables)) for b in bufs)
     regions = _regions(program)
+    temps = [_temp(t, buffer_names, regions) for t in program.temps if id(t) in touched]
+    pointer_fields = [_field(n, r, b) for n, r, b in fields if id(b) in touched]
     context = dict(
         symbol=symbol, args_type=symbol + "_args", workspace_symbol=symbol + "_workspace_bytes",
         version=version.__version__,
         fields=[_field(name, role, buf) for name, role, buf in fields],
         regions=regions, workspace_bytes=dim(_total_bytes(regions)),
-        temps=[_temp(t, buffer_names, regions) for t in program.temps if buffer_names[t] in used],
-        constants=[_constant(c, buffer_names) for c in program.constants if buffer_names[c] in used],
-        pointer_fields=[f for f in (_field(n, r, b) for n, r, b in fields) if f["name"] in used],
-        uses_batch="batch" in used,
-        helpers=_helpers(used),
+        temps=temps,
+        constants=[_constant(c, buffer_names) for c in program.constants if id(c) in touched],
+        pointer_fields=pointer_fields,
+        uses_batch=_uses_batch(program, touched, temps),
+        helpers=_with_dependencies(helpers),
         kernels=kernels,
         memory=_memory(program, regions, buffer_names),
     )
-    context["uses_workspace"] = bool(context["temps"])
+    context["uses_workspace"] = bool(temps)
     source = templates.render(TEMPLATE, **context)
     cdef = templates.render(CDEF_TEMPLATE, **context)
-    return CSource(source, cdef, symbol, context["args_type"], context["workspace_symbol"], fields)
+    return CSource(source, cdef, symbol, context["args_type"], context["workspace_symbol"],
+                   tuple((name, role, buf.dtype) for name, role, buf in fields))
+
+
+def _uses_batch(program, touched, temps):
+    """Whether the function body reads ``batch``: a kernel over a batch-sized buffer, or a
+    temp whose workspace offset depends on it."""
+    symbolic = any(not dims.is_static(d) for b in _all_buffers(program) if id(b.root) in touched
+                   for d in b.shape)
+    return symbolic or any("batch" in t["local"] for t in temps)
+
+
+def _all_buffers(program):
+    return (program.inputs + program.outputs + program.variables + program.constants + program.temps)
 
 
 # ----------------------------------------------------------------------------- names
@@ -82,8 +121,7 @@ class _BufferNames:
     def __init__(self, program, taken):
         self.names = {}
         self.unique = UniqueNames(c_reserved, taken)
-        for buf in (program.inputs + program.outputs + program.variables + program.constants
-                    + program.temps):
+        for buf in _all_buffers(program):
             self[buf]
 
     def __getitem__(self, buf):
@@ -186,9 +224,8 @@ _HELPER_DEPENDENCIES = {
 }
 
 
-def _helpers(used):
-    needed = {name for name in used if name.startswith("sk_")}
-    pending = list(needed)
+def _with_dependencies(helpers):
+    needed, pending = set(helpers), list(helpers)
     while pending:
         for dep in _HELPER_DEPENDENCIES.get(pending.pop(), ()):
             if dep not in needed:
@@ -208,7 +245,35 @@ def _comment(kernel, summary):
 
 
 # ----------------------------------------------------------------------------- kernel planners
-# Each returns the dict a macro of the same name renders; "summary" becomes the comment.
+# Each returns the dict the kind's template renders; "summary" becomes the comment, "helpers"
+# names the static functions its code calls.
+
+def _plan_fields(k, names):
+    """The plan of a kind without a planner of its own: its fields as C text (buffers by name,
+    with ``<field>_ctype``; sizes printed; floats as literals of the kernel's type)."""
+    dtype = getattr(k, "dtype", "float64")
+    plan = {}
+    for f in dataclasses.fields(k):
+        value = getattr(k, f.name)
+        plan[f.name] = _c_text(value, names, dtype)
+        if isinstance(value, Buffer):
+            plan[f.name + "_ctype"] = CTYPES[value.dtype]
+    written = ", ".join(f"{names[b]}{_shape_text(b.shape)}" for b in k.writes)
+    plan["summary"] = f"{k.kind} {written} <- " + ", ".join(names[b] for b in k.reads)
+    return plan
+
+
+def _c_text(value, names, dtype):
+    if isinstance(value, Buffer):
+        return names[value]
+    if isinstance(value, (tuple, list)):
+        return tuple(_c_text(v, names, dtype) for v in value)
+    if isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, float):
+        return _array_literals(np.array([value]), dtype if dtype in FLOATS else "float64")[0]
+    return dim(value)
+
 
 def _plan_elementwise(k, names):
     compute = _compute_dtype(k)
@@ -241,9 +306,17 @@ def _plan_elementwise(k, names):
                "value": _store_cast(_unwrap(printer.doprint(expr)), compute, buf.dtype)}
               for buf, expr in zip(k.outputs, reduced)]
     math = c_math([names[b] for b in k.outputs], k.exprs, [names[b] for b in k.operands], k.dtype)
-    return {"summary": f"elementwise{_shape_text(k.shape)} {math}",
+    return {"summary": f"elementwise{_shape_text(k.shape)} {math}", "helpers": _expression_helpers(k.exprs, compute),
             "levels": levels, "preloads": preloads, "temps": temps, "stores": stores,
             "block": bool(preloads) or not levels}
+
+
+def _expression_helpers(exprs, compute):
+    """The template's helper functions the printed expressions call (see ``printer``)."""
+    suffix = "f" if compute == "float32" else ""
+    kinds = {type(a) for e in exprs for a in e.atoms(sympy.Function, sympy.Mod)}
+    return {name + suffix for name, kind in (("sk_sigmoid", scalar.sigmoid), ("sk_softplus", scalar.softplus),
+                                             ("sk_mod", sympy.Mod)) if kind in kinds}
 
 
 def _unwrap(code):
@@ -328,7 +401,7 @@ def _plan_gemm(k, names):
             at(names[k.c], k.stride_c), dim(k.ldc)]
     summary = (f"gemm {names[k.c]}{_shape_text(k.c.shape)} = {a}{'.T' if k.ta else ''} @ "
                f"{b}{'.T' if k.tb else ''}" + (f" ({dim(k.count)} products)" if batched else ""))
-    return {"summary": summary, "function": f"sk_{letter}gemm", "args": args,
+    return {"summary": summary, "function": f"sk_{letter}gemm", "helpers": {f"sk_{letter}gemm"}, "args": args,
             "count": dim(k.count) if batched else None}
 
 
@@ -369,6 +442,7 @@ def _plan_reduce(k, names):
     }
     if rows and k.op == "sum" and floating:
         plan["pairwise"] = "sk_sum_f32" if dtype == "float32" else "sk_sum_f64"
+        plan["helpers"] = {plan["pairwise"]}
     return plan
 
 
@@ -533,10 +607,11 @@ def _plan_one_hot(k, names):
 
 def _plan_random(k, names):
     suffix = "f" if k.dtype == "float32" else ""
-    return {"summary": f"random {names[k.out]}{_shape_text(k.out.shape)} = {k.distribution}"
+    draw = f"sk_rng_{k.distribution}{suffix}"
+    return {"helpers": {"sk_rng_key", draw},"summary": f"random {names[k.out]}{_shape_text(k.out.shape)} = {k.distribution}"
                        f"(state={names[k.state]}, stream={k.stream})",
             "state": names[k.state], "out": names[k.out], "size": dim(k.size),
-            "stream": int(k.stream), "draw": f"sk_rng_{k.distribution}{suffix}"}
+            "stream": int(k.stream), "draw": draw}
 
 
 _PLANNERS = {
