@@ -277,8 +277,64 @@ class Random(Kernel):
     dtype: str
 
 
+@dataclass(frozen=True, eq=False, kw_only=True)
+class WindowGather(Kernel):
+    """``out[n, o, k, c] = x[n, o*strides + k*dilation - pad_before, c]``, or ``pad_value`` in
+    the padding: ``x`` is (batch, *spatial, channels), ``out`` (batch, *out_spatial, *size, channels)."""
+    kind = "window_gather"
+    lowers = ("WindowGather",)
+    x: Buffer = read()
+    out: Buffer = written()
+    batch: Any
+    channels: Any
+    spatial: tuple
+    out_spatial: tuple
+    size: tuple
+    strides: tuple
+    dilation: tuple
+    pad_before: tuple
+    pad_after: tuple
+    pad_value: float
+    dtype: str
+
+    @classmethod
+    def fields_from(cls, node, ins, out):
+        return dict(x=ins[0], out=out, pad_value=node.op.pad_value, dtype=node.dtype,
+                    **_window_fields(node.op.window, node.inputs[0].shape))
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class WindowScatter(Kernel):
+    """``out = 0``, then every window element of ``g`` is added at the position of ``x`` that
+    ``WindowGather`` read it from (elements from the padding are dropped)."""
+    kind = "window_scatter"
+    lowers = ("WindowScatter",)
+    g: Buffer = read()
+    out: Buffer = written()
+    batch: Any
+    channels: Any
+    spatial: tuple
+    out_spatial: tuple
+    size: tuple
+    strides: tuple
+    dilation: tuple
+    pad_before: tuple
+    pad_after: tuple
+    dtype: str
+
+    @classmethod
+    def fields_from(cls, node, ins, out):
+        return dict(g=ins[0], out=out, dtype=node.dtype, **_window_fields(node.op.window, node.shape))
+
+
+def _window_fields(window, x_shape):
+    return dict(batch=x_shape[0], channels=x_shape[-1], spatial=window.spatial, out_spatial=window.out_spatial,
+                size=window.size, strides=window.strides, dilation=window.dilation,
+                pad_before=window.pad_before, pad_after=window.pad_after)
+
+
 KINDS = (Elementwise, Gemm, Reduce, ArgMax, Softmax, Transpose, Copy, Concat, Slice, SliceGrad,
-         Gather, ScatterAdd, OneHot, Random)
+         Gather, ScatterAdd, OneHot, Random, WindowGather, WindowScatter)
 
 # The IR op names each kind lowers without a lowering method of its own.
 LOWERINGS = {op: kind for kind in KINDS for op in kind.lowers}

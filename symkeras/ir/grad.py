@@ -133,6 +133,16 @@ def _scatter_add(node, g):
     return [O.Gather()(g, indices), None]
 
 
+@vjp(O.WindowGather)
+def _window_gather(node, g):
+    return [O.WindowScatter(node.op.window)(g)]
+
+
+@vjp(O.WindowScatter)
+def _window_scatter(node, g):
+    return [O.WindowGather(node.op.window)(g)]
+
+
 @vjp(O.StopGradient)
 def _stop(node, g):
     return [None]

@@ -334,6 +334,82 @@ class ScatterAdd(Op):
         return self.shape, updates.dtype
 
 
+class Window:
+    """The geometry of a sliding window over the spatial axes of a channels-last tensor
+    (batch, *spatial, channels): per spatial axis the window size, stride, dilation and the
+    padding before and after. Hashable, so ops holding it compare by value."""
+
+    def __init__(self, spatial, size, strides, dilation, pad_before, pad_after):
+        self.spatial = tuple(int(s) for s in spatial)
+        self.size = tuple(int(s) for s in size)
+        self.strides = tuple(int(s) for s in strides)
+        self.dilation = tuple(int(d) for d in dilation)
+        self.pad_before = tuple(int(p) for p in pad_before)
+        self.pad_after = tuple(int(p) for p in pad_after)
+        rank = len(self.spatial)
+        if any(len(v) != rank for v in (self.size, self.strides, self.dilation, self.pad_before, self.pad_after)):
+            raise ValueError("window: every attribute needs one value per spatial axis")
+        if min(self.size + self.strides + self.dilation, default=1) < 1 or min(self.pad_before + self.pad_after,
+                                                                              default=0) < 0:
+            raise ValueError("window: sizes, strides and dilations must be positive, paddings not negative")
+        if min(self.out_spatial, default=1) < 1:
+            raise ValueError(f"window: a window of {self.size} (dilation {self.dilation}) does not fit "
+                             f"in {self.spatial} padded by {self.pad_before}/{self.pad_after}")
+
+    @property
+    def out_spatial(self):
+        return tuple((s + b + a - d * (k - 1) - 1) // st + 1 for s, k, st, d, b, a in
+                     zip(self.spatial, self.size, self.strides, self.dilation, self.pad_before, self.pad_after))
+
+    def _key(self):
+        return (self.spatial, self.size, self.strides, self.dilation, self.pad_before, self.pad_after)
+
+    def __eq__(self, other):
+        return isinstance(other, Window) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __repr__(self):
+        return ("Window(spatial={}, size={}, strides={}, dilation={}, pad_before={}, pad_after={})"
+                .format(*self._key()))
+
+
+class WindowGather(Op):
+    """The windows of ``x`` (batch, *spatial, channels) as (batch, *out_spatial, *size, channels):
+    element (o, k) is x at ``o*stride + k*dilation - pad_before``, or ``pad_value`` where that
+    falls in the padding. Convolution is this followed by a matrix product (im2col)."""
+
+    __props__ = ("window", "pad_value")
+
+    def __init__(self, window, pad_value=0.0):
+        self.window, self.pad_value = window, float(pad_value)
+
+    def infer(self, inputs):
+        (x,) = inputs
+        w = self.window
+        if len(x.shape) != len(w.spatial) + 2 or tuple(x.shape[1:-1]) != w.spatial:
+            raise ValueError(f"WindowGather: input shape {x.shape} does not have the spatial axes {w.spatial}")
+        return (x.shape[0],) + w.out_spatial + w.size + (x.shape[-1],), x.dtype
+
+
+class WindowScatter(Op):
+    """The adjoint of ``WindowGather``: each window element of ``g`` is added back at the input
+    position it was read from (the padding's share is dropped). Output: (batch, *spatial, channels)."""
+
+    __props__ = ("window",)
+
+    def __init__(self, window):
+        self.window = window
+
+    def infer(self, inputs):
+        (g,) = inputs
+        w = self.window
+        if tuple(g.shape[1:-1]) != w.out_spatial + w.size:
+            raise ValueError(f"WindowScatter: input shape {g.shape} is not the windows of {w.spatial}")
+        return (g.shape[0],) + w.spatial + (g.shape[-1],), g.dtype
+
+
 class OneHot(Op):
     __props__ = ("depth", "dtype")
     differentiable = False

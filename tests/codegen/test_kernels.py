@@ -7,7 +7,8 @@ import pytest
 
 from symkeras.codegen.c import render as c_render
 from symkeras.codegen.kernels import (KINDS, ArgMax, Buffer, Concat, Copy, Elementwise, Gather, Gemm, OneHot,
-                                      Random, Reduce, ScatterAdd, Slice, SliceGrad, Softmax, Transpose)
+                                      Random, Reduce, ScatterAdd, Slice, SliceGrad, Softmax, Transpose, WindowGather,
+                                      WindowScatter)
 from symkeras.codegen.templates import environment, template_dir
 from symkeras.ir.scalar import X
 
@@ -21,6 +22,8 @@ def _example(kind):
     b = {name: _buf(name) for name in ("a", "b", "c", "x", "out", "src", "dst", "g", "table", "indices",
                                        "updates", "state", "p0", "p1")}
     sizes = dict(outer=2, n=3, inner=1)
+    window = dict(batch=2, channels=1, spatial=(3,), out_spatial=(2,), size=(2,), strides=(1,), dilation=(1,),
+                  pad_before=(0,), pad_after=(0,))
     examples = {
         Elementwise: (dict(operands=(b["a"], b["b"], b["a"]), outputs=(b["out"], b["c"]), exprs=(X[0] + X[1], X[2]),
                            shape=(2, 3), dtype="float32"), ["a", "b", "a"], ["out", "c"]),
@@ -42,6 +45,8 @@ def _example(kind):
         OneHot: (dict(indices=b["indices"], out=b["out"], count=2, depth=3), ["indices"], ["out"]),
         Random: (dict(state=b["state"], out=b["out"], size=6, distribution="uniform", stream=0, dtype="float32"),
                  ["state"], ["out"]),
+        WindowGather: (dict(x=b["x"], out=b["out"], pad_value=0.0, dtype="float32", **window), ["x"], ["out"]),
+        WindowScatter: (dict(g=b["g"], out=b["out"], dtype="float32", **window), ["g"], ["out"]),
     }
     fields, reads, writes = examples[kind]
     return kind(scope="layer", **fields), reads, writes

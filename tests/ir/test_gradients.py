@@ -326,6 +326,11 @@ GATHER_IDX = np.array([[0, 2, 2], [4, 0, 2]], dtype=np.int64)
 case("gather_repeated", [(5, 3)], lambda t: K.gather(t, GATHER_IDX), ref=lambda t: t[GATHER_IDX])
 case("gather_1d_indices", [(4, 2)], lambda t: K.gather(t, np.array([3, 3, 1, 3], dtype=np.int64)) ** 2,
      ref=lambda t: t[[3, 3, 1, 3]] ** 2)
+WINDOW_2D = O.Window((4, 5), (3, 2), (1, 2), (1, 1), (1, 0), (1, 1))
+WINDOW_1D = O.Window((7,), (3,), (2,), (2,), (2,), (1,))
+case("window_gather_2d_padded_strided", [(None, 4, 5, 2)], lambda x: O.WindowGather(WINDOW_2D)(x) ** 2)
+case("window_gather_1d_dilated", [(None, 7, 3)], lambda x: O.WindowGather(WINDOW_1D, -1.0)(x) * 1.5)
+case("window_scatter_2d", [(None, 4, 3, 3, 2, 2)], lambda g: O.WindowScatter(WINDOW_2D)(g) ** 2)
 # stop_gradient cannot be checked by finite differences (the loss does move): see the exact tests.
 
 
