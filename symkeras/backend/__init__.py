@@ -265,6 +265,12 @@ def std(x, axis=None, keepdims=False):
     return sqrt(var(x, axis, keepdims))
 
 
+def l2_normalize(x, axis=None):
+    """``x / sqrt(max(sum(x**2, axis), 1e-12))``, as ``tf.math.l2_normalize``."""
+    x = _tensor(x)
+    return x / sqrt(maximum(sum(square(x), axis, keepdims=True), 1e-12))
+
+
 def batch_normalization(x, mean, var, beta, gamma, axis=-1, epsilon=1e-3):
     """``(x - mean) / sqrt(var + epsilon) * gamma + beta`` as one elementwise node; ``beta`` or
     ``gamma`` may be None. Rank-1 statistics and parameters lie along ``axis`` of ``x``."""
@@ -431,6 +437,358 @@ def gather(reference, indices):
 
 def one_hot(indices, num_classes):
     return O.OneHot(num_classes, floatx())(_tensor(indices, dtype="int64"))
+
+
+# ----------------------------------------------------------------------------- images
+# Pooling, resizing and padding of (batch, *spatial, channels) tensors, or channels first.
+
+_IMAGE_DATA_FORMAT = ["channels_last"]
+
+
+def image_data_format():
+    """The default ``data_format`` of image layers: 'channels_last' unless set."""
+    return _IMAGE_DATA_FORMAT[0]
+
+
+def set_image_data_format(data_format):
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"Unknown `data_format`: {data_format}")
+    _IMAGE_DATA_FORMAT[0] = str(data_format)
+
+
+def _data_format(data_format):
+    data_format = image_data_format() if data_format is None else data_format
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"Unknown data_format: {data_format}")
+    return data_format
+
+
+def _channels_last(x, data_format):
+    """``x`` with its channels last, and the permutation that puts them back."""
+    if data_format == "channels_last":
+        return x, None
+    return B.transpose(x, (0,) + tuple(range(2, x.ndim)) + (1,)), (0, x.ndim - 1) + tuple(range(1, x.ndim - 1))
+
+
+def _same_padding(size, window, stride):
+    """TensorFlow's 'same': ceil(size / stride) outputs, the odd pad element after."""
+    total = (-(-size // stride) - 1) * stride + window - size
+    total = total if total > 0 else 0
+    return total // 2, total - total // 2
+
+
+def _pool(x, pool_size, strides, padding, data_format, pool_mode, rank):
+    x = _tensor(x)
+    for name, value in (("pool_size", pool_size), ("strides", strides)):
+        if len(value) != rank:
+            raise ValueError(f"`{name}` must be a tuple of {rank} integers.")
+    if padding not in ("valid", "same"):
+        raise ValueError(f"Invalid padding: {padding}")
+    if pool_mode not in ("max", "avg"):
+        raise ValueError(f"Invalid pooling mode: {pool_mode}")
+    x, back = _channels_last(x, _data_format(data_format))
+    spatial = tuple(x.shape[1:-1])
+    pads = [_same_padding(*a) if padding == "same" else (0, 0) for a in zip(spatial, pool_size, strides)]
+    out = [(s + b + a - k) // st + 1 for s, (b, a), k, st in zip(spatial, pads, pool_size, strides)]
+    if any(o < 1 for o in out):
+        raise ValueError(f"pooling: a window of {tuple(pool_size)} does not fit in the spatial shape {spatial}")
+    window = O.Window(spatial, pool_size, strides, (1,) * rank, [b for b, _ in pads], [a for _, a in pads])
+    window_axes = list(range(1 + rank, 1 + 2 * rank))
+    if pool_mode == "max":
+        # The padding never wins a max: TensorFlow pads max pooling with -inf.
+        result = B.reduce("max", O.WindowGather(window, -np.inf)(x), window_axes)
+    else:
+        # TensorFlow averages over the window's elements inside the input, never the padding.
+        counts = np.ones((1,) * (rank + 2))
+        for axis, (s, k, st, (before, _), n) in enumerate(zip(spatial, pool_size, strides, pads, out)):
+            starts = np.arange(n) * st - before
+            inside = np.minimum(starts + k, s) - np.maximum(starts, 0)
+            counts = counts * inside.reshape((1,) * (axis + 1) + (n,) + (1,) * (rank - axis))
+        total = B.reduce("sum", O.WindowGather(window, 0.0)(x), window_axes)
+        if counts.min() == counts.max():
+            result = B.ew(X[0] / int(counts.flat[0]), total)
+        else:
+            result = B.ew(X[0] / X[1], total, _tensor(counts, x.dtype))
+    return result if back is None else B.transpose(result, back)
+
+
+def pool2d(x, pool_size, strides=(1, 1), padding="valid", data_format=None, pool_mode="max"):
+    """2D max or average ('avg') pooling; 'same' padding as TensorFlow pads."""
+    return _pool(x, tuple(pool_size), tuple(strides), padding, data_format, pool_mode, 2)
+
+
+def pool3d(x, pool_size, strides=(1, 1, 1), padding="valid", data_format=None, pool_mode="max"):
+    """3D max or average ('avg') pooling; 'same' padding as TensorFlow pads."""
+    return _pool(x, tuple(pool_size), tuple(strides), padding, data_format, pool_mode, 3)
+
+
+def repeat_elements(x, rep, axis):
+    """Each slice of ``x`` along ``axis`` repeated ``rep`` times in place (``np.repeat``)."""
+    x = _tensor(x)
+    axis = axis % x.ndim
+    spread = x.shape[:axis + 1] + (int(rep),) + x.shape[axis + 1:]
+    merged = x.shape[:axis] + (dims.as_dim(x.shape[axis] * int(rep)),) + x.shape[axis + 1:]
+    return B.reshape(B.broadcast_to(B.reshape(x, x.shape[:axis + 1] + (1,) + x.shape[axis + 1:]), spread), merged)
+
+
+def _linear_resize_matrix(size, factor):
+    """(size, size * factor): column o blends the two inputs nearest to TensorFlow's half-pixel
+    source ``(o + 0.5) / factor - 0.5``, clamped to the edges (tf.image.resize 'bilinear')."""
+    out = size * factor
+    matrix = np.zeros((size, out))
+    scale = np.float32(size) / np.float32(out)
+    for o in range(out):
+        source = (np.float32(o) + np.float32(0.5)) * scale - np.float32(0.5)
+        low = np.floor(source)
+        lerp = float(source - low)
+        matrix[int(np.clip(low, 0, size - 1)), o] += 1.0 - lerp
+        matrix[int(np.clip(np.ceil(source), 0, size - 1)), o] += lerp
+    return matrix
+
+
+def resize_images(x, height_factor, width_factor, data_format, interpolation="nearest"):
+    """Upsample rows and columns by integer factors: 'nearest' repeats, 'bilinear' interpolates
+    as tf.image.resize does (half-pixel centres)."""
+    x = _tensor(x)
+    data_format = _data_format(data_format)
+    rows = 1 if data_format == "channels_last" else 2
+    factors = (int(height_factor), int(width_factor))
+    if interpolation == "nearest":
+        return repeat_elements(repeat_elements(x, factors[0], rows), factors[1], rows + 1)
+    if interpolation != "bilinear":
+        raise ValueError('`interpolation` argument should be one of: "nearest", "bilinear". '
+                         f"Received: {interpolation}.")
+    for axis, factor in zip((rows, rows + 1), factors):
+        matrix = _tensor(_linear_resize_matrix(x.shape[axis], factor), x.dtype)
+        last = [a for a in range(x.ndim) if a != axis] + [axis]
+        moved = B.matmul(B.transpose(x, last), matrix)
+        x = B.transpose(moved, [last.index(a) for a in range(x.ndim)])
+    return x
+
+
+def resize_volumes(x, depth_factor, height_factor, width_factor, data_format):
+    """Upsample the three spatial axes by repeating (nearest neighbour)."""
+    x = _tensor(x)
+    first = 1 if _data_format(data_format) == "channels_last" else 2
+    for axis, factor in enumerate((depth_factor, height_factor, width_factor), first):
+        x = repeat_elements(x, factor, axis)
+    return x
+
+
+def _pad_axes(x, pads):
+    """Zeros around ``x``: ``pads`` maps an axis to its (before, after) count."""
+    if not any(before or after for before, after in pads.values()):
+        return x
+    starts = [pads.get(a, (0, 0))[0] for a in range(x.ndim)]
+    stops = [b + d for b, d in zip(starts, x.shape)]
+    shape = [dims.as_dim(d + starts[a] + pads.get(a, (0, 0))[1]) for a, d in enumerate(x.shape)]
+    return O.SliceGrad(shape, O.Slice(starts, stops, [1] * x.ndim))(x)
+
+
+def temporal_padding(x, padding=(1, 1)):
+    """Zeros before and after the steps of (batch, steps, features)."""
+    return _pad_axes(_tensor(x), {1: tuple(padding)})
+
+
+def spatial_2d_padding(x, padding=((1, 1), (1, 1)), data_format=None):
+    """Zeros around the rows and columns: ``padding`` is ((top, bottom), (left, right))."""
+    first = 1 if _data_format(data_format) == "channels_last" else 2
+    return _pad_axes(_tensor(x), {first + i: tuple(p) for i, p in enumerate(padding)})
+
+
+def spatial_3d_padding(x, padding=((1, 1), (1, 1), (1, 1)), data_format=None):
+    """Zeros around the three spatial axes, ``padding`` one (before, after) pair per axis."""
+    first = 1 if _data_format(data_format) == "channels_last" else 2
+    return _pad_axes(_tensor(x), {first + i: tuple(p) for i, p in enumerate(padding)})
+
+
+# ----------------------------------------------------------------------------- convolution
+# Every convolution is im2col: WindowGather of the windows, then one matrix product by the
+# reshaped kernel. A transposed convolution is the adjoint: a matrix product, then WindowScatter.
+
+def _per_axis(value, rank, name):
+    values = (value,) * rank if isinstance(value, int) else tuple(value)
+    if len(values) != rank or not all(isinstance(v, (int, np.integer)) and v > 0 for v in values):
+        raise ValueError(f"`{name}` must be a positive integer or {rank} of them, got {value!r}")
+    return tuple(int(v) for v in values)
+
+
+def _window(spatial, size, strides, padding, dilation, name):
+    rank = len(spatial)
+    strides, dilation = _per_axis(strides, rank, "strides"), _per_axis(dilation, rank, "dilation_rate")
+    if padding == "same":
+        pads = [_same_padding(n, (k - 1) * d + 1, st) for n, k, st, d in zip(spatial, size, strides, dilation)]
+    elif padding == "valid":
+        pads = [(0, 0)] * rank
+    elif padding == "causal" and rank == 1:
+        pads = [((size[0] - 1) * dilation[0], 0)]
+    else:
+        raise ValueError(f"{name}: Unknown padding: {padding!r} (expected 'valid' or 'same'"
+                         f"{', or causal' if rank == 1 else ''})")
+    return O.Window(spatial, size, strides, dilation, [p[0] for p in pads], [p[1] for p in pads])
+
+
+def _to_channels_last(x, rank, data_format, name):
+    """``x`` with channels last, and its static spatial shape."""
+    if x.ndim != rank + 2:
+        raise ValueError(f"{name}: expected an input of rank {rank + 2}, got shape {int_shape(x)}")
+    if data_format == "channels_first":
+        x = B.transpose(x, (0,) + tuple(range(2, rank + 2)) + (1,))
+    spatial = tuple(x.shape[1:-1])
+    if not all(dims.is_static(d) for d in spatial):
+        raise ValueError(f"{name}: the spatial dimensions of the input must be known, got {int_shape(x)}")
+    return x, spatial
+
+
+def _from_channels_last(y, data_format):
+    if data_format == "channels_first":
+        y = B.transpose(y, (0, y.ndim - 1) + tuple(range(1, y.ndim - 1)))
+    return y
+
+
+def _grouped_conv(x, kernel, window, groups):
+    """Channels-last convolution of x (batch, *spatial, C) by kernel (*size, C // groups, F):
+    the windows of x (im2col) times the kernel, one matrix product per group."""
+    batch, out = x.shape[0], window.out_spatial
+    positions, taps = dims.size(out), dims.size(window.size)
+    channels, filters = x.shape[-1], kernel.shape[-1]
+    cols = O.WindowGather(window)(x)
+    if groups == 1:
+        y = B.matmul(B.reshape(cols, (batch, positions, taps * channels)),
+                     B.reshape(kernel, (taps * channels, filters)))
+    else:
+        cg, fg = channels // groups, filters // groups
+        cols = B.transpose(B.reshape(cols, (batch * positions, taps, groups, cg)), (2, 0, 1, 3))
+        k = B.transpose(B.reshape(kernel, (taps, cg, groups, fg)), (2, 0, 1, 3))
+        y = B.matmul(B.reshape(cols, (groups, batch * positions, taps * cg)), B.reshape(k, (groups, taps * cg, fg)))
+        y = B.transpose(y, (1, 0, 2))
+    return B.reshape(y, (batch,) + out + (filters,))
+
+
+def _conv(x, kernel, rank, strides, padding, data_format, dilation_rate, name):
+    """An N-D convolution; the kernel's input-channel axis (C // groups) sets the groups, as in TF."""
+    x, kernel = _tensor(x), _tensor(kernel)
+    data_format = _data_format(data_format)
+    x, spatial = _to_channels_last(x, rank, data_format, name)
+    if kernel.ndim != rank + 2:
+        raise ValueError(f"{name}: expected a kernel of rank {rank + 2}, got shape {int_shape(kernel)}")
+    channels, per_group = x.shape[-1], kernel.shape[-2]
+    if channels % per_group or kernel.shape[-1] % (channels // per_group):
+        raise ValueError(f"{name}: a kernel of shape {int_shape(kernel)} does not fit {channels} input channels")
+    window = _window(spatial, kernel.shape[:rank], strides, padding, dilation_rate, name)
+    return _from_channels_last(_grouped_conv(x, kernel, window, channels // per_group), data_format)
+
+
+def _depthwise(x, depthwise_kernel, rank, strides, padding, data_format, dilation_rate, name):
+    """Each channel convolved with its own ``depth_multiplier`` filters: a convolution of
+    ``channels`` groups whose kernel (*size, C, M) is read as (*size, 1, C * M)."""
+    k = _tensor(depthwise_kernel)
+    if k.ndim != rank + 2:
+        raise ValueError(f"{name}: expected a depthwise kernel of rank {rank + 2}, got shape {int_shape(k)}")
+    flat = B.reshape(k, tuple(k.shape[:rank]) + (1, k.shape[-2] * k.shape[-1]))
+    x = _tensor(x)
+    channels = x.shape[1 if _data_format(data_format) == "channels_first" else -1]
+    if channels != k.shape[-2]:
+        raise ValueError(f"{name}: a depthwise kernel of shape {int_shape(k)} does not fit {channels} channels")
+    return _conv(x, flat, rank, strides, padding, data_format, dilation_rate, name)
+
+
+def _separable(x, depthwise_kernel, pointwise_kernel, rank, strides, padding, data_format, dilation_rate, name):
+    """A depthwise convolution, then a 1x1 convolution mixing its channels."""
+    data_format = _data_format(data_format)
+    x, _ = _to_channels_last(_tensor(x), rank, data_format, name)
+    y = _depthwise(x, depthwise_kernel, rank, strides, padding, "channels_last", dilation_rate, name)
+    p = _tensor(pointwise_kernel)
+    if p.ndim != rank + 2 or tuple(p.shape[:rank]) != (1,) * rank or p.shape[-2] != y.shape[-1]:
+        raise ValueError(f"{name}: expected a pointwise kernel of shape {(1,) * rank + (y.shape[-1], 'filters')}, "
+                         f"got {int_shape(p)}")
+    return _from_channels_last(B.matmul(y, B.reshape(p, p.shape[-2:])), data_format)
+
+
+def _conv_transpose(x, kernel, output_shape, rank, strides, padding, data_format, dilation_rate, name):
+    """The adjoint of the convolution whose input has ``output_shape`` (in ``data_format``
+    layout, batch axis first): each input position adds kernel-weighted copies to the output."""
+    x, kernel = _tensor(x), _tensor(kernel)
+    data_format = _data_format(data_format)
+    x, spatial = _to_channels_last(x, rank, data_format, name)
+    output_shape = tuple(output_shape)
+    if kernel.ndim != rank + 2 or len(output_shape) != rank + 2:
+        raise ValueError(f"{name}: expected a kernel and output_shape of rank {rank + 2}, got "
+                         f"{int_shape(kernel)} and {output_shape}")
+    out_spatial = output_shape[2:] if data_format == "channels_first" else output_shape[1:-1]
+    out_channels = output_shape[1 if data_format == "channels_first" else -1]
+    filters, channels = kernel.shape[-2], kernel.shape[-1]
+    if channels != x.shape[-1] or out_channels not in (None, filters):
+        raise ValueError(f"{name}: a kernel of shape {int_shape(kernel)} (*size, filters, input channels) does "
+                         f"not take {x.shape[-1]} channels to output_shape {output_shape}")
+    window = _window(tuple(int(d) for d in out_spatial), kernel.shape[:rank], strides, padding, dilation_rate, name)
+    if window.out_spatial != spatial:
+        raise ValueError(f"{name}: output_shape {output_shape} does not give back the input's spatial shape "
+                         f"{spatial} when convolved (it gives {window.out_spatial})")
+    batch, positions, taps = x.shape[0], dims.size(spatial), dims.size(window.size)
+    cols = B.matmul(B.reshape(x, (batch, positions, channels)), B.reshape(kernel, (taps * filters, channels)),
+                    transpose_b=True)
+    cols = B.reshape(cols, (batch,) + spatial + window.size + (filters,))
+    return _from_channels_last(O.WindowScatter(window)(cols), data_format)
+
+
+def conv1d(x, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """1D convolution; ``padding`` may also be 'causal' (all the padding before)."""
+    return _conv(x, kernel, 1, strides, padding, data_format, dilation_rate, "conv1d")
+
+
+def conv2d(x, kernel, strides=(1, 1), padding="valid", data_format=None, dilation_rate=(1, 1)):
+    return _conv(x, kernel, 2, strides, padding, data_format, dilation_rate, "conv2d")
+
+
+def conv3d(x, kernel, strides=(1, 1, 1), padding="valid", data_format=None, dilation_rate=(1, 1, 1)):
+    return _conv(x, kernel, 3, strides, padding, data_format, dilation_rate, "conv3d")
+
+
+def conv1d_transpose(x, kernel, output_shape, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    return _conv_transpose(x, kernel, output_shape, 1, strides, padding, data_format, dilation_rate,
+                           "conv1d_transpose")
+
+
+def conv2d_transpose(x, kernel, output_shape, strides=(1, 1), padding="valid", data_format=None,
+                     dilation_rate=(1, 1)):
+    return _conv_transpose(x, kernel, output_shape, 2, strides, padding, data_format, dilation_rate,
+                           "conv2d_transpose")
+
+
+def conv3d_transpose(x, kernel, output_shape, strides=(1, 1, 1), padding="valid", data_format=None):
+    return _conv_transpose(x, kernel, output_shape, 3, strides, padding, data_format, 1, "conv3d_transpose")
+
+
+def depthwise_conv2d(x, depthwise_kernel, strides=(1, 1), padding="valid", data_format=None, dilation_rate=(1, 1)):
+    return _depthwise(x, depthwise_kernel, 2, strides, padding, data_format, dilation_rate, "depthwise_conv2d")
+
+
+def separable_conv1d(x, depthwise_kernel, pointwise_kernel, strides=1, padding="valid", data_format=None,
+                     dilation_rate=1):
+    return _separable(x, depthwise_kernel, pointwise_kernel, 1, strides, padding, data_format, dilation_rate,
+                      "separable_conv1d")
+
+
+def separable_conv2d(x, depthwise_kernel, pointwise_kernel, strides=(1, 1), padding="valid", data_format=None,
+                     dilation_rate=(1, 1)):
+    return _separable(x, depthwise_kernel, pointwise_kernel, 2, strides, padding, data_format, dilation_rate,
+                      "separable_conv2d")
+
+
+def bias_add(x, bias, data_format=None):
+    """``x + bias`` along the channel axis; a bias of rank ndim(x) - 1 is given channels last."""
+    x = _tensor(x)
+    bias = _tensor(bias, x.dtype)
+    data_format = _data_format(data_format)
+    if bias.ndim not in (1, x.ndim - 1):
+        raise ValueError(f"Unexpected bias dimensions {bias.ndim}, expect to be 1 or {x.ndim - 1} dimensions")
+    if data_format == "channels_first" and x.ndim > 2:
+        if bias.ndim == 1:
+            bias = B.reshape(bias, (bias.shape[0],) + (1,) * (x.ndim - 2))
+        else:
+            bias = B.transpose(bias, (bias.ndim - 1,) + tuple(range(bias.ndim - 1)))
+    return x + bias
 
 
 # ----------------------------------------------------------------------------- randomness
