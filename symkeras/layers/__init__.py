@@ -17,6 +17,14 @@ from symkeras.layers.noise import AlphaDropout, GaussianDropout, GaussianNoise  
 from symkeras.layers.merge import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,  # noqa: F401
                                    Subtract, add, average, concatenate, dot, maximum, minimum,
                                    multiply, subtract)
+from symkeras.layers.pooling import (AveragePooling1D, AveragePooling2D, AveragePooling3D, AvgPool1D,  # noqa: F401
+                                     AvgPool2D, AvgPool3D, GlobalAveragePooling1D, GlobalAveragePooling2D,
+                                     GlobalAveragePooling3D, GlobalAvgPool1D, GlobalAvgPool2D, GlobalAvgPool3D,
+                                     GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D, GlobalMaxPooling1D,
+                                     GlobalMaxPooling2D, GlobalMaxPooling3D, MaxPool1D, MaxPool2D, MaxPool3D,
+                                     MaxPooling1D, MaxPooling2D, MaxPooling3D)
+from symkeras.layers.reshaping import (Cropping1D, Cropping2D, Cropping3D, UpSampling1D, UpSampling2D,  # noqa: F401
+                                       UpSampling3D, ZeroPadding1D, ZeroPadding2D, ZeroPadding3D)
 from symkeras.utils.generic_utils import deserialize_keras_object, serialize_keras_object
 
 
