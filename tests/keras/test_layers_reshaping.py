@@ -280,3 +280,19 @@ def test_summary_shapes_and_no_parameters():
     assert all(str(s) in text for s in shapes) and "Total params: 0" in text
     assert [layer.output_shape for layer in model.layers] == shapes
     assert model.count_params() == 0
+
+
+def test_a_model_of_these_layers_reloads_from_json_and_from_a_file(tmp_path):
+    from symkeras.models import Model, load_model, model_from_json
+    x = Input((4, 3, 2))
+    h = layers.Cropping2D(((1, 0), (0, 1)))(layers.ZeroPadding2D(((0, 1), 1), CF)(x))
+    h = layers.MaxPooling2D(2, 1, "same")(layers.UpSampling2D((1, 2), interpolation="bilinear")(h))
+    y = layers.GlobalAveragePooling2D(keepdims=True)(layers.AveragePooling2D((2, 1), padding="same")(h))
+    model = Model(x, y)
+    data = _rand(2, 4, 3, 2, seed=21).astype("float32")
+    expected = model.predict(data, verbose=0)
+    again = model_from_json(model.to_json())
+    assert [layer.get_config() for layer in again.layers] == [layer.get_config() for layer in model.layers]
+    np.testing.assert_allclose(again.predict(data, verbose=0), expected, rtol=1e-6)
+    model.save(str(tmp_path / "model.h5"))
+    np.testing.assert_allclose(load_model(str(tmp_path / "model.h5")).predict(data, verbose=0), expected, rtol=1e-6)
