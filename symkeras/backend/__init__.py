@@ -558,12 +558,15 @@ def resize_images(x, height_factor, width_factor, data_format, interpolation="ne
     if interpolation != "bilinear":
         raise ValueError('`interpolation` argument should be one of: "nearest", "bilinear". '
                          f"Received: {interpolation}.")
+    # Each axis in turn is moved last and multiplied by its interpolation matrix; `order` names
+    # the original axis at each position, so one transpose at the end restores the layout.
+    order = list(range(x.ndim))
     for axis, factor in zip((rows, rows + 1), factors):
-        matrix = _tensor(_linear_resize_matrix(x.shape[axis], factor), x.dtype)
-        last = [a for a in range(x.ndim) if a != axis] + [axis]
-        moved = B.matmul(B.transpose(x, last), matrix)
-        x = B.transpose(moved, [last.index(a) for a in range(x.ndim)])
-    return x
+        matrix = _tensor(_linear_resize_matrix(x.shape[order.index(axis)], factor), x.dtype)
+        moved = [a for a in order if a != axis] + [axis]
+        x = B.matmul(B.transpose(x, [order.index(a) for a in moved]), matrix)
+        order = moved
+    return B.transpose(x, [order.index(a) for a in range(x.ndim)])
 
 
 def resize_volumes(x, depth_factor, height_factor, width_factor, data_format):
