@@ -60,6 +60,8 @@ def _positive_int(value, name, allow_none=False):
 
 
 def _bool(value, name):
+    if isinstance(value, (int, np.integer)) and value in (0, 1):
+        return bool(value)
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"Invalid value for argument `{name}`. Expected a boolean. Received: {name}={value!r}")
     return bool(value)
@@ -251,7 +253,8 @@ class Conv3D(Conv):
 
 class _ConvTranspose(Conv):
     """The adjoint of a convolution: kernel (*kernel_size, filters, input_channels); the output
-    length is tf-keras's deconv_output_length, ``output_padding`` adding to its end."""
+    length is tf-keras's deconv_output_length, ``output_padding`` adding to its end. Each
+    ConvNDTranspose is also a ConvND, as in tf-keras."""
 
     _transpose = {1: K.conv1d_transpose, 2: K.conv2d_transpose, 3: K.conv3d_transpose}
 
@@ -260,9 +263,9 @@ class _ConvTranspose(Conv):
                  activity_regularizer, kernel_constraint, bias_constraint, groups=1, **kwargs):
         if groups not in (None, 1):
             raise ValueError(f"`groups` is not supported by {type(self).__name__}. Received: groups={groups}")
-        super().__init__(rank, filters, kernel_size, strides, padding, data_format, dilation_rate, 1, activation,
-                         use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
-                         activity_regularizer, kernel_constraint, bias_constraint, **kwargs)
+        Conv.__init__(self, rank, filters, kernel_size, strides, padding, data_format, dilation_rate, 1, activation,
+                      use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+                      activity_regularizer, kernel_constraint, bias_constraint, **kwargs)
         if self.filters is None:
             raise TypeError(f"Invalid value for argument `filters`. Expected a positive integer. Received: None")
         self.output_padding = output_padding
@@ -271,6 +274,9 @@ class _ConvTranspose(Conv):
             if any(p >= s for s, p in zip(self.strides, self.output_padding)):
                 raise ValueError(f"Strides must be greater than output padding. Received strides={self.strides}, "
                                  f"output_padding={self.output_padding}.")
+
+    def _allows_causal(self):
+        return False
 
     def build(self, input_shape):
         channels = self._input_channels(input_shape)
@@ -303,7 +309,7 @@ class _ConvTranspose(Conv):
         return config
 
 
-class Conv1DTranspose(_ConvTranspose):
+class Conv1DTranspose(_ConvTranspose, Conv1D):
     """Transposed 1D convolution (a learned upsampling of (batch, steps, channels))."""
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None, data_format=None,
@@ -315,7 +321,7 @@ class Conv1DTranspose(_ConvTranspose):
                          bias_regularizer, activity_regularizer, kernel_constraint, bias_constraint, **kwargs)
 
 
-class Conv2DTranspose(_ConvTranspose):
+class Conv2DTranspose(_ConvTranspose, Conv2D):
     """Transposed 2D convolution (a learned upsampling of images)."""
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", output_padding=None, data_format=None,
@@ -327,7 +333,7 @@ class Conv2DTranspose(_ConvTranspose):
                          bias_regularizer, activity_regularizer, kernel_constraint, bias_constraint, **kwargs)
 
 
-class Conv3DTranspose(_ConvTranspose):
+class Conv3DTranspose(_ConvTranspose, Conv3D):
     """Transposed 3D convolution. As in tf-keras it has no dilation (and its config no
     ``dilation_rate``); a dilation other than 1 is refused rather than ignored."""
 

@@ -9,7 +9,7 @@ import symkeras.backend as K
 from symkeras import optimizers
 from symkeras.layers import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Conv3D, Dense, DepthwiseConv2D,
                              Flatten, Input, SeparableConv1D, SeparableConv2D)
-from symkeras.models import Model, Sequential
+from symkeras.models import Model, Sequential, load_model, model_from_json
 
 
 @pytest.fixture(autouse=True)
@@ -128,3 +128,25 @@ def test_small_cnn_learns_where_the_bright_spot_is():
     losses = history.history["loss"]
     assert losses[-1] < 0.5 * losses[0]
     assert history.history["accuracy"][-1] >= 0.9
+
+
+def test_a_model_of_every_convolution_saves_and_reloads(tmp_path):
+    sequence, image = Input((6, 3)), Input((5, 4, 2))
+    outputs = [Conv1D(2, 3, padding="causal", kernel_regularizer="l2")(sequence),
+               SeparableConv1D(2, 2, depth_multiplier=2, data_format="channels_first")(sequence),
+               Conv1DTranspose(2, 3, strides=2, output_padding=1)(sequence),
+               Conv2D(4, 3, groups=2, padding="same", activation="relu")(image),
+               DepthwiseConv2D(2, depth_multiplier=3)(image),
+               SeparableConv2D(3, 2, dilation_rate=2)(image),
+               Conv2DTranspose(2, 3, strides=2, padding="same")(image),
+               Conv2D(1, 1, use_bias=False, data_format="channels_first")(image)]
+    model = Model([sequence, image], outputs)
+    data = [_rand(2, 6, 3, seed=4).astype("float32"), _rand(2, 5, 4, 2, seed=5).astype("float32")]
+    expected = model.predict(data)
+    model.save(tmp_path / "convs.npz")
+    loaded = load_model(tmp_path / "convs.npz")
+    assert [type(layer) for layer in loaded.layers] == [type(layer) for layer in model.layers]
+    for got, want in zip(loaded.predict(data), expected):
+        np.testing.assert_array_equal(got, want)
+    clone = model_from_json(model.to_json())
+    assert [layer.get_config() for layer in clone.layers[2:]] == [layer.get_config() for layer in model.layers[2:]]
