@@ -353,6 +353,14 @@ def test_keras_2_names_are_the_same_layers():
     assert type(legacy) is Conv2D
 
 
+def test_class_hierarchy_as_tf_keras():
+    assert isinstance(Conv2DTranspose(2, 2), Conv2D) and isinstance(Conv1DTranspose(2, 2), Conv1D)
+    assert isinstance(Conv3DTranspose(2, 2), Conv3D)
+    assert isinstance(DepthwiseConv2D(2), layers.convolutional.Conv)
+    assert isinstance(SeparableConv2D(2, 2), layers.convolutional.Conv)
+    assert Conv2D(4.0, 2).filters == 4 and Conv1D(2, 2, padding="CAUSAL").padding == "causal"
+
+
 def test_data_format_none_reads_the_backend_setting():
     assert K.image_data_format() == "channels_last"
     assert Conv2D(2, 2).data_format == "channels_last"
@@ -378,6 +386,8 @@ def test_data_format_none_reads_the_backend_setting():
     (lambda: Conv2D(2, 3, padding="full"), ValueError, "padding"),
     (lambda: Conv2D(2, 3, padding="causal"), ValueError, "padding"),
     (lambda: Conv2DTranspose(2, 3, padding="causal"), ValueError, "padding"),
+    (lambda: Conv1DTranspose(2, 3, padding="causal"), ValueError, "padding"),
+    (lambda: DepthwiseConv2D(3, padding="causal"), ValueError, "padding"),
     (lambda: Conv2D(2, 3, data_format="NHWC"), ValueError, "data_format"),
     (lambda: Conv2D(2, 3, dilation_rate=(1, 0)), ValueError, "dilation_rate"),
     (lambda: Conv2D(2, 3, strides=2, dilation_rate=2), ValueError, "dilation_rate"),
@@ -460,3 +470,6 @@ def test_backend_conv_functions_refuse_mismatched_shapes():
         K.conv2d_transpose(x, K.constant(np.ones((3, 3, 2, 4))), (None, 7, 7, 2), (2, 2), "same")
     with pytest.raises(ValueError, match="data_format"):
         K.conv2d(x, K.constant(np.ones((2, 2, 4, 1))), data_format="NCHW")
+    steps_by_batch = K.expand_dims(K.permute_dimensions(K.placeholder((None, 3)), (1, 0)))    # (3, batch, 1)
+    with pytest.raises(ValueError, match="spatial dimensions of the input must be known"):
+        K.conv1d(steps_by_batch, K.constant(np.ones((2, 1, 1))))
