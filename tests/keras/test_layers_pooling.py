@@ -66,9 +66,7 @@ def reference_global(x, mode, channels_first, keepdims):
         for c in range(x.shape[channel_axis]):
             values = np.take(x[b], c, axis=channel_axis - 1).ravel().tolist()
             y[b, c] = max(values) if mode == "max" else sum(values) / len(values)
-    if keepdims:
-        y = np.expand_dims(y, axes) if channels_first else np.expand_dims(y, axes)
-    return y
+    return np.expand_dims(y, axes) if keepdims else y
 
 
 # (layer class, kwargs, input shape without the batch axis, reference pool_size, strides)
@@ -226,12 +224,11 @@ def test_config_round_trip(cls):
 
 
 def test_aliases_and_module_path():
-    assert layers.MaxPool1D is layers.MaxPooling1D and layers.MaxPool2D is layers.MaxPooling2D
-    assert layers.MaxPool3D is layers.MaxPooling3D and layers.AvgPool1D is layers.AveragePooling1D
-    assert layers.AvgPool2D is layers.AveragePooling2D and layers.AvgPool3D is layers.AveragePooling3D
-    assert layers.GlobalMaxPool1D is layers.GlobalMaxPooling1D and layers.GlobalAvgPool2D is layers.GlobalAveragePooling2D
-    assert layers.GlobalMaxPool3D is layers.GlobalMaxPooling3D and layers.GlobalAvgPool3D is layers.GlobalAveragePooling3D
-    assert pooling.GlobalAvgPool1D is layers.GlobalAveragePooling1D and pooling.MaxPooling2D is layers.MaxPooling2D
+    for rank in (1, 2, 3):
+        for alias, name in (("MaxPool", "MaxPooling"), ("AvgPool", "AveragePooling"),
+                            ("GlobalMaxPool", "GlobalMaxPooling"), ("GlobalAvgPool", "GlobalAveragePooling")):
+            assert getattr(layers, f"{alias}{rank}D") is getattr(layers, f"{name}{rank}D")
+            assert getattr(pooling, f"{alias}{rank}D") is getattr(layers, f"{name}{rank}D")
 
 
 def test_data_format_none_reads_the_image_data_format():
@@ -271,6 +268,15 @@ def test_bad_keepdims_and_wrong_rank():
         layers.MaxPooling2D()(Input((5, 3)))
     with pytest.raises(ValueError, match="does not fit"):
         layers.MaxPooling2D(pool_size=4)(Input((3, 5, 1)))
+
+
+def test_backend_pooling_checks_its_arguments():
+    x = K.placeholder((None, 4, 4, 1))
+    for kwargs, match in [(dict(padding="full"), "padding"), (dict(pool_mode="sum"), "pooling mode"),
+                          (dict(pool_size=(2,)), "pool_size"), (dict(strides=(1, 1, 1)), "strides"),
+                          (dict(data_format="NCHW"), "data_format")]:
+        with pytest.raises(ValueError, match=match):
+            K.pool2d(x, **{"pool_size": (2, 2), **kwargs})
 
 
 def test_summary_shapes_and_no_parameters():
