@@ -7,8 +7,9 @@ from symkeras.layers.core import Activation, Dense, Dropout, Flatten, Lambda, Re
 from symkeras.layers.convolutional import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Conv3D,  # noqa: F401
                                            Conv3DTranspose, Convolution1D, Convolution1DTranspose, Convolution2D,
                                            Convolution2DTranspose, Convolution3D, Convolution3DTranspose,
-                                           Deconvolution2D, Deconvolution3D, DepthwiseConv2D, SeparableConv1D,
-                                           SeparableConv2D, SeparableConvolution1D, SeparableConvolution2D)
+                                           Deconvolution2D, Deconvolution3D, DepthwiseConv1D, DepthwiseConv2D,
+                                           SeparableConv1D, SeparableConv2D, SeparableConvolution1D,
+                                           SeparableConvolution2D)
 from symkeras.layers.embeddings import Embedding  # noqa: F401
 from symkeras.layers.normalization import BatchNormalization, LayerNormalization  # noqa: F401
 from symkeras.layers.core import (ActivityRegularization, Permute, RepeatVector, SpatialDropout1D,  # noqa: F401

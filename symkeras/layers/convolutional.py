@@ -1,4 +1,4 @@
-"""Convolution layers (tf-keras 2): Conv1D/2D/3D, their transposes, DepthwiseConv2D and
+"""Convolution layers (tf-keras 2): Conv1D/2D/3D, their transposes, DepthwiseConv1D/2D and
 SeparableConv1D/2D. Each calls the backend's convolution (im2col and a matrix product), then
 adds its bias and applies its activation."""
 
@@ -357,17 +357,17 @@ class Conv3DTranspose(_ConvTranspose, Conv3D):
 
 # ----------------------------------------------------------------------------- depthwise and separable
 
-class DepthwiseConv2D(Conv):
+class DepthwiseConv(Conv):
     """Each input channel convolved with its own ``depth_multiplier`` filters: a depthwise
-    kernel (kh, kw, channels, depth_multiplier), a bias of channels * depth_multiplier."""
+    kernel (*kernel_size, channels, depth_multiplier), a bias of channels * depth_multiplier."""
 
-    def __init__(self, kernel_size, strides=(1, 1), padding="valid", depth_multiplier=1, data_format=None,
-                 dilation_rate=(1, 1), activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
+    def __init__(self, rank, kernel_size, strides=1, padding="valid", depth_multiplier=1, data_format=None,
+                 dilation_rate=1, activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
                  bias_initializer="zeros", depthwise_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, depthwise_constraint=None, bias_constraint=None, groups=1, **kwargs):
         if groups not in (None, 1):
-            raise ValueError(f"`groups` is not supported by DepthwiseConv2D. Received: groups={groups}")
-        super().__init__(2, None, kernel_size, strides, padding, data_format, dilation_rate, 1, activation,
+            raise ValueError(f"`groups` is not supported by {type(self).__name__}. Received: groups={groups}")
+        super().__init__(rank, None, kernel_size, strides, padding, data_format, dilation_rate, 1, activation,
                          use_bias, bias_initializer=bias_initializer, bias_regularizer=bias_regularizer,
                          activity_regularizer=activity_regularizer, bias_constraint=bias_constraint, **kwargs)
         self.depth_multiplier = _positive_int(depth_multiplier, "depth_multiplier")
@@ -387,8 +387,14 @@ class DepthwiseConv2D(Conv):
         self.built = True
 
     def convolution_op(self, inputs):
-        return K.depthwise_conv2d(inputs, self.depthwise_kernel, self.strides, self.padding, self.data_format,
-                                  self.dilation_rate)
+        if self.rank == 2:
+            return K.depthwise_conv2d(inputs, self.depthwise_kernel, self.strides, self.padding, self.data_format,
+                                      self.dilation_rate)
+        # One dimension as two, the first of length 1 (as tf-keras does).
+        axis = 2 if self.data_format == "channels_first" else 1
+        outputs = K.depthwise_conv2d(K.expand_dims(inputs, axis), K.expand_dims(self.depthwise_kernel, 0),
+                                     (1,) + self.strides, self.padding, self.data_format, (1,) + self.dilation_rate)
+        return K.squeeze(outputs, axis)
 
     def _output_channels(self, input_shape):
         channels = input_shape[self._channel_axis]
@@ -406,6 +412,30 @@ class DepthwiseConv2D(Conv):
                       depthwise_regularizer=regularizers.serialize(self.depthwise_regularizer),
                       depthwise_constraint=constraints.serialize(self.depthwise_constraint))
         return config
+
+
+class DepthwiseConv1D(DepthwiseConv):
+    """Depthwise 1D convolution of (batch, steps, channels) (or channels first)."""
+
+    def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1, data_format=None,
+                 dilation_rate=1, activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
+                 bias_initializer="zeros", depthwise_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, depthwise_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(1, kernel_size, strides, padding, depth_multiplier, data_format, dilation_rate, activation,
+                         use_bias, depthwise_initializer, bias_initializer, depthwise_regularizer, bias_regularizer,
+                         activity_regularizer, depthwise_constraint, bias_constraint, **kwargs)
+
+
+class DepthwiseConv2D(DepthwiseConv):
+    """Depthwise 2D convolution of images."""
+
+    def __init__(self, kernel_size, strides=(1, 1), padding="valid", depth_multiplier=1, data_format=None,
+                 dilation_rate=(1, 1), activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
+                 bias_initializer="zeros", depthwise_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, depthwise_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(2, kernel_size, strides, padding, depth_multiplier, data_format, dilation_rate, activation,
+                         use_bias, depthwise_initializer, bias_initializer, depthwise_regularizer, bias_regularizer,
+                         activity_regularizer, depthwise_constraint, bias_constraint, **kwargs)
 
 
 class SeparableConv(Conv):

@@ -11,7 +11,7 @@ import pytest
 import symkeras.backend as K
 from symkeras import layers
 from symkeras.layers import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Conv3D, Conv3DTranspose,
-                             DepthwiseConv2D, Input, SeparableConv1D, SeparableConv2D)
+                             DepthwiseConv1D, DepthwiseConv2D, Input, SeparableConv1D, SeparableConv2D)
 from symkeras.models import Model, Sequential
 
 
@@ -127,7 +127,7 @@ def reference(layer, x):
     dilation = getattr(layer, "dilation_rate", (1,) * layer.rank)
     if isinstance(layer, (Conv1DTranspose, Conv2DTranspose, Conv3DTranspose)):
         y = reference_conv_transpose(x, weights[0], layer.strides, dilation, layer.padding, layer.output_padding)
-    elif isinstance(layer, DepthwiseConv2D):
+    elif isinstance(layer, (DepthwiseConv1D, DepthwiseConv2D)):
         y = reference_depthwise(x, weights[0], layer.strides, dilation, layer.padding)
     elif isinstance(layer, (SeparableConv1D, SeparableConv2D)):
         y = reference_pointwise(reference_depthwise(x, weights[0], layer.strides, dilation, layer.padding),
@@ -157,6 +157,9 @@ CASES = {
                               (3, 5, 4)),
     "conv3d_same": (lambda: Conv3D(2, (2, 3, 2), strides=(1, 2, 1), padding="same"), (3, 4, 3, 2)),
     "conv3d_channels_first_groups": (lambda: Conv3D(2, 2, groups=2, data_format="channels_first"), (2, 3, 3, 3)),
+    "depthwise1d_same_strided": (lambda: DepthwiseConv1D(3, strides=2, padding="same", depth_multiplier=2), (7, 2)),
+    "depthwise1d_dilated_channels_first": (lambda: DepthwiseConv1D(2, dilation_rate=2, data_format="channels_first"),
+                                           (3, 6)),
     "depthwise_valid": (lambda: DepthwiseConv2D(2, depth_multiplier=2), (4, 3, 3)),
     "depthwise_same_strided": (lambda: DepthwiseConv2D((3, 2), strides=2, padding="same"), (5, 4, 2)),
     "depthwise_dilated_channels_first": (lambda: DepthwiseConv2D(2, dilation_rate=2, depth_multiplier=3,
@@ -262,6 +265,8 @@ def test_kernel_layouts_and_weight_names():
         (SeparableConv2D(7, 2, depth_multiplier=3), x2, [("separable_conv2d/depthwise_kernel", (2, 2, 4, 3)),
                                                          ("separable_conv2d/pointwise_kernel", (1, 1, 12, 7)),
                                                          ("separable_conv2d/bias", (7,))]),
+        (DepthwiseConv1D(2, depth_multiplier=3), x1, [("depthwise_conv1d/depthwise_kernel", (2, 4, 3)),
+                                                      ("depthwise_conv1d/bias", (12,))]),
         (SeparableConv1D(5, 3), x1, [("separable_conv1d/depthwise_kernel", (3, 4, 1)),
                                      ("separable_conv1d/pointwise_kernel", (1, 4, 5)),
                                      ("separable_conv1d/bias", (5,))]),
@@ -314,6 +319,7 @@ SEPARABLE_KEYS = CONV_KEYS + ["depth_multiplier", "depthwise_initializer", "poin
     (lambda: Conv2D(4, (3, 1), strides=2, groups=2, data_format="channels_first", use_bias=False), CONV_KEYS),
     (lambda: Conv3D(2, 2, padding="same", bias_constraint="non_neg"), CONV_KEYS),
     (lambda: DepthwiseConv2D(3, depth_multiplier=2, depthwise_regularizer="l1"), DEPTHWISE_KEYS),
+    (lambda: DepthwiseConv1D(3, padding="same", depthwise_constraint="max_norm"), DEPTHWISE_KEYS),
     (lambda: SeparableConv1D(3, 2, padding="causal", depth_multiplier=2), SEPARABLE_KEYS),
     (lambda: SeparableConv2D(3, 2, pointwise_initializer="ones", activity_regularizer="l2"), SEPARABLE_KEYS),
     (lambda: Conv1DTranspose(2, 3, strides=2, output_padding=1), CONV_KEYS + ["output_padding"]),
@@ -396,6 +402,8 @@ def test_data_format_none_reads_the_backend_setting():
     (lambda: Conv2D(4, 3, use_bias="yes"), TypeError, "use_bias"),
     (lambda: Conv2D(4, 3, activation="nope"), ValueError, "nope"),
     (lambda: DepthwiseConv2D(3, depth_multiplier=0), ValueError, "depth_multiplier"),
+    (lambda: DepthwiseConv1D(3, padding="causal"), ValueError, "padding"),
+    (lambda: DepthwiseConv1D(3, groups=2), ValueError, "groups"),
     (lambda: SeparableConv2D(3, 3, depth_multiplier=1.5), ValueError, "depth_multiplier"),
     (lambda: SeparableConv2D(3, 3, groups=2), ValueError, "groups"),
     (lambda: Conv2DTranspose(3, 3, strides=2, output_padding=2), ValueError, "output_padding"),

@@ -7,8 +7,8 @@ import pytest
 
 import symkeras.backend as K
 from symkeras import optimizers
-from symkeras.layers import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Conv3D, Dense, DepthwiseConv2D,
-                             Flatten, Input, SeparableConv1D, SeparableConv2D)
+from symkeras.layers import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Conv3D, Dense, DepthwiseConv1D,
+                             DepthwiseConv2D, Flatten, Input, SeparableConv1D, SeparableConv2D)
 from symkeras.models import Model, Sequential, load_model, model_from_json
 
 
@@ -62,6 +62,8 @@ GRADIENT_CASES = {
     "conv1d_causal_dilated": (lambda: Conv1D(2, 2, padding="causal", dilation_rate=2, dtype="float64"), (2, 5, 2)),
     "conv3d_channels_first": (lambda: Conv3D(2, 2, data_format="channels_first", dtype="float64"), (1, 2, 3, 2, 3)),
     "depthwise_same": (lambda: DepthwiseConv2D(2, depth_multiplier=2, padding="same", dtype="float64"), (2, 3, 3, 2)),
+    "depthwise1d_channels_first": (lambda: DepthwiseConv1D(2, depth_multiplier=2, data_format="channels_first",
+                                                           dtype="float64"), (2, 2, 4)),
     "separable1d": (lambda: SeparableConv1D(2, 3, depth_multiplier=2, padding="same", dtype="float64"), (2, 5, 2)),
     "separable2d_channels_first": (lambda: SeparableConv2D(2, 2, data_format="channels_first", dtype="float64"),
                                    (1, 2, 3, 3)),
@@ -137,6 +139,7 @@ def test_a_model_of_every_convolution_saves_and_reloads(tmp_path):
                Conv1DTranspose(2, 3, strides=2, output_padding=1)(sequence),
                Conv2D(4, 3, groups=2, padding="same", activation="relu")(image),
                DepthwiseConv2D(2, depth_multiplier=3)(image),
+               DepthwiseConv1D(3, padding="same")(sequence),
                SeparableConv2D(3, 2, dilation_rate=2)(image),
                Conv2DTranspose(2, 3, strides=2, padding="same")(image),
                Conv2D(1, 1, use_bias=False, data_format="channels_first")(image)]
