@@ -12,7 +12,7 @@ import symkeras.backend as K
 from symkeras import layers
 from symkeras.layers import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Conv3D, Conv3DTranspose,
                              DepthwiseConv1D, DepthwiseConv2D, Input, SeparableConv1D, SeparableConv2D)
-from symkeras.models import Model, Sequential
+from symkeras.models import Sequential
 
 
 @pytest.fixture(autouse=True)
@@ -53,7 +53,8 @@ def reference_conv(x, kernel, strides, dilation, padding, groups=1):
             for f in range(filters):
                 group = f // (filters // groups)
                 for c in range(per_group):
-                    out[(slice(None),) + o + (f,)] += x[(slice(None),) + at + (group * per_group + c,)] * kernel[k + (c, f)]
+                    channel = group * per_group + c
+                    out[(slice(None),) + o + (f,)] += x[(slice(None),) + at + (channel,)] * kernel[k + (c, f)]
     return out
 
 
