@@ -278,13 +278,9 @@ class Random(Kernel):
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
-class WindowGather(Kernel):
-    """``out[n, o, k, c] = x[n, o*strides + k*dilation - pad_before, c]``, or ``pad_value`` in
-    the padding: ``x`` is (batch, *spatial, channels), ``out`` (batch, *out_spatial, *size, channels)."""
-    kind = "window_gather"
-    lowers = ("WindowGather",)
-    x: Buffer = read()
-    out: Buffer = written()
+class _Windows(Kernel):
+    """The sliding-window geometry the window kernels share (see ``ir.ops.Window``): the input
+    is (batch, *spatial, channels), the windows (batch, *out_spatial, *size, channels)."""
     batch: Any
     channels: Any
     spatial: tuple
@@ -294,43 +290,42 @@ class WindowGather(Kernel):
     dilation: tuple
     pad_before: tuple
     pad_after: tuple
-    pad_value: float
     dtype: str
+
+    @staticmethod
+    def geometry(window, x_shape):
+        return dict(batch=x_shape[0], channels=x_shape[-1], spatial=window.spatial, out_spatial=window.out_spatial,
+                    size=window.size, strides=window.strides, dilation=window.dilation,
+                    pad_before=window.pad_before, pad_after=window.pad_after)
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class WindowGather(_Windows):
+    """``out[n, o, k, c] = x[n, o*strides + k*dilation - pad_before, c]``, or ``pad_value`` in the padding."""
+    kind = "window_gather"
+    lowers = ("WindowGather",)
+    x: Buffer = read()
+    out: Buffer = written()
+    pad_value: float
 
     @classmethod
     def fields_from(cls, node, ins, out):
         return dict(x=ins[0], out=out, pad_value=node.op.pad_value, dtype=node.dtype,
-                    **_window_fields(node.op.window, node.inputs[0].shape))
+                    **cls.geometry(node.op.window, node.inputs[0].shape))
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
-class WindowScatter(Kernel):
+class WindowScatter(_Windows):
     """``out = 0``, then every window element of ``g`` is added at the position of ``x`` that
     ``WindowGather`` read it from (elements from the padding are dropped)."""
     kind = "window_scatter"
     lowers = ("WindowScatter",)
     g: Buffer = read()
     out: Buffer = written()
-    batch: Any
-    channels: Any
-    spatial: tuple
-    out_spatial: tuple
-    size: tuple
-    strides: tuple
-    dilation: tuple
-    pad_before: tuple
-    pad_after: tuple
-    dtype: str
 
     @classmethod
     def fields_from(cls, node, ins, out):
-        return dict(g=ins[0], out=out, dtype=node.dtype, **_window_fields(node.op.window, node.shape))
-
-
-def _window_fields(window, x_shape):
-    return dict(batch=x_shape[0], channels=x_shape[-1], spatial=window.spatial, out_spatial=window.out_spatial,
-                size=window.size, strides=window.strides, dilation=window.dilation,
-                pad_before=window.pad_before, pad_after=window.pad_after)
+        return dict(g=ins[0], out=out, dtype=node.dtype, **cls.geometry(node.op.window, node.shape))
 
 
 KINDS = (Elementwise, Gemm, Reduce, ArgMax, Softmax, Transpose, Copy, Concat, Slice, SliceGrad,
