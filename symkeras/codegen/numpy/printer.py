@@ -14,6 +14,11 @@ class SymkerasNumPyPrinter(NumPyPrinter):
         super().__init__({"fully_qualified_modules": True})
         self.dtype = dtype
         self.operands = operands or {}      # symbol -> the code that reads that operand
+        self.helpers = set()                # the module-level helpers the printed code calls
+
+    def _helper(self, name, expr):
+        self.helpers.add(name)
+        return f"{name}({self._print(expr.args[0])})"
 
     def _branch(self, value):
         # A bare literal branch would make np.where return int64/float64 arrays.
@@ -32,13 +37,13 @@ class SymkerasNumPyPrinter(NumPyPrinter):
         return result
 
     def _print_sigmoid(self, expr):
-        return f"_sk_sigmoid({self._print(expr.args[0])})"
+        return self._helper("_sk_sigmoid", expr)
 
     def _print_softplus(self, expr):
-        return f"_sk_softplus({self._print(expr.args[0])})"
+        return self._helper("_sk_softplus", expr)
 
     def _print_erf(self, expr):
-        return f"_sk_erf({self._print(expr.args[0])})"
+        return self._helper("_sk_erf", expr)
 
     def _print_Float(self, expr):
         # SymPy prints 15 significant digits; a float64 literal needs up to 17 to round-trip.
@@ -56,9 +61,13 @@ class SymkerasNumPyPrinter(NumPyPrinter):
 _printers = {}
 
 
-def print_expr(expr, dtype="float32", operands=None):
-    if operands:
+def print_expr(expr, dtype="float32", operands=None, helpers=None):
+    """NumPy code for ``expr``; the names of the module-level helpers it calls are added to ``helpers``."""
+    if operands or helpers is not None:
         printer = SymkerasNumPyPrinter(dtype, operands)
     else:
         printer = _printers.get(dtype) or _printers.setdefault(dtype, SymkerasNumPyPrinter(dtype))
-    return printer.doprint(expr).replace("numpy.", "np.")
+    code = printer.doprint(expr).replace("numpy.", "np.")
+    if helpers is not None:
+        helpers.update(printer.helpers)
+    return code

@@ -66,15 +66,15 @@ def _number(value):
     return repr(value)
 
 
-def _elementwise_view(kernel):
+def _elementwise_view(kernel, helpers):
     dtype = kernel.dtype
     # Operands stay x<k> until printed: SymPy orders terms by symbol name, and that order (so the
     # rounding) must not depend on what the buffers are called.
     operands = {scalar.X[i]: _operand_name(b) for i, b in enumerate(kernel.operands)}
     symbols = (sympy.Symbol(f"sk_t{i}", real=True) for i in range(10 ** 6))
     temps, results = sympy.cse(list(kernel.exprs), symbols=symbols, order="none")
-    return {"temps": [(s.name, print_expr(e, dtype, operands)) for s, e in temps],
-            "results": [print_expr(e, dtype, operands) for e in results]}
+    return {"temps": [(s.name, print_expr(e, dtype, operands, helpers)) for s, e in temps],
+            "results": [print_expr(e, dtype, operands, helpers) for e in results]}
 
 
 def _operand_name(buf):
@@ -107,17 +107,18 @@ class PythonSource:
 
 def render(program) -> PythonSource:
     refs = _Refs(program)
-    kernels = []
+    kernels, used = [], set()
     for k in program.kernels:
         view = SimpleNamespace(kind=k.kind, comment=python_comment(f"{k.scope or '-'}: {k.kind}{_summary(k)}"),
                                **k.field_values())
         if k.kind == "elementwise":
-            view.__dict__.update(_elementwise_view(k))
+            view.__dict__.update(_elementwise_view(k, used))
         view.code = templates.render_kernel("numpy", k.kind, k=view, r=refs)
         kernels.append(view)
     arguments = program.inputs + program.outputs + program.variables
     regions = [(dtype, str(size)) for dtype, size in program.regions]
-    used = _helpers_used(program.kernels)
+    if any(k.kind == "random" for k in program.kernels):
+        used.add("_sk_random")
     temps = [SimpleNamespace(name=t.name, view=refs.temp_view(t),
                              comment=python_comment(f"{t.scope or '-'} {t.keras_shape}")) for t in program.temps]
     source = templates.render(
@@ -127,18 +128,6 @@ def render(program) -> PythonSource:
         workspace_formula=" + ".join(f"{size} x {dtype}" for dtype, size in regions) or "empty",
         rng_source=_rng_source(), used=used)
     return PythonSource(source, program.name)
-
-
-_EXPRESSION_HELPERS = (("_sk_sigmoid", scalar.sigmoid), ("_sk_softplus", scalar.softplus), ("_sk_erf", sympy.erf))
-
-
-def _helpers_used(kernels):
-    """The module-level helpers the kernels call (only those are written into the module)."""
-    kinds = {type(a) for k in kernels if k.kind == "elementwise" for e in k.exprs for a in e.atoms(sympy.Function)}
-    used = {name for name, kind in _EXPRESSION_HELPERS if kind in kinds}
-    if any(k.kind == "random" for k in kernels):
-        used.add("_sk_random")
-    return used
 
 
 def _rng_source():
