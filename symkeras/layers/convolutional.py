@@ -7,6 +7,9 @@ import numpy as np
 from symkeras import activations, constraints, initializers, regularizers
 from symkeras import backend as K
 from symkeras.engine.base_layer import InputSpec, Layer
+# Keras 2's keras.layers.convolutional also holds the spatial reshaping layers.
+from symkeras.layers.reshaping import (Cropping1D, Cropping2D, Cropping3D, UpSampling1D, UpSampling2D,  # noqa: F401
+                                       UpSampling3D, ZeroPadding1D, ZeroPadding2D, ZeroPadding3D)
 
 
 # ----------------------------------------------------------------------------- argument checks
