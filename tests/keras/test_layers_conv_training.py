@@ -11,6 +11,8 @@ from symkeras.layers import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, C
                              DepthwiseConv2D, Flatten, Input, SeparableConv1D, SeparableConv2D)
 from symkeras.models import Model, Sequential, load_model, model_from_json
 
+from layer_checks import check_gradients
+
 
 @pytest.fixture(autouse=True)
 def _fresh_session(monkeypatch):
@@ -22,38 +24,12 @@ def _rand(*shape, seed=0):
     return np.random.RandomState(seed).uniform(-1.0, 1.0, size=shape)
 
 
-def _numeric_gradient(loss_at, value, h=1e-6):
-    grad = np.zeros_like(value)
-    for i in np.ndindex(value.shape):
-        up, down = value.copy(), value.copy()
-        up[i] += h
-        down[i] -= h
-        grad[i] = (loss_at(up) - loss_at(down)) / (2 * h)
-    return grad
-
-
 def _check_gradients(layer, x_value):
     """d sum(y * r)/d(x and each weight) against central differences of the same compiled loss."""
     layer.build((None,) + x_value.shape[1:])
     for i, w in enumerate(layer.weights):
         K.set_value(w, _rand(*w.shape, seed=10 + i))
-    x = K.placeholder(x_value.shape, dtype="float64")
-    y = layer.apply(x)
-    loss = K.sum(y * K.constant(_rand(*K.int_shape(y), seed=7), dtype="float64"))
-    weights = list(layer.weights)
-    f = K.function([x], [loss] + K.gradients(loss, [x] + weights), backend="numpy")
-    _, *symbolic = f([x_value])
-    numeric = [_numeric_gradient(lambda v: f([v])[0], x_value)]
-    for w in weights:
-        start = K.get_value(w)
-
-        def loss_at(v, w=w):
-            K.set_value(w, v)
-            return f([x_value])[0]
-        numeric.append(_numeric_gradient(loss_at, start))
-        K.set_value(w, start)
-    for name, s, n in zip(["x"] + [w.op.storage.name for w in weights], symbolic, numeric):
-        np.testing.assert_allclose(s, n, rtol=1e-6, atol=1e-9, err_msg=name)
+    check_gradients(layer.apply, x_value, layer.weights, atol=1e-9)
 
 
 GRADIENT_CASES = {

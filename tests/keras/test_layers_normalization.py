@@ -10,6 +10,8 @@ from symkeras import layers, optimizers, regularizers
 from symkeras.layers import BatchNormalization, Dense, Input, LayerNormalization
 from symkeras.models import Model, Sequential
 
+from layer_checks import check_gradients
+
 
 @pytest.fixture(autouse=True)
 def _fresh_session(monkeypatch):
@@ -23,39 +25,6 @@ def _rand(*shape, seed=0, lo=-1.0, hi=1.0):
 
 def _normalized(x, mean, var, gamma, beta, epsilon):
     return (x - mean) / np.sqrt(var + epsilon) * gamma + beta
-
-
-def _numeric_gradient(loss_at, value, h=1e-6):
-    grad = np.zeros_like(value)
-    for i in np.ndindex(value.shape):
-        step = h * max(1.0, abs(value[i]))
-        up, down = value.copy(), value.copy()
-        up[i] += step
-        down[i] -= step
-        grad[i] = (loss_at(up) - loss_at(down)) / (2 * step)
-    return grad
-
-
-def _check_gradients(output_of, x_value, weights):
-    """d sum(y * r)/d(x and each weight) of ``y = output_of(x)`` against central differences
-    of the same compiled loss (float64)."""
-    x = K.placeholder(x_value.shape, dtype="float64")
-    y = output_of(x)
-    r = K.constant(_rand(*K.int_shape(y), seed=7), dtype="float64")
-    loss = K.sum(y * r)
-    f = K.function([x], [loss] + K.gradients(loss, [x] + list(weights)), backend="numpy")
-    _, *symbolic = f([x_value])
-    numeric = [_numeric_gradient(lambda v: f([v])[0], x_value)]
-    for w in weights:
-        start = K.get_value(w)
-
-        def loss_at(v, w=w):
-            K.set_value(w, v)
-            return f([x_value])[0]
-        numeric.append(_numeric_gradient(loss_at, start))
-        K.set_value(w, start)
-    for name, s, n in zip(["x"] + [w.op.storage.name for w in weights], symbolic, numeric):
-        np.testing.assert_allclose(s, n, rtol=1e-5, atol=1e-8, err_msg=name)
 
 
 def _summary_lines(model):
@@ -113,7 +82,7 @@ def test_layer_normalization_gradients(axis):
                                dtype="float64")
     data = _rand(3, 2, 4, seed=2, lo=-2, hi=2)
     layer.build((None, 2, 4))
-    _check_gradients(layer.apply, data, layer.weights)
+    check_gradients(layer.apply, data, layer.weights)
 
 
 def test_layer_normalization_bad_arguments():
@@ -351,13 +320,13 @@ def test_batch_normalization_gradients(training):
     data = _rand(4, 3, seed=60, lo=-2, hi=2)
     # in training the moving statistics do not reach the output
     weights = bn.weights[:2] if training else bn.weights
-    _check_gradients(lambda x: bn.apply(x, training=True) if training else bn.apply(x), data, weights)
+    check_gradients(lambda x: bn.apply(x, training=True) if training else bn.apply(x), data, weights)
 
 
 def test_batch_normalization_gradient_channels_first_in_training():
     bn = BatchNormalization(axis=1, gamma_initializer="random_uniform", dtype="float64")
     bn.build((None, 2, 3))
-    _check_gradients(lambda x: bn.apply(x, training=True), _rand(3, 2, 3, seed=61, lo=-2, hi=2), bn.weights[:2])
+    check_gradients(lambda x: bn.apply(x, training=True), _rand(3, 2, 3, seed=61, lo=-2, hi=2), bn.weights[:2])
 
 
 def test_gamma_regularizer_adds_to_the_loss():

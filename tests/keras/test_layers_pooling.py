@@ -14,6 +14,8 @@ from symkeras.layers import Dense, Input, Reshape
 from symkeras.layers import pooling
 from symkeras.models import Model, Sequential
 
+from layer_checks import numeric_gradient
+
 
 @pytest.fixture(autouse=True)
 def _fresh_session(monkeypatch):
@@ -159,16 +161,6 @@ def test_global_average_pooling_1d_mask_leaves_out_masked_steps():
 
 # ----------------------------------------------------------------------------- gradients
 
-def _numeric_gradient(loss_at, value, h=1e-6):
-    grad = np.zeros_like(value)
-    for i in np.ndindex(value.shape):
-        up, down = value.copy(), value.copy()
-        up[i] += h
-        down[i] -= h
-        grad[i] = (loss_at(up) - loss_at(down)) / (2 * h)
-    return grad
-
-
 @pytest.mark.parametrize("make, shape", [
     (lambda: layers.MaxPooling2D((3, 2), (2, 1), "same"), (2, 5, 4, 2)),
     (lambda: layers.AveragePooling2D(3, 2, "same"), (2, 5, 4, 2)),
@@ -184,7 +176,7 @@ def test_pooling_gradients_match_finite_differences(make, shape):
     loss = K.sum(y * r)
     f = K.function([x], [loss] + K.gradients(loss, [x]), backend="numpy")
     data = _rand(*shape, seed=11)
-    numeric = _numeric_gradient(lambda v: f([v])[0], data)
+    numeric = numeric_gradient(lambda v: f([v])[0], data)
     np.testing.assert_allclose(f([data])[1], numeric, rtol=1e-6, atol=1e-9)
 
 

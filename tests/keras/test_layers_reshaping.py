@@ -14,6 +14,8 @@ from symkeras import layers
 from symkeras.layers import Input, reshaping
 from symkeras.models import Sequential
 
+from layer_checks import numeric_gradient
+
 
 @pytest.fixture(autouse=True)
 def _fresh_session(monkeypatch):
@@ -164,16 +166,6 @@ def test_backend_functions_directly():
 
 # ----------------------------------------------------------------------------- gradients
 
-def _numeric_gradient(loss_at, value, h=1e-6):
-    grad = np.zeros_like(value)
-    for i in np.ndindex(value.shape):
-        up, down = value.copy(), value.copy()
-        up[i] += h
-        down[i] -= h
-        grad[i] = (loss_at(up) - loss_at(down)) / (2 * h)
-    return grad
-
-
 @pytest.mark.parametrize("shape, makes", [
     ((2, 3, 4, 2), [lambda: layers.UpSampling2D((2, 3)), lambda: layers.UpSampling2D((3, 2), interpolation="bilinear"),
                     lambda: layers.UpSampling2D(2, CF, "bilinear"), lambda: layers.ZeroPadding2D(((1, 0), (2, 1))),
@@ -192,7 +184,7 @@ def test_gradients_match_finite_differences(shape, makes):
         loss = term if loss is None else loss + term
     f = K.function([x], [loss] + K.gradients(loss, [x]), backend="numpy")
     data = _rand(*shape, seed=13)
-    np.testing.assert_allclose(f([data])[1], _numeric_gradient(lambda v: f([v])[0], data), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(f([data])[1], numeric_gradient(lambda v: f([v])[0], data), rtol=1e-6, atol=1e-9)
 
 
 # ----------------------------------------------------------------------------- configs and errors
