@@ -495,8 +495,9 @@ def _pool(x, pool_size, strides, padding, data_format, pool_mode, rank):
     window = O.Window(spatial, pool_size, strides, (1,) * rank, [b for b, _ in pads], [a for _, a in pads])
     window_axes = list(range(1 + rank, 1 + 2 * rank))
     if pool_mode == "max":
-        # The padding never wins a max: TensorFlow pads max pooling with -inf.
-        result = B.reduce("max", O.WindowGather(window, -np.inf)(x), window_axes)
+        # One pass over the input; the padding never wins, and the gradient goes to each
+        # window's first maximum, as TensorFlow's.
+        result = O.WindowMax(window)(x)
     else:
         # TensorFlow averages over the window's elements inside the input, never the padding.
         counts = np.ones((1,) * (rank + 2))

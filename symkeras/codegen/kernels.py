@@ -328,8 +328,36 @@ class WindowScatter(_Windows):
         return dict(g=ins[0], out=out, dtype=node.dtype, **cls.geometry(node.op.window, node.shape))
 
 
+@dataclass(frozen=True, eq=False, kw_only=True)
+class WindowMax(_Windows):
+    """``out[n, o, c]`` = the maximum of ``x`` over window ``o``'s positions inside the input."""
+    kind = "window_max"
+    lowers = ("WindowMax",)
+    x: Buffer = read()
+    out: Buffer = written()
+
+    @classmethod
+    def fields_from(cls, node, ins, out):
+        return dict(x=ins[0], out=out, dtype=node.dtype, **cls.geometry(node.op.window, node.inputs[0].shape))
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class WindowMaxGrad(_Windows):
+    """``out = 0``, then ``g[n, o, c]`` is added where window ``o`` of ``x`` first holds its maximum."""
+    kind = "window_max_grad"
+    lowers = ("WindowMaxGrad",)
+    x: Buffer = read()
+    g: Buffer = read()
+    out: Buffer = written()
+
+    @classmethod
+    def fields_from(cls, node, ins, out):
+        return dict(x=ins[0], g=ins[1], out=out, dtype=node.dtype,
+                    **cls.geometry(node.op.window, node.inputs[0].shape))
+
+
 KINDS = (Elementwise, Gemm, Reduce, ArgMax, Softmax, Transpose, Copy, Concat, Slice, SliceGrad,
-         Gather, ScatterAdd, OneHot, Random, WindowGather, WindowScatter)
+         Gather, ScatterAdd, OneHot, Random, WindowGather, WindowScatter, WindowMax, WindowMaxGrad)
 
 # The IR op names each kind lowers without a lowering method of its own.
 LOWERINGS = {op: kind for kind in KINDS for op in kind.lowers}

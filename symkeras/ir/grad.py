@@ -143,6 +143,16 @@ def _window_scatter(node, g):
     return [O.WindowGather(node.op.window)(g)]
 
 
+@vjp(O.WindowMax)
+def _window_max(node, g):
+    return [O.WindowMaxGrad(node.op.window)(node.inputs[0], g)]
+
+
+@vjp(O.WindowMaxGrad)
+def _window_max_grad(node, g):
+    raise NotImplementedError("second derivatives through max pooling (WindowMaxGrad) are not supported")
+
+
 @vjp(O.StopGradient)
 def _stop(node, g):
     return [None]

@@ -410,6 +410,41 @@ class WindowScatter(Op):
         return (g.shape[0],) + w.spatial + (g.shape[-1],), g.dtype
 
 
+class WindowMax(Op):
+    """The maximum of each window of ``x`` (batch, *spatial, channels) over its positions inside
+    the input (the padding never wins): (batch, *out_spatial, channels). NaN propagates, as in
+    NumPy. Max pooling in one pass, without materialising the windows."""
+
+    __props__ = ("window",)
+
+    def __init__(self, window):
+        self.window = window
+
+    def infer(self, inputs):
+        (x,) = inputs
+        w = self.window
+        if len(x.shape) != len(w.spatial) + 2 or tuple(x.shape[1:-1]) != w.spatial:
+            raise ValueError(f"WindowMax: input shape {x.shape} does not have the spatial axes {w.spatial}")
+        return (x.shape[0],) + w.out_spatial + (x.shape[-1],), x.dtype
+
+
+class WindowMaxGrad(Op):
+    """The gradient of ``WindowMax``: each element of ``g`` (batch, *out_spatial, channels) added at
+    the first position of its window that holds the window's maximum in ``x`` (TensorFlow's choice
+    among ties). Inputs (x, g); output shaped as x."""
+
+    __props__ = ("window",)
+
+    def __init__(self, window):
+        self.window = window
+
+    def infer(self, inputs):
+        x, g = inputs
+        if tuple(g.shape[1:-1]) != self.window.out_spatial:
+            raise ValueError(f"WindowMaxGrad: gradient shape {g.shape} is not the windows of {x.shape}")
+        return x.shape, g.dtype
+
+
 class OneHot(Op):
     __props__ = ("depth", "dtype")
     differentiable = False

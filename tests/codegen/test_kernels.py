@@ -8,7 +8,7 @@ import pytest
 from symkeras.codegen.c import render as c_render
 from symkeras.codegen.kernels import (KINDS, ArgMax, Buffer, Concat, Copy, Elementwise, Gather, Gemm, OneHot,
                                       Random, Reduce, ScatterAdd, Slice, SliceGrad, Softmax, Transpose, WindowGather,
-                                      WindowScatter)
+                                      WindowMax, WindowMaxGrad, WindowScatter)
 from symkeras.codegen.templates import environment, template_dir
 from symkeras.ir.scalar import X
 
@@ -47,6 +47,8 @@ def _example(kind):
                  ["state"], ["out"]),
         WindowGather: (dict(x=b["x"], out=b["out"], pad_value=0.0, dtype="float32", **window), ["x"], ["out"]),
         WindowScatter: (dict(g=b["g"], out=b["out"], dtype="float32", **window), ["g"], ["out"]),
+        WindowMax: (dict(x=b["x"], out=b["out"], dtype="float32", **window), ["x"], ["out"]),
+        WindowMaxGrad: (dict(x=b["x"], g=b["g"], out=b["out"], dtype="float32", **window), ["x", "g"], ["out"]),
     }
     fields, reads, writes = examples[kind]
     return kind(scope="layer", **fields), reads, writes

@@ -331,6 +331,7 @@ WINDOW_1D = O.Window((7,), (3,), (2,), (2,), (2,), (1,))
 case("window_gather_2d_padded_strided", [(None, 4, 5, 2)], lambda x: O.WindowGather(WINDOW_2D)(x) ** 2)
 case("window_gather_1d_dilated", [(None, 7, 3)], lambda x: O.WindowGather(WINDOW_1D, -1.0)(x) * 1.5)
 case("window_scatter_2d", [(None, 4, 3, 3, 2, 2)], lambda g: O.WindowScatter(WINDOW_2D)(g) ** 2)
+case("window_max_2d_padded", [(None, 4, 5, 2)], lambda x: O.WindowMax(WINDOW_2D)(x) * 1.5, gen=each(distinct()))
 # stop_gradient cannot be checked by finite differences (the loss does move): see the exact tests.
 
 

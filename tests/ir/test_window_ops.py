@@ -71,3 +71,45 @@ def test_window_geometry_is_checked():
     with pytest.raises(ValueError, match="spatial axes"):
         O.WindowGather(w)(K.placeholder((None, 5, 4, 1)))
     assert O.WindowGather(w) == O.WindowGather(O.Window((4, 4), (2, 2), (1, 1), (1, 1), (0, 0), (0, 0)))
+
+
+def reference_max(x, w):
+    """Each window's maximum over its positions inside the input, and the flat index (into x) of
+    the first position holding it."""
+    n, c = x.shape[0], x.shape[-1]
+    best = np.full((n,) + w.out_spatial + (c,), -np.inf, x.dtype)
+    first = np.full(best.shape, -1)
+    flat = np.arange(x.size).reshape(x.shape)
+    for o in itertools.product(*map(range, w.out_spatial)):
+        for k in itertools.product(*map(range, w.size)):
+            at = [o[j] * w.strides[j] + k[j] * w.dilation[j] - w.pad_before[j] for j in range(len(o))]
+            if all(0 <= at[j] < w.spatial[j] for j in range(len(o))):
+                value, index = x[(slice(None),) + tuple(at)], flat[(slice(None),) + tuple(at)]
+                wins = (first[(slice(None),) + o] < 0) | (value > best[(slice(None),) + o])
+                best[(slice(None),) + o] = np.where(wins, value, best[(slice(None),) + o])
+                first[(slice(None),) + o] = np.where(wins, index, first[(slice(None),) + o])
+    return best, first
+
+
+def test_window_max_and_its_gradient_match_direct_loops(backend, geometry):
+    name, w = geometry
+    x = K.placeholder((None,) + w.spatial + (3,), name="x", dtype="float64")
+    g = K.placeholder((None,) + w.out_spatial + (3,), name="g", dtype="float64")
+    f = K.function([x, g], [O.WindowMax(w)(x), O.WindowMaxGrad(w)(x, g)], backend=backend, name=f"max_{name}")
+    rng = np.random.RandomState(4)
+    values = rng.randint(-3, 4, size=(2,) + w.spatial + (3,)).astype("float64")     # many ties: first wins
+    grads = rng.randn(2, *w.out_spatial, 3)
+    best, first = reference_max(values, w)
+    expected_grad = np.zeros(values.size)
+    np.add.at(expected_grad, first.reshape(-1), grads.reshape(-1))
+    out, grad = f([values, grads])
+    np.testing.assert_array_equal(out, best)
+    np.testing.assert_allclose(grad, expected_grad.reshape(values.shape), rtol=1e-12, atol=1e-12)
+
+
+def test_window_max_propagates_nan(backend):
+    w = O.Window((4,), (2,), (2,), (1,), (0,), (0,))
+    x = K.placeholder((None, 4, 1), name="x")
+    f = K.function([x], [O.WindowMax(w)(x)], backend=backend, name="max_nan")
+    out = f([np.array([[[1.0], [np.nan], [3.0], [2.0]]], "float32")])[0]
+    assert np.isnan(out[0, 0, 0]) and out[0, 1, 0] == 3.0
