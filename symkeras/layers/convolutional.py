@@ -7,49 +7,14 @@ import numpy as np
 from symkeras import activations, constraints, initializers, regularizers
 from symkeras import backend as K
 from symkeras.engine.base_layer import InputSpec, Layer
+from symkeras.layers.conv_utils import (conv_output_length, deconv_output_length, normalize_data_format,
+                                        normalize_padding, normalize_tuple)
 # Keras 2's keras.layers.convolutional also holds the spatial reshaping layers.
 from symkeras.layers.reshaping import (Cropping1D, Cropping2D, Cropping3D, UpSampling1D, UpSampling2D,  # noqa: F401
                                        UpSampling3D, ZeroPadding1D, ZeroPadding2D, ZeroPadding3D)
 
 
 # ----------------------------------------------------------------------------- argument checks
-
-def normalize_tuple(value, n, name, allow_zero=False):
-    """An int or ``n`` ints as a tuple of ``n`` ints, each positive (or >= 0 with ``allow_zero``)."""
-    message = f"The `{name}` argument must be a tuple of {n} integers. Received: {value}"
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        values = (int(value),) * n
-    else:
-        try:
-            values = tuple(value)
-        except TypeError:
-            raise ValueError(message) from None
-        if len(values) != n or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
-            raise ValueError(message)
-        values = tuple(int(v) for v in values)
-    bad = {v for v in values if (v < 0 if allow_zero else v <= 0)}
-    if bad:
-        raise ValueError(f"{message} including {bad} that does not satisfy the requirement "
-                         f"`{'>= 0' if allow_zero else '> 0'}`.")
-    return values
-
-
-def normalize_padding(value, allow_causal):
-    padding = value.lower() if isinstance(value, str) else value
-    if padding not in (("valid", "same", "causal") if allow_causal else ("valid", "same")):
-        raise ValueError('The `padding` argument must be one of "valid", "same" (or "causal", only for '
-                         f"`Conv1D` and `SeparableConv1D`). Received: {value}")
-    return padding
-
-
-def normalize_data_format(value):
-    value = K.image_data_format() if value is None else value
-    data_format = value.lower() if isinstance(value, str) else value
-    if data_format not in ("channels_first", "channels_last"):
-        raise ValueError('The `data_format` argument must be one of "channels_first", "channels_last". '
-                         f"Received: {value}")
-    return data_format
-
 
 def _positive_int(value, name, allow_none=False):
     if value is None and allow_none:
@@ -68,21 +33,6 @@ def _bool(value, name):
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"Invalid value for argument `{name}`. Expected a boolean. Received: {name}={value!r}")
     return bool(value)
-
-
-def conv_output_length(length, size, padding, stride, dilation=1):
-    span = (size - 1) * dilation + 1
-    length = length - span + 1 if padding == "valid" else length
-    return (length + stride - 1) // stride
-
-
-def deconv_output_length(length, size, padding, output_padding=None, stride=1, dilation=1):
-    """tf-keras's length of a transposed convolution's output (``output_padding`` None: inferred)."""
-    span = (size - 1) * dilation + 1
-    if output_padding is None:
-        return length * stride + (max(span - stride, 0) if padding == "valid" else 0)
-    pad = span // 2 if padding == "same" else 0
-    return (length - 1) * stride + span - 2 * pad + output_padding
 
 
 # ----------------------------------------------------------------------------- Conv1D/2D/3D

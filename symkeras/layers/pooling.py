@@ -1,57 +1,9 @@
 """Pooling layers (tf-keras 2): max and average pooling over sliding windows in 1, 2 and 3
-dimensions, and global max and average pooling; with the Keras aliases (MaxPool2D, ...).
-The argument checks shared with the reshaping layers live here too."""
-
-import numbers
+dimensions, and global max and average pooling; with the Keras aliases (MaxPool2D, ...)."""
 
 from symkeras import backend as K
 from symkeras.engine.base_layer import InputSpec, Layer
-
-
-def normalize_tuple(value, n, name, allow_zero=False):
-    """An int, or ``n`` ints, as a tuple of ``n`` ints, each positive (or >= 0 with ``allow_zero``)."""
-    message = f"The `{name}` argument must be a tuple of {n} integers. Received: {value}"
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        values = (int(value),) * n
-    else:
-        try:
-            values = tuple(value)
-        except TypeError:
-            raise ValueError(message) from None
-        if len(values) != n:
-            raise ValueError(message)
-        for v in values:
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral):
-                raise ValueError(f"{message} including element {v} of type {type(v)}")
-        values = tuple(int(v) for v in values)
-    bad = {v for v in values if v < 0 or (v == 0 and not allow_zero)}
-    if bad:
-        raise ValueError(f"{message} including {bad} that does not satisfy the requirement "
-                         f"`{'>= 0' if allow_zero else '> 0'}`.")
-    return values
-
-
-def normalize_data_format(value):
-    """'channels_last' or 'channels_first'; None reads ``K.image_data_format()``."""
-    value = K.image_data_format() if value is None else value
-    if not isinstance(value, str) or value.lower() not in ("channels_first", "channels_last"):
-        raise ValueError('The `data_format` argument must be one of "channels_first", "channels_last". '
-                         f"Received: {value}")
-    return value.lower()
-
-
-def _normalize_padding(value):
-    if not isinstance(value, str) or value.lower() not in ("valid", "same"):
-        raise ValueError(f'The `padding` argument must be one of "valid", "same". Received: {value}')
-    return value.lower()
-
-
-def _output_length(length, window, padding, stride):
-    """tf-keras's conv_output_length without dilation."""
-    if length is None:
-        return None
-    length = length if padding == "same" else length - window + 1
-    return (length + stride - 1) // stride
+from symkeras.layers.conv_utils import conv_output_length, normalize_data_format, normalize_padding, normalize_tuple
 
 
 class _Pooling(Layer):
@@ -65,7 +17,7 @@ class _Pooling(Layer):
         strides = pool_size if strides is None else strides
         self.pool_size = normalize_tuple(pool_size, self._rank, "pool_size")
         self.strides = normalize_tuple(strides, self._rank, "strides")
-        self.padding = _normalize_padding(padding)
+        self.padding = normalize_padding(padding)
         self.data_format = normalize_data_format(data_format)
         self.input_spec = InputSpec(ndim=self._rank + 2)
 
@@ -84,7 +36,7 @@ class _Pooling(Layer):
         first = 1 if self.data_format == "channels_last" else 2
         shape = list(input_shape)
         for i in range(self._rank):
-            shape[first + i] = _output_length(shape[first + i], self.pool_size[i], self.padding, self.strides[i])
+            shape[first + i] = conv_output_length(shape[first + i], self.pool_size[i], self.padding, self.strides[i])
         return tuple(shape)
 
     def get_config(self):

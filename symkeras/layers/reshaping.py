@@ -6,7 +6,7 @@ import numbers
 
 from symkeras import backend as K
 from symkeras.engine.base_layer import InputSpec, Layer
-from symkeras.layers.pooling import normalize_data_format, normalize_tuple
+from symkeras.layers.conv_utils import normalize_data_format, normalize_tuple
 
 _ORDINALS = ("1st", "2nd", "3rd")
 # tf.image.resize's methods: tf-keras accepts each name; the ones symkeras computes.
