@@ -4,7 +4,6 @@ oov_token, char level, token lists, matrices in every mode, config and JSON roun
 
 import json
 import math
-import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -239,6 +238,3 @@ def test_json_round_trip():
 def test_module_names_as_keras():
     for name in ("text_to_word_sequence", "one_hot", "hashing_trick", "Tokenizer", "tokenizer_from_json"):
         assert hasattr(text, name)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        from symkeras.preprocessing import sequence as _sequence, text as _text  # noqa: F401
