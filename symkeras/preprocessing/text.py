@@ -86,6 +86,12 @@ def one_hot(text, n, filters=DEFAULT_FILTERS, lower=True, split=" "):
     return hashing_trick(text, n, hash_function=hash, filters=filters, lower=lower, split=split)
 
 
+def _check_many(method, texts):
+    # one string would otherwise be read as one text per character
+    if isinstance(texts, str):
+        raise TypeError(f"Tokenizer.{method}: `texts` must be a list of texts, not one string")
+
+
 class Tokenizer:
     """Builds a word index from texts and turns texts into sequences of word indices or into
     document-term matrices.
@@ -152,8 +158,7 @@ class Tokenizer:
     def fit_on_texts(self, texts):
         """Updates the vocabulary from `texts` (strings, or lists of tokens; a generator works).
         Needed before `texts_to_sequences` and `texts_to_matrix`."""
-        if isinstance(texts, str):
-            raise TypeError("Tokenizer.fit_on_texts: `texts` must be a list of texts, not one string")
+        _check_many("fit_on_texts", texts)
         for text in texts:
             self.document_count += 1
             tokens = self._tokens(text)
@@ -189,6 +194,7 @@ class Tokenizer:
     def texts_to_sequences_generator(self, texts):
         """Yields each text as a list of word indices. Unknown words, and words of index
         ``>= num_words``, are dropped, or become the `oov_token`'s index if there is one."""
+        _check_many("texts_to_sequences", texts)
         num_words = self.num_words
         oov_index = self.word_index.get(self.oov_token)
         for text in texts:

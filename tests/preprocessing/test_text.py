@@ -77,6 +77,13 @@ def test_fit_on_texts_tables_in_keras_order():
     assert dict(tokenizer.index_docs) == {1: 2, 2: 2, 4: 2, 6: 1, 7: 1, 5: 2, 3: 1}
 
 
+def test_one_string_is_not_a_list_of_texts():
+    with pytest.raises(TypeError, match="texts"):
+        Tokenizer().fit_on_texts("the cat")
+    with pytest.raises(TypeError, match="texts"):
+        fitted().texts_to_sequences("the cat")
+
+
 def test_fit_again_updates_counts():
     tokenizer = fitted()
     tokenizer.fit_on_texts(["mat mat mat"])
