@@ -21,13 +21,16 @@ sys.path.insert(0, os.path.join(ROOT, "examples"))
 def reference_models():
     """name -> compiled model, built the way the examples build them."""
     import symkeras.backend as K
+    import train_cnn
     import train_functional
     from symkeras.optimizers import Adam
     K.clear_session()
     model = train_functional.build_model()
     model.compile(optimizer=Adam(learning_rate=3e-3), loss={"level": "mse", "kind": "categorical_crossentropy"},
                   loss_weights={"level": 1.0, "kind": 0.5}, metrics={"kind": ["accuracy"], "level": ["mae"]})
-    return {"demo": model}
+    cnn = train_cnn.build_model()
+    train_cnn.compile_model(cnn)
+    return {"demo": model, "cnn": cnn}
 
 
 def expected_files():
