@@ -6,6 +6,9 @@ they were asked for; an exception raised while producing a batch (in any worker)
 ``get()`` with its traceback (a process worker's traceback is attached as the ``__cause__``).
 ``stop()`` ends the producer thread and the workers (processes are terminated and joined).
 
+``get_file`` (at the end) downloads a file once into the Keras cache, checks its hash and
+extracts archives.
+
 - ``OrderedEnqueuer(sequence, shuffle=...)``: every pass over a ``Sequence`` asks for all its
   indices (shuffled with the global NumPy RNG when ``shuffle``), so the order is deterministic
   and no batch is repeated, whatever the workers. ``sequence.on_epoch_end()`` is called in the
@@ -16,14 +19,25 @@ they were asked for; an exception raised while producing a batch (in any worker)
   (batches repeat — use a ``Sequence``). A finite generator ends the iteration.
 """
 
+import hashlib
+import http.client
 import multiprocessing
+import os
 import queue
+import shutil
 import signal
+import tarfile
+import tempfile
 import threading
 import warnings
+import zipfile
 from multiprocessing.pool import ThreadPool
+from urllib.parse import urlsplit
 
 import numpy as np
+
+from symkeras.utils.atomic_files import write_atomically
+from symkeras.utils.progbar import Progbar
 
 _POLL = 0.1          # seconds between checks for stop() while blocked
 _POOL_CLOSE_SECONDS = 5.0       # how long stop() lets a process pool take to close
@@ -330,3 +344,219 @@ def _drain(q):
             entries.append(q.get_nowait())
         except queue.Empty:
             return entries
+
+
+# ------------------------------------------------------------------------ downloads (get_file)
+_HASH_ALGORITHMS = ("auto", "md5", "sha256")
+_CHUNK = 65535
+DOWNLOAD_TIMEOUT = 60.0         # seconds a stalled connection may stay silent
+# Python's own guard against links and special files leaving the folder, where it has one.
+_TAR_FILTER = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+
+
+class DownloadError(OSError):
+    """A file could not be fetched from its origin (no network, HTTP error, broken connection)."""
+
+
+def keras_home():
+    """The Keras cache folder: ``$KERAS_HOME`` when set, else ``~/.keras``."""
+    return os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+
+
+def _hasher(algorithm, file_hash=None):
+    if algorithm not in _HASH_ALGORITHMS:
+        raise ValueError(f"`hash_algorithm` must be one of {_HASH_ALGORITHMS}. Received: hash_algorithm={algorithm!r}")
+    if algorithm == "sha256" or (algorithm == "auto" and file_hash is not None and len(str(file_hash)) == 64):
+        return hashlib.sha256()
+    return hashlib.md5()
+
+
+def hash_file(fpath, algorithm="sha256", chunk_size=_CHUNK):
+    """The hex digest of a file: 'sha256', or 'md5' ('auto' without a hash to go by is md5, as in Keras)."""
+    hasher = _hasher(algorithm)
+    with open(fpath, "rb") as f:
+        for chunk in iter(lambda: f.read(chunk_size), b""):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+def validate_file(fpath, file_hash, algorithm="auto", chunk_size=_CHUNK):
+    """True when the file's sha256 or md5 ('auto': sha256 for a 64-digit hash) is ``file_hash``."""
+    hasher = _hasher(algorithm, file_hash)
+    with open(fpath, "rb") as f:
+        for chunk in iter(lambda: f.read(chunk_size), b""):
+            hasher.update(chunk)
+    return hasher.hexdigest() == str(file_hash).lower()
+
+
+def get_file(fname=None, origin=None, untar=False, md5_hash=None, file_hash=None, cache_subdir="datasets",
+             hash_algorithm="auto", extract=False, archive_format="auto", cache_dir=None):
+    """Downloads ``origin`` to ``{cache_dir}/{cache_subdir}/{fname}`` unless it is there already
+    (and matches ``file_hash``), and returns that path.
+
+    ``cache_dir`` defaults to ``$KERAS_HOME`` or ``~/.keras`` (``/tmp/.keras`` when that is not
+    writable). The download goes to a temporary file that is renamed into place only once it is
+    complete and its hash matches, so a failed or corrupted download never lands in the cache.
+    ``untar=True`` extracts ``{fname}.tar.gz`` and returns the extracted ``{fname}``;
+    ``extract=True`` extracts a tar or zip archive beside it. Archive members that would land
+    outside the folder (absolute paths, ``..``, links out) are skipped with a warning.
+    """
+    if not origin or not isinstance(origin, str):
+        raise ValueError('Please specify the "origin" argument (URL of the file to download).')
+    if md5_hash is not None and file_hash is None:
+        file_hash, hash_algorithm = md5_hash, "md5"
+    _hasher(hash_algorithm, file_hash)            # a bad hash_algorithm fails before any download
+    if fname is not None and not isinstance(fname, (str, os.PathLike)):
+        raise TypeError(f"`fname` must be a file name or path. Received: fname={fname!r}")
+    fname = os.fspath(fname) if fname is not None else ""
+    if not fname:
+        fname = os.path.basename(urlsplit(origin).path)
+        if not fname:
+            raise ValueError(f"Can't parse the file name from the origin provided: '{origin}'. "
+                             "Please specify the `fname` argument.")
+    datadir = _cache_folder(cache_dir, cache_subdir)
+    if untar:
+        if fname.endswith(".tar.gz"):
+            fname = fname[:-len(".tar.gz")]
+        untar_fpath = os.path.join(datadir, fname)
+        fpath = untar_fpath + ".tar.gz"
+    else:
+        fpath = os.path.join(datadir, fname)
+    os.makedirs(os.path.dirname(os.path.abspath(fpath)), exist_ok=True)
+
+    if not os.path.exists(fpath):
+        _download(origin, fpath, file_hash, hash_algorithm)
+    elif file_hash is not None and not validate_file(fpath, file_hash, hash_algorithm):
+        print(f"A local file was found, but it seems to be incomplete or outdated because the "
+              f"{_hasher(hash_algorithm, file_hash).name} file hash does not match the original value of "
+              f"{file_hash} so we will re-download the data.")
+        _download(origin, fpath, file_hash, hash_algorithm)
+
+    if untar:
+        if not os.path.exists(untar_fpath):
+            extract_archive(fpath, datadir, archive_format="tar")
+        return untar_fpath
+    if extract:
+        extract_archive(fpath, datadir, archive_format)
+    return fpath
+
+
+def _cache_folder(cache_dir, cache_subdir):
+    base = os.path.expanduser(os.fspath(cache_dir) if cache_dir is not None else keras_home())
+    try:
+        os.makedirs(base, exist_ok=True)
+    except OSError:
+        pass
+    if not os.access(base, os.W_OK):
+        base = os.path.join(tempfile.gettempdir(), ".keras")
+    datadir = os.path.join(base, cache_subdir)
+    os.makedirs(datadir, exist_ok=True)
+    return datadir
+
+
+def _download(origin, fpath, file_hash, hash_algorithm):
+    # urllib.request pulls in http.client's TLS support; only a download needs it.
+    import urllib.error
+    import urllib.request
+
+    print(f"Downloading data from {origin}")
+    hasher = _hasher(hash_algorithm, file_hash)
+
+    def write(f):
+        with urllib.request.urlopen(origin, timeout=DOWNLOAD_TIMEOUT) as response:
+            size = response.headers.get("Content-Length", "")
+            progbar = Progbar(int(size) if size.isdigit() else None)
+            done = 0
+            for chunk in iter(lambda: response.read(_CHUNK), b""):
+                f.write(chunk)
+                hasher.update(chunk)
+                done += len(chunk)
+                progbar.update(done)
+            progbar.update(done, finalize=True)
+        if file_hash is not None and hasher.hexdigest() != str(file_hash).lower():
+            raise ValueError(f"Incomplete or corrupted file detected. The {hasher.name} file hash does not match "
+                             f"the provided value of {file_hash}.")
+
+    hint = (f"\nWithout network access, download {origin} yourself and place it at "
+            f"{os.path.abspath(fpath)}")
+    try:
+        write_atomically(fpath, write)
+    except urllib.error.HTTPError as error:
+        raise DownloadError(f"URL fetch failure on {origin}: {error.code} -- {error.msg}{hint}") from None
+    except urllib.error.URLError as error:
+        raise DownloadError(f"URL fetch failure on {origin}: {error.errno} -- {error.reason}{hint}") from None
+    except (TimeoutError, ConnectionError, http.client.HTTPException) as error:
+        raise DownloadError(f"URL fetch failure on {origin}: {type(error).__name__} -- {error}{hint}") from None
+
+
+def extract_archive(file_path, path=".", archive_format="auto"):
+    """Extracts a tar (plain, gz, bz2, xz) or zip archive into ``path``; True if it was one.
+
+    ``archive_format``: 'auto' (tar, then zip), 'tar', 'zip', a list of those, or None (no
+    extraction). Members are extracted into a temporary folder inside ``path`` and moved into
+    place once all are out, so an interrupted extraction leaves nothing half-written."""
+    if archive_format is None:
+        return False
+    formats = ["tar", "zip"] if archive_format == "auto" else (
+        [archive_format] if isinstance(archive_format, str) else list(archive_format))
+    for fmt in formats:
+        if fmt not in ("tar", "zip"):
+            raise ValueError(f"`archive_format` must be 'auto', 'tar', 'zip' or None. "
+                             f"Received: archive_format={archive_format!r}")
+        is_archive = tarfile.is_tarfile if fmt == "tar" else zipfile.is_zipfile
+        if is_archive(file_path):
+            _extract_safely(file_path, path, fmt)
+            return True
+    return False
+
+
+def _inside(root, name):
+    root = os.path.realpath(root)
+    target = os.path.realpath(os.path.join(root, name))
+    return target == root or target.startswith(root + os.sep)
+
+
+def _safe_tar_member(member, root):
+    if member.isfile() or member.isdir():
+        safe = _inside(root, member.name)
+    elif member.issym():
+        safe = _inside(root, member.name) and _inside(root, os.path.join(os.path.dirname(member.name),
+                                                                          member.linkname))
+    elif member.islnk():
+        safe = _inside(root, member.name) and _inside(root, member.linkname)
+    else:
+        safe = False                   # devices and fifos have no place in a dataset
+    if not safe:
+        warnings.warn(f"Skipping invalid path during archive extraction: '{member.name}'.", stacklevel=4)
+    return safe
+
+
+def _extract_safely(file_path, path, fmt):
+    os.makedirs(path, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=".extracting-", dir=path)
+    try:
+        if fmt == "tar":
+            with tarfile.open(file_path) as archive:
+                members = [m for m in archive.getmembers() if _safe_tar_member(m, staging)]
+                archive.extractall(staging, members=members, **_TAR_FILTER)
+        else:
+            with zipfile.ZipFile(file_path) as archive:
+                for info in archive.infolist():
+                    if _inside(staging, info.filename) and not os.path.isabs(info.filename):
+                        archive.extract(info, staging)
+                    else:
+                        warnings.warn(f"Skipping invalid path during archive extraction: '{info.filename}'.",
+                                      stacklevel=3)
+        _move_into(staging, path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _move_into(source, destination):
+    """Moves the contents of folder ``source`` into ``destination``, merging folders, replacing files."""
+    for name in sorted(os.listdir(source)):
+        src, dst = os.path.join(source, name), os.path.join(destination, name)
+        if os.path.isdir(src) and not os.path.islink(src) and os.path.isdir(dst) and not os.path.islink(dst):
+            _move_into(src, dst)
+        else:
+            os.replace(src, dst)
