@@ -120,7 +120,10 @@ def resolve_metric(identifier, y_true_shape, y_pred_shape):
     if isinstance(identifier, str) and identifier.lower() in _BY_SHAPES:
         return identifier, metrics_module.resolve_by_shapes(identifier, y_true_shape, y_pred_shape)
     fn = metrics_module.get(identifier)
-    if isinstance(identifier, str):
+    if isinstance(fn, metrics_module.Reduce):
+        raise TypeError(f"{type(fn).__name__} reduces values it is given (`update_state(values)`); it "
+                        "cannot be computed from (y_true, y_pred) as a compile metric")
+    if isinstance(identifier, str) and not getattr(fn, "_compiled_state", False):
         return identifier, fn
     name = getattr(fn, "name", None) or getattr(fn, "__name__", None) or type(fn).__name__
     return name, fn

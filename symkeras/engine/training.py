@@ -25,8 +25,12 @@ from symkeras.ir.node import toposort
 
 
 class _MetricSpec:
+    """A compiled metric: per-sample values averaged by the model, or (``stateful``) a streaming
+    metric whose state variables the train and test functions update and whose result they return."""
+
     def __init__(self, name, output, fn, weighted):
         self.name, self.output, self.fn, self.weighted = name, output, fn, weighted
+        self.stateful = getattr(fn, "_compiled_state", False)
 
 
 class _Target:
@@ -127,6 +131,13 @@ class Model(GeneratorMethods, Network):
                     resolved.append((i, flag, name, fn))
         unique = compile_utils.metric_names([(names[i], flag, name) for i, flag, name, _ in resolved],
                                             len(names) > 1, self._loss_names(targets))
+        seen = set()                  # a streaming metric object given for several outputs: one copy each
+        for k, (i, flag, name, fn) in enumerate(resolved):
+            if getattr(fn, "_compiled_state", False):
+                if id(fn) in seen:
+                    fn = type(fn).from_config(fn.get_config())
+                    resolved[k] = (i, flag, name, fn)
+                seen.add(id(fn))
         return [_MetricSpec(name, i, fn, flag) for name, (i, flag, _, fn) in zip(unique, resolved)]
 
     def _loss_names(self, targets):
@@ -150,13 +161,28 @@ class Model(GeneratorMethods, Network):
         return self._loss_names(self._compiled["targets"]) + [m.name for m in self._compiled["metrics"]]
 
     def reset_metrics(self):
-        """Forget the metric values accumulated by ``*_on_batch(..., reset_metrics=False)``."""
+        """Forget the metric values accumulated by ``*_on_batch(..., reset_metrics=False)``, and the
+        state of the streaming metrics."""
         self._batch_results = None
+        self._reset_metric_states()
+
+    @property
+    def _stateful_metrics(self):
+        """Per compiled metric: does the generated function return its running result (one output)
+        rather than a (Σ w·m, Σ w) pair."""
+        return [m.stateful for m in self._compiled["metrics"]] if self._compiled is not None else []
+
+    def _reset_metric_states(self):
+        if self._compiled is not None:
+            for m in self._compiled["metrics"]:
+                if m.stateful:
+                    m.fn.reset_state()
 
     # ------------------------------------------------------------------ graph of the loss
     def _loss_outputs(self, training):
-        """IR inputs, outputs (losses then metric num/den pairs), the total loss and the layers'
-        variable updates (BatchNormalization's moving statistics; only when training)."""
+        """IR inputs, outputs (losses then, per metric, a num/den pair or a streaming metric's result),
+        the total loss, the layers' variable updates (BatchNormalization's moving statistics; only when
+        training) and the streaming metrics' state updates."""
         spec = self._compiled
         activity, layer_updates = [], [] if training else None
         preds = self.run_graph([x for x in self.inputs], training=training, losses=activity, updates=layer_updates)
@@ -183,15 +209,21 @@ class Model(GeneratorMethods, Network):
             total = terms[0]
             for t in terms[1:]:
                 total = total + t
-        metric_outputs = []
+        metric_outputs, metric_updates = [], []
         for m in spec["metrics"]:
             with K.name_scope(m.name):
-                values = m.fn(spec["targets"][m.output].node, preds[m.output])
                 w = weights[m.output] if m.weighted else None
+                if m.stateful:
+                    assigns, result = m.fn._stream_graph(spec["targets"][m.output].node, preds[m.output],
+                                                         sample_weight=w)
+                    metric_updates += assigns
+                    metric_outputs.append(result)
+                    continue
+                values = m.fn(spec["targets"][m.output].node, preds[m.output])
                 metric_outputs += list(_metric_sums(values, w))
         inputs = list(self.inputs) + fed_targets + [w for w in weights if w is not None]
         losses = [total] + (out_losses if len(self.outputs) > 1 else [])
-        return inputs, losses, metric_outputs, total, layer_updates or []
+        return inputs, losses, metric_outputs, total, layer_updates or [], metric_updates
 
     def function_spec(self, kind):
         """(inputs, outputs, updates, name) of the 'train', 'test' or 'predict' function."""
@@ -199,22 +231,23 @@ class Model(GeneratorMethods, Network):
             outputs = self.run_graph(list(self.inputs), training=False)
             return list(self.inputs), outputs, [], f"{self.name}_predict"
         self._check_compiled("training" if kind == "train" else "evaluating")
-        inputs, losses, metrics, total, layer_updates = self._loss_outputs(training=kind == "train")
+        inputs, losses, metrics, total, layer_updates, metric_updates = self._loss_outputs(training=kind == "train")
         if kind == "test":
-            return inputs, losses + metrics, [], f"{self.name}_test_step"
+            return inputs, losses + metrics, metric_updates, f"{self.name}_test_step"
         params = _connected(total, self._collected_trainable_weights)
         constraints = {id(p): p.op.storage.constraint for p in params
                        if getattr(p.op.storage, "constraint", None) is not None}
-        updates = self.optimizer.get_updates(total, params, constraints=constraints) + layer_updates
+        updates = self.optimizer.get_updates(total, params, constraints=constraints) + layer_updates + metric_updates
         return inputs, losses + metrics, updates, f"{self.name}_train_step"
 
     def function_output_names(self, kind):
         """What the outputs of the 'train', 'test' or 'predict' function are called in its code:
         the output layers' names, or ``metrics_names`` with each metric's two running sums as
-        ``<metric>_total`` and ``<metric>_count``."""
+        ``<metric>_total`` and ``<metric>_count`` (a streaming metric's result: ``<metric>_result``)."""
         if kind == "predict":
             return list(self.output_names)
-        sums = [f"{m.name}_{part}" for m in self._compiled["metrics"] for part in ("total", "count")]
+        sums = [f"{m.name}_{part}" for m in self._compiled["metrics"]
+                for part in (("result",) if m.stateful else ("total", "count"))]
         return self._loss_names(self._compiled["targets"]) + sums
 
     def function_graph(self, kind):
@@ -232,7 +265,7 @@ class Model(GeneratorMethods, Network):
     def make_test_function(self):
         if self.test_function is None:
             inputs, outputs, updates, name = self.function_spec("test")
-            self.test_function = K.function(inputs, outputs, backend=self._backend, name=name,
+            self.test_function = K.function(inputs, outputs, updates=updates, backend=self._backend, name=name,
                                             output_names=self.function_output_names("test"))
         return self.test_function
 
@@ -333,15 +366,16 @@ class Model(GeneratorMethods, Network):
             fn = self.make_train_function()
             feed = self._simple_feed(fn, x, y)
             if feed is not None:
-                values = fn(feed)
-                return self._format(Results.single(self.metrics_names, self._n_losses, values,
-                                                   feed[0].shape[0]), return_dict)
+                results = Results.of(self)
+                return self._format(results.record(fn(feed), feed[0].shape[0]), return_dict)
         data_checks.check_arguments("train_on_batch", class_weight=class_weight, reset_metrics=reset_metrics,
                                     return_dict=return_dict)
         xs, ys, ws = self._training_arrays(x, y, sample_weight, "train_on_batch")
         ws = self._class_weighted(class_weight, ys, ws)
         fn = self.make_train_function()
-        return self._batch_result(fn(xs + ys + ws), len(xs[0]) if xs else len(ys[0]), reset_metrics, return_dict)
+        results = self._batch_results or Results.of(self)
+        return self._batch_result(results, fn(xs + ys + ws), len(xs[0]) if xs else len(ys[0]), reset_metrics,
+                                  return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
         self._check_compiled("evaluating")
@@ -350,13 +384,14 @@ class Model(GeneratorMethods, Network):
             fn = self.make_test_function()
             feed = self._simple_feed(fn, x, y)
             if feed is not None:
-                values = fn(feed)
-                return self._format(Results.single(self.metrics_names, self._n_losses, values,
-                                                   feed[0].shape[0]), return_dict)
+                results = Results.of(self)
+                return self._format(results.record(fn(feed), feed[0].shape[0]), return_dict)
         data_checks.check_arguments("test_on_batch", reset_metrics=reset_metrics, return_dict=return_dict)
         xs, ys, ws = self._training_arrays(x, y, sample_weight, "test_on_batch")
         fn = self.make_test_function()
-        return self._batch_result(fn(xs + ys + ws), len(xs[0]) if xs else len(ys[0]), reset_metrics, return_dict)
+        results = self._batch_results or Results.of(self)
+        return self._batch_result(results, fn(xs + ys + ws), len(xs[0]) if xs else len(ys[0]), reset_metrics,
+                                  return_dict)
 
     def predict_on_batch(self, x):
         fn = self.make_predict_function()
@@ -368,9 +403,8 @@ class Model(GeneratorMethods, Network):
         outputs = fn(xs)
         return outputs[0] if len(outputs) == 1 else outputs
 
-    def _batch_result(self, values, batch, reset_metrics, return_dict):
+    def _batch_result(self, results, values, batch, reset_metrics, return_dict):
         """tf-keras: with ``reset_metrics=False`` values accumulate over *_on_batch calls."""
-        results = self._batch_results or Results.of(self)
         results.add(values, batch)
         self._batch_results = None if reset_metrics else results
         return self._format(results.logs(), return_dict)

@@ -18,30 +18,48 @@ from symkeras.ir import dims
 
 
 class Results:
-    """Running values: loss terms weighted by batch size, metrics as Σw·m / Σw.
+    """Running values: loss terms weighted by batch size, metrics as Σw·m / Σw; a streaming
+    metric (``stateful``) reports the running result its state variables give.
 
     Plain Python floats: a handful of numbers per step, where NumPy's per-call cost would
     dominate a small model's training step."""
 
-    def __init__(self, names, n_losses):
+    def __init__(self, names, n_losses, stateful=()):
         self.names, self.n_losses = names, n_losses
         self.loss_sums = [0.0] * n_losses
         n_metrics = len(names) - n_losses
         self.num, self.den = [0.0] * n_metrics, [0.0] * n_metrics
         self.seen = 0
+        self.stateful = list(stateful) if any(stateful) else None
 
     @classmethod
     def of(cls, model):
-        return cls(model.metrics_names, model._n_losses)
+        """A new accumulation for ``model``: its streaming metrics' states start again from zero."""
+        model._reset_metric_states()
+        return cls(model.metrics_names, model._n_losses, model._stateful_metrics)
 
     def add(self, values, batch):
         self.seen += batch
         k = self.n_losses
         for i in range(k):
             self.loss_sums[i] += float(values[i]) * batch
+        if self.stateful is not None:
+            self._add_streaming(values, k)
+            return
         for j in range(len(self.num)):
             self.num[j] += float(values[k + 2 * j])
             self.den[j] += float(values[k + 2 * j + 1])
+
+    def _add_streaming(self, values, at):
+        for j, stateful in enumerate(self.stateful):
+            if stateful:
+                value = values[at]
+                self.num[j], self.den[j] = (float(value) if np.ndim(value) == 0 else np.array(value)), 1.0
+                at += 1
+            else:
+                self.num[j] += float(values[at])
+                self.den[j] += float(values[at + 1])
+                at += 2
 
     def record(self, values, batch):
         """Adds one step's values; the running logs."""
