@@ -3,3 +3,4 @@ as ``keras.preprocessing`` in Keras 2. Plain NumPy, run before data reaches a mo
 
 from symkeras.preprocessing import sequence  # noqa: F401
 from symkeras.preprocessing import text  # noqa: F401
+from symkeras.preprocessing import image  # noqa: F401
