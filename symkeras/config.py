@@ -36,6 +36,11 @@ def requested_backend(backend=None):
     return choice
 
 
+def profile_enabled():
+    """SYMKERAS_PROFILE=1: generated functions time each of their kernels (``GeneratedFunction.profile``)."""
+    return os.environ.get("SYMKERAS_PROFILE", "").lower() in ("1", "true", "yes")
+
+
 def debug_level():
     try:
         return int(os.environ.get("SYMKERAS_DEBUG", "0"))

@@ -28,8 +28,8 @@ class Backend:
         """Whether this machine can run the target (a C compiler, say)."""
         return True
 
-    def render(self, program):
-        """The artifact of an optimised ``Program``."""
+    def render(self, program, profile=False):
+        """The artifact of an optimised ``Program``; with ``profile``, its code times each kernel."""
         raise NotImplementedError
 
     def load(self, artifact, storages):

@@ -55,7 +55,7 @@ class GeneratedFunction:
         # A malformed entry decodes to None: rendered again, as on a miss.
         artifact = artifacts.decode(stored, backend, len(variables)) if stored is not None else None
         if artifact is None:
-            artifact = _render(graph, backend)
+            artifact = _render(graph, backend, config.profile_enabled())
             graph_cache.store(key, artifacts.encode(artifact, backend))
         signature = artifact.signature
         self.storages = [variables[i].op.storage for i in signature.variables]
@@ -89,6 +89,15 @@ class GeneratedFunction:
             contexts.release(context)
         return [o[()] if o.ndim == 0 else o for o in outputs]
 
+    def profile(self):
+        """[(kernel comment, seconds over all calls so far)] in program order, for a function built
+        with SYMKERAS_PROFILE=1 set."""
+        seconds = self._runner.profile()
+        if seconds is None:
+            raise RuntimeError(f"{self.name} was built without profiling: set SYMKERAS_PROFILE=1 before "
+                               "building it")
+        return list(zip(self._runner.kernel_labels, seconds))
+
     def __repr__(self):
         return f"<GeneratedFunction {self.name} backend={self.backend} path={self.path}>"
 
@@ -98,7 +107,7 @@ def render_source(graph, backend):
     return _render(graph, backends.get(config.requested_backend(backend))).source
 
 
-def _render(graph, backend):
+def _render(graph, backend, profile=False):
     """Optimise, lower and render ``graph``: its signature and ``backend``'s artifact."""
     graph_passes.check_disabled(graph_passes.PIPELINE, program_passes.PIPELINE)
     debug = config.debug_level()
@@ -116,7 +125,7 @@ def _render(graph, backend):
         updates=bool(optimized.assigns),
         workspace=tuple((dtype, size) for dtype, size in program.regions),
     )
-    return artifacts.Artifact(signature, backend.render(program))
+    return artifacts.Artifact(signature, backend.render(program, profile))
 
 
 def _index_bounds(graph):

@@ -13,6 +13,7 @@ import os
 
 import sympy
 
+from symkeras import config
 from symkeras.codegen import cache, cache_safety, templates
 from symkeras.ir import ops as O
 from symkeras.ir.passes import disabled_passes
@@ -24,7 +25,8 @@ def graph_key(graph, backend, version):
     order = toposort(graph.roots)
     index = {id(n): i for i, n in enumerate(order)}
     inputs = {id(x): i for i, x in enumerate(graph.inputs)}
-    parts = [version, templates.TEMPLATE_VERSION, compiler_fingerprint(), sorted(disabled_passes()), backend,
+    parts = [version, templates.TEMPLATE_VERSION, compiler_fingerprint(), sorted(disabled_passes()),
+             config.profile_enabled(), backend,
              graph.name]
     for n in order:
         op = n.op

@@ -12,8 +12,8 @@ class CBackend(Backend):
     def available(self):
         return build.compiler_available()
 
-    def render(self, program):
-        return render.render(program)
+    def render(self, program, profile=False):
+        return render.render(program, profile)
 
     def load(self, artifact, storages):
         return runner.CRunner(artifact, storages)

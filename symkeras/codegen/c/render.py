@@ -40,6 +40,8 @@ class CSource:
     args_type: str
     workspace_symbol: str
     fields: tuple   # ((field name, role, dtype), ...) in struct order after ``batch``
+    profile_symbol: str = ""   # with profiling: the function returning each kernel's seconds so far
+    kernel_labels: tuple = ()  # with profiling: each kernel's comment, in order
 
     def check(self, argument_counts):
         """ValueError/TypeError unless every field is what ``render`` makes (for one read back)."""
@@ -48,6 +50,10 @@ class CSource:
                 raise TypeError(f"artifact: {name} is not a string")
         for name in ("symbol", "args_type", "workspace_symbol"):
             check_identifier(getattr(self, name), name)
+        if self.profile_symbol:
+            check_identifier(self.profile_symbol, "profile_symbol")
+        if not all(type(label) is str for label in self.kernel_labels):
+            raise TypeError("artifact: a kernel label is not a string")
         roles = []
         for entry in self.fields:
             if type(entry) is not tuple or len(entry) != 3:
@@ -61,10 +67,14 @@ class CSource:
             raise ValueError("artifact: argument fields do not match inputs, outputs and variables")
 
 
-def render(program) -> CSource:
-    """The C source of ``program`` and what a caller needs to declare and call it."""
+def render(program, profile=False) -> CSource:
+    """The C source of ``program`` and what a caller needs to declare and call it; with
+    ``profile``, the function also adds each kernel's run time to a table ``<symbol>_profile()``
+    returns."""
     symbol = function_name(program.name)
-    buffer_names = _BufferNames(program, taken={symbol, symbol + "_args", symbol + "_workspace_bytes"})
+    profile_symbol = symbol + "_profile" if profile else ""
+    buffer_names = _BufferNames(program, taken={symbol, symbol + "_args", symbol + "_workspace_bytes",
+                                                symbol + "_profile"})
     kernels, helpers, touched = [], set(), set()
     for kernel in program.kernels:
         plan = _PLANNERS.get(kernel.kind, _plan_fields)(kernel, buffer_names)
@@ -92,12 +102,14 @@ def render(program) -> CSource:
         helpers=_with_dependencies(helpers),
         kernels=kernels,
         memory=_memory(program, regions, buffer_names),
+        profile_symbol=profile_symbol,
     )
     context["uses_workspace"] = bool(temps)
     source = templates.render(TEMPLATE, **context)
     cdef = templates.render(CDEF_TEMPLATE, **context)
     return CSource(source, cdef, symbol, context["args_type"], context["workspace_symbol"],
-                   tuple((name, role, buf.dtype) for name, role, buf in fields))
+                   tuple((name, role, buf.dtype) for name, role, buf in fields), profile_symbol,
+                   tuple(k["comment"] for k in kernels) if profile else ())
 
 
 def _uses_batch(program, touched, temps):

@@ -21,6 +21,14 @@ class CRunner:
         self.input_fields, self.output_fields = roles["input"], roles["output"]
         self.storages = storages
         self.variable_fields = roles["variable"]
+        self._profile = getattr(lib, code.profile_symbol) if code.profile_symbol else None
+        self.kernel_labels = code.kernel_labels
+
+    def profile(self):
+        """Seconds spent in each kernel over all calls so far, or None when built without profiling."""
+        if self._profile is None:
+            return None
+        return self.ffi.unpack(self._profile(), len(self.kernel_labels))
 
     def new_args(self):
         return self.ffi.new(self.args_type)

@@ -9,8 +9,8 @@ class NumPyBackend(Backend):
     name = "numpy"
     artifact_type = render.PythonSource
 
-    def render(self, program):
-        return render.render(program)
+    def render(self, program, profile=False):
+        return render.render(program, profile)
 
     def load(self, artifact, storages):
         return runner.NumPyRunner(artifact, storages)

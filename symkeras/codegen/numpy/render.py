@@ -97,15 +97,20 @@ class PythonSource:
     """The NumPy backend's artifact: a module's source and the name of its function."""
     source: str
     symbol: str
+    kernel_labels: tuple = ()   # with profiling: each kernel's comment, in order
 
     def check(self, argument_counts):
         """ValueError/TypeError unless every field is what ``render`` makes (for one read back)."""
         if type(self.source) is not str:
             raise TypeError("artifact: source is not a string")
         check_identifier(self.symbol, "symbol")
+        if not all(type(label) is str for label in self.kernel_labels):
+            raise TypeError("artifact: a kernel label is not a string")
 
 
-def render(program) -> PythonSource:
+def render(program, profile=False) -> PythonSource:
+    """The module of ``program``; with ``profile``, it also adds each kernel's run time to
+    ``_sk_profile_seconds``."""
     refs = _Refs(program)
     kernels, used = [], set()
     for k in program.kernels:
@@ -126,8 +131,8 @@ def render(program) -> PythonSource:
         signature=", ".join(b.name for b in arguments), version=version.__version__, regions=regions,
         region_names=", ".join(f"sk_ws{i}" for i in range(len(program.regions))),
         workspace_formula=" + ".join(f"{size} x {dtype}" for dtype, size in regions) or "empty",
-        rng_source=_rng_source(), used=used)
-    return PythonSource(source, program.name)
+        rng_source=_rng_source(), used=used, profile=profile)
+    return PythonSource(source, program.name, tuple(k.comment for k in kernels) if profile else ())
 
 
 def _rng_source():

@@ -16,6 +16,12 @@ class NumPyRunner:
         self.fn = getattr(module, code.symbol)
         self.storages = storages
         self.workspace_bytes, self.prepare = module.workspace_bytes, module.workspace_views
+        self._profile = getattr(module, "_sk_profile_seconds", None)
+        self.kernel_labels = code.kernel_labels
+
+    def profile(self):
+        """Seconds spent in each kernel over all calls so far, or None when built without profiling."""
+        return None if self._profile is None else list(self._profile)
 
     @staticmethod
     def new_args():
