@@ -11,7 +11,9 @@ import shutil
 import subprocess
 
 _RANKDIRS = ("TB", "LR")
-_RECORD_SPECIAL = str.maketrans({c: "\\" + c for c in '{}|<>"\\'})
+# Record labels treat {, }, |, < and > as structure; in a quoted DOT string only " is escaped
+# (Graphviz keeps every other backslash for the label's own parser).
+_RECORD_SPECIAL = str.maketrans({c: "\\" + c for c in "{}|<>"})
 _INSTALL = ("You must install pydot (`pip install pydot`) and install graphviz "
             "(see instructions at https://graphviz.gitlab.io/download/) for plot_model to work.")
 
@@ -49,7 +51,7 @@ class DotGraph:
 
 
 def _quoted(text):
-    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return '"' + str(text).replace('"', '\\"') + '"'
 
 
 def _record(text):
