@@ -87,8 +87,7 @@ def filter_top_k(x, k):
     xj, xl = K.expand_dims(x, -1), K.expand_dims(x, -2)          # (..., n, 1), (..., 1, n)
     earlier = K.constant(np.tril(np.ones((n, n)), -1), dtype=x.dtype)   # [j, l] = l < j
     ahead = K.sum(K.greater(xl, xj), axis=-1) + K.sum(K.equal(xl, xj) * earlier, axis=-1)
-    keep = K.cast(K.less(ahead, float(k)), x.dtype)
-    return x * keep + NEG_INF * (1.0 - keep)
+    return K.switch(K.less(ahead, float(k)), x, NEG_INF)
 
 
 # ----------------------------------------------------------------------------- confusion matrix
