@@ -18,23 +18,20 @@ _TOP_LEVEL = {"Input": "symkeras.engine.input_layer", "Model": "symkeras.engine.
 
 
 def __getattr__(name):
-    if name in _SUBMODULES:
-        return _submodule(name)
     if name in _TOP_LEVEL:
         value = getattr(importlib.import_module(_TOP_LEVEL[name]), name)
         globals()[name] = value
         return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def _submodule(name):
+    if name.startswith("_"):           # dunder probes (inspect, pickle) are never submodules
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    # Any submodule by name: the Keras ones above, and the compiler's own (ir, codegen, config, ...).
     full = f"{__name__}.{name}"
     try:
         return importlib.import_module(full)
     except ModuleNotFoundError as error:
         if error.name != full:       # the submodule exists but something it imports is missing
             raise
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r} ({full} is not installed)") from None
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__():
