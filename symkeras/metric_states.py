@@ -26,15 +26,15 @@ NEG_INF = -1e10
 # ----------------------------------------------------------------------------- small graph helpers
 
 def div_no_nan(a, b):
-    """``a / b``, 0 where ``b == 0`` (no division by zero is evaluated)."""
+    """``a / b``, 0 where ``b == 0``: a true division (as TensorFlow's), never by zero."""
     zero = K.equal(b, 0.0)
-    return K.switch(zero, 0.0, a / K.switch(zero, 1.0, b))
+    return K.switch(zero, 0.0, a / (b + zero))
 
 
 def div_positive(a, b):
     """``div_no_nan(a, maximum(b, 0))``: ``a / b`` where ``b > 0``, else 0."""
-    positive = K.greater(b, 0.0)
-    return K.switch(positive, a / K.switch(positive, b, 1.0), 0.0)
+    not_positive = K.less_equal(b, 0.0)
+    return K.switch(not_positive, 0.0, a / (b + not_positive * (1.0 - b)))
 
 
 def align(y_true, y_pred):
