@@ -776,14 +776,18 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
 
     /* gradients/pool: window_max_grad t43[batch,10,10,8] <- t10, t42 */
     {
-        memset(t43, 0, batch*10*10*8*sizeof(float));
         const float *sk_g = t42;
         float sk_best[8];
-        int64_t sk_at[8];
+        int32_t sk_won[8];
+        int32_t sk_q;
         for (int64_t sk_n = 0; sk_n < batch; ++sk_n) {
             for (int64_t sk_o0 = 0; sk_o0 < 5; ++sk_o0) {
                 for (int64_t sk_o1 = 0; sk_o1 < 5; ++sk_o1) {
-                    for (int64_t sk_c = 0; sk_c < 8; ++sk_c) sk_at[sk_c] = -1;
+                    for (int64_t sk_c = 0; sk_c < 8; ++sk_c) {
+                        sk_won[sk_c] = -1;
+                        sk_best[sk_c] = -INFINITY;
+                    }
+                    sk_q = 0;
                     for (int64_t sk_k0 = 0; sk_k0 < 2; ++sk_k0) {
                         const int64_t sk_i0 = sk_o0*2 + sk_k0;
                         for (int64_t sk_k1 = 0; sk_k1 < 2; ++sk_k1) {
@@ -792,16 +796,28 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
                                 const int64_t sk_row = ((sk_n*10 + sk_i0)*10 + sk_i1)*8;
                                 for (int64_t sk_c = 0; sk_c < 8; ++sk_c) {
                                     const float sk_v = t10[sk_row + sk_c];
-                                    if (sk_at[sk_c] < 0 || sk_v > sk_best[sk_c] || (sk_v != sk_v && sk_best[sk_c] == sk_best[sk_c])) {
-                                        sk_best[sk_c] = sk_v;
-                                        sk_at[sk_c] = sk_row + sk_c;
-                                    }
+                                    const int sk_take = (sk_won[sk_c] < 0) | (sk_v > sk_best[sk_c]) | ((sk_v != sk_v) & (sk_best[sk_c] == sk_best[sk_c]));
+                                    sk_best[sk_c] = sk_take ? sk_v : sk_best[sk_c];
+                                    sk_won[sk_c] = sk_take ? sk_q : sk_won[sk_c];
                                 }
                             }
+                            ++sk_q;
                         }
                     }
-                    for (int64_t sk_c = 0; sk_c < 8; ++sk_c)
-                        if (sk_at[sk_c] >= 0) t43[sk_at[sk_c]] += sk_g[sk_c];
+                    sk_q = 0;
+                    for (int64_t sk_k0 = 0; sk_k0 < 2; ++sk_k0) {
+                        const int64_t sk_i0 = sk_o0*2 + sk_k0;
+                        for (int64_t sk_k1 = 0; sk_k1 < 2; ++sk_k1) {
+                            const int64_t sk_i1 = sk_o1*2 + sk_k1;
+                            {
+                                const int64_t sk_row = ((sk_n*10 + sk_i0)*10 + sk_i1)*8;
+                                for (int64_t sk_c = 0; sk_c < 8; ++sk_c) {
+                                    t43[sk_row + sk_c] = sk_won[sk_c] == sk_q ? sk_g[sk_c] : 0;
+                                }
+                            }
+                            ++sk_q;
+                        }
+                    }
                     sk_g += 8;
                 }
             }
