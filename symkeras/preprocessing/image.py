@@ -20,7 +20,7 @@ import numpy as np
 
 from symkeras import backend
 from symkeras.preprocessing.affine import (  # noqa: F401  (the Keras 2 namespace)
-    FILL_MODES, apply_affine_transform, apply_channel_shift, check_fill_mode, flip_axis,
+    apply_affine_transform, apply_channel_shift, check_fill_mode, flip_axis,
     random_channel_shift, random_rotation, random_shear, random_shift, random_zoom,
     transform_matrix_offset_center)
 from symkeras.utils.data_utils import Sequence
