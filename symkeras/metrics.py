@@ -255,7 +255,14 @@ class MeanMetricWrapper(Metric):
         self._fn = fn
         self._fn_kwargs = kwargs
 
-    def __call__(self, y_true, y_pred):
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        """On tensors: the per-sample values (a graph). On arrays: ``update_state`` then ``result``,
+        as tf-keras."""
+        if not (K.is_tensor(y_true) or K.is_tensor(y_pred)):
+            return metric_states.run_update(self, [("y_true", y_true), ("y_pred", y_pred)], sample_weight)
+        if sample_weight is not None:
+            raise TypeError(f"{self.name}: sample_weight applies to arrays (update_state); a compiled model "
+                            "weights its metrics itself")
         y_true, y_pred = _losses._align_ranks(y_true, y_pred)
         values = self._fn(y_true, y_pred, **self._fn_kwargs)
         if self.dtype is not None and values.dtype != self.dtype:

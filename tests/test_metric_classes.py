@@ -176,6 +176,10 @@ def test_accuracy_classes_mean_and_iou():
         m.update_state(target[:8], probs[:8], sample_weight=w[:8])
         m.update_state(target[8:], probs[8:], sample_weight=w[8:])
         assert close(m.result(), np.sum(w * expected) / np.sum(w)), m.name
+    acc = metrics.CategoricalAccuracy()                      # calling it on arrays: update then result
+    assert close(acc(onehot[:5], probs[:5]), np.mean(hit[:5]))
+    assert close(acc(onehot[5:], probs[5:], sample_weight=w[5:]), (np.sum(hit[:5]) + np.sum(w[5:] * hit[5:]))
+                 / (5 + np.sum(w[5:])))
     mean = metrics.Mean()
     mean.update_state([1.0, 3.0, 5.0])
     mean.update_state(np.array([[2.0], [4.0]]), sample_weight=[3.0, 1.0])
