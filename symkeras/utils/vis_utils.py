@@ -73,8 +73,11 @@ def _shape_text(layer, attribute):
 
 
 def _label(layer, show_shapes, show_dtype, show_layer_names, show_layer_activations, show_trainable):
-    class_name = type(layer).__name__
-    label = f"{layer.name}: {class_name}" if show_layer_names else class_name
+    class_name, layer_name = type(layer).__name__, layer.name
+    inner = getattr(layer, "layer", None)
+    if inner is not None and hasattr(inner, "_inbound_nodes"):     # a wrapper (TimeDistributed, ...)
+        class_name, layer_name = f"{class_name}({type(inner).__name__})", f"{layer_name}({inner.name})"
+    label = f"{layer_name}: {class_name}" if show_layer_names else class_name
     fields = [_record(label)]
     activation = getattr(layer, "activation", None)
     if show_layer_activations and activation is not None:

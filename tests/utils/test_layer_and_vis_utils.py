@@ -106,3 +106,20 @@ def test_plot_model_renders_through_graphviz_dot(model, tmp_path, monkeypatch):
     text = (tmp_path / "m.svg").read_text()
     assert text.startswith("rendered -Tsvg\ndigraph G {") and '"a" -> "hidden";' in text
     assert model_to_dot(model).create(prog="dot", format="png").startswith(b"rendered -Tpng")
+
+
+def test_a_wrapper_is_labelled_with_the_layer_it_wraps():
+    from symkeras.layers import Layer
+
+    class Wrapping(Layer):
+        def __init__(self, layer, **kwargs):
+            super().__init__(**kwargs)
+            self.layer = layer
+
+        def call(self, inputs):
+            return inputs
+
+    K.clear_session()
+    x = Input((2,), name="x")
+    model = Model(x, Wrapping(Dense(3, name="inner"), name="wrap")(x))
+    assert '"wrap" [label="wrap(inner): Wrapping(Dense)"];' in model_to_dot(model).to_string()
