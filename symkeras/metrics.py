@@ -1,9 +1,14 @@
-"""Built-in metrics (tf-keras 2.x names and formulas), as per-sample tensors.
+"""Built-in metrics (tf-keras 2.x names and formulas).
 
 A metric function maps ``(y_true, y_pred)`` to a per-sample tensor (``(B,)`` for
 ``(B, C)`` predictions, ``(B, T)`` for ``(B, T, C)``); the model's compile averages those
-values itself, so tf-keras's stateful ``Metric`` machinery is not reproduced. The metric
-classes here are small ``MeanMetricWrapper`` objects: callables with a ``.name``.
+values itself. Their classes are ``MeanMetricWrapper`` objects: callables with a ``.name``.
+
+The streaming metrics (``Precision``, ``Recall``, ``AUC``, the confusion counts, ``MeanIoU``)
+keep their state in variables: a compiled model's train and test functions update them and
+return the running result, and the model sets them back to zero at the start of each epoch,
+evaluation and validation pass (see ``symkeras.metric_states``). Every metric object also has
+tf-keras's standalone API on arrays: ``update_state``, ``result``, ``reset_state``.
 
 Every loss function is also a metric under the same names and aliases, except
 ``cosine_similarity`` (aliases ``cosine_proximity``, ``cosine``), which as a *metric* is the
