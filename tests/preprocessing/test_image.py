@@ -138,6 +138,32 @@ def test_affine_argument_errors():
         apply_affine_transform(GRID[..., 0], tx=1)
 
 
+def test_same_values_as_scipy_ndimage_when_installed():
+    """Keras's own path, scipy.ndimage.affine_transform per channel, as a second oracle."""
+    ndimage = pytest.importorskip("scipy.ndimage")
+    rng = np.random.RandomState(0)
+    for trial in range(40):
+        h, w = rng.randint(1, 7, size=2)
+        x = rng.rand(h, w, 2).astype("float32")
+        params = dict(theta=rng.uniform(-180, 180), tx=rng.uniform(-3, 3), ty=rng.uniform(-3, 3),
+                      shear=rng.uniform(-40, 40), zx=rng.uniform(0.5, 2), zy=rng.uniform(0.5, 2))
+        # Keras's matrix: rotation @ shift @ shear @ zoom, about (h / 2 + 0.5, w / 2 + 0.5)
+        theta, shear = np.deg2rad(params["theta"]), np.deg2rad(params["shear"])
+        matrix = np.array([[np.cos(theta), -np.sin(theta), 0], [np.sin(theta), np.cos(theta), 0],
+                           [0, 0, 1]])
+        matrix = np.dot(matrix, np.array([[1, 0, params["tx"]], [0, 1, params["ty"]], [0, 0, 1]]))
+        matrix = np.dot(matrix, np.array([[1, -np.sin(shear), 0], [0, np.cos(shear), 0], [0, 0, 1]]))
+        matrix = np.dot(matrix, np.diag([params["zx"], params["zy"], 1]))
+        matrix = image.transform_matrix_offset_center(matrix, h, w)
+        for mode in ("constant", "nearest", "reflect", "wrap"):
+            for order in (0, 1):
+                expected = np.stack([ndimage.affine_transform(x[..., k], matrix[:2, :2], matrix[:2, 2],
+                                                              order=order, mode=mode, cval=0.25)
+                                     for k in range(2)], axis=-1)
+                got = apply_affine_transform(x, fill_mode=mode, cval=0.25, order=order, **params)
+                np.testing.assert_array_equal(got, expected)
+
+
 # --- the other transforms --------------------------------------------------------------------------
 
 def test_flip_axis_and_channel_shift():
