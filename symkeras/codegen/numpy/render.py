@@ -55,6 +55,27 @@ class _Refs:
     def number(self, value):
         return _number(value)
 
+    # Window kernels: the input padded on every side, then one strided slice per window position.
+    def window_padded_shape(self, k):
+        return self.shape((k.batch,) + tuple(s + b + a for s, b, a in zip(k.spatial, k.pad_before, k.pad_after))
+                          + (k.channels,))
+
+    def window_inner(self, k):
+        """The slices of the padded array that hold the input."""
+        return ", ".join(f"{b}:{b + s}" for s, b in zip(k.spatial, k.pad_before))
+
+    def window_positions(self, k):
+        """The window axes of the windows array at window position ``sk_k``, after its output axes."""
+        return ":, " * len(k.spatial) + ", ".join(f"sk_k[{j}]" for j in range(len(k.spatial)))
+
+    def window_taken(self, k):
+        """The slices of the padded array read at window position ``sk_k`` (a tuple of ints)."""
+        parts = []
+        for j, (out, stride, dilation) in enumerate(zip(k.out_spatial, k.strides, k.dilation)):
+            start = f"sk_k[{j}]" + ("" if dilation == 1 else f"*{dilation}")
+            parts.append(f"{start}:{start} + {stride * (out - 1) + 1}" + ("" if stride == 1 else f":{stride}"))
+        return ", ".join(parts)
+
     def literal(self, buf):
         return "[" + ", ".join(_number(v) for v in np.asarray(buf.value).reshape(-1).tolist()) + "]"
 
