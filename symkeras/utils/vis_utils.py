@@ -101,7 +101,8 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
     """The model's graph of layers as Graphviz source (a ``DotGraph``): one record node per layer
     (the InputLayers included), one edge per connection inside the model, in the model's layer order.
 
-    ``expand_nested`` is accepted; a nested model is drawn as one node."""
+    With ``expand_nested`` a nested model is a cluster of its own layers, named ``outer/inner``,
+    and the edges go to its input layers and from its output layers."""
     if rankdir not in _RANKDIRS:
         raise ValueError(f"`rankdir` must be 'TB' (vertical) or 'LR' (horizontal). Received: rankdir={rankdir!r}")
     if isinstance(dpi, bool) or not isinstance(dpi, (int, float)) or dpi <= 0:
@@ -109,21 +110,48 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
     layers = _graph_layers(model)
     if layer_range is not None:
         layers = _in_range(layers, layer_range)
-    kept = {id(layer) for layer in layers}
-    nodes = getattr(model, "_network_nodes", set())
+    style = (show_shapes, show_dtype, show_layer_names, show_layer_activations, show_trainable)
     lines = ["digraph G {", f"  graph [rankdir={rankdir}, concentrate=true, dpi={dpi}];", "  node [shape=record];"]
+    _draw(model, layers, "", bool(expand_nested), style, lines, "  ")
+    lines.append("}")
+    return DotGraph("\n".join(lines) + "\n")
+
+
+def _is_nested(layer):
+    return getattr(layer, "_is_graph_network", False)
+
+
+def _draw(model, layers, prefix, expand_nested, style, lines, indent):
+    """Nodes, then edges, of ``layers`` of ``model``; node names carry the nesting ``prefix``."""
     for layer in layers:
-        label = _label(layer, show_shapes, show_dtype, show_layer_names, show_layer_activations, show_trainable)
-        lines.append(f"  {_quoted(layer.name)} [label={_quoted(label)}];")
+        if expand_nested and _is_nested(layer):
+            lines.append(f"{indent}subgraph {_quoted('cluster_' + prefix + layer.name)} {{")
+            lines.append(f"{indent}  label={_quoted(layer.name)};")
+            _draw(layer, _graph_layers(layer), f"{prefix}{layer.name}/", True, style, lines, indent + "  ")
+            lines.append(f"{indent}}}")
+        else:
+            lines.append(f"{indent}{_quoted(prefix + layer.name)} [label={_quoted(_label(layer, *style))}];")
+    kept, nodes = {id(layer) for layer in layers}, getattr(model, "_network_nodes", set())
     for layer in layers:
         for node in layer._inbound_nodes:
             if node not in nodes:
                 continue
-            for inbound_layer, _, _ in node.inbound:
+            for position, (inbound_layer, _, tensor_index) in enumerate(node.inbound):
                 if id(inbound_layer) in kept:
-                    lines.append(f"  {_quoted(inbound_layer.name)} -> {_quoted(layer.name)};")
-    lines.append("}")
-    return DotGraph("\n".join(lines) + "\n")
+                    source = _endpoint(inbound_layer, tensor_index, "outputs", prefix, expand_nested)
+                    target = _endpoint(layer, position, "inputs", prefix, expand_nested)
+                    lines.append(f"{indent}{_quoted(source)} -> {_quoted(target)};")
+
+
+def _endpoint(layer, index, side, prefix, expand_nested):
+    """The node an edge ends at: the layer, or inside an expanded model the layer that makes
+    its output ``index`` (side 'outputs') or holds its input ``index`` (side 'inputs')."""
+    name = prefix + layer.name
+    while expand_nested and _is_nested(layer):
+        tensors = getattr(layer, side)
+        layer, _, index = tensors[min(index, len(tensors) - 1)]._keras_history
+        name += "/" + layer.name
+    return name
 
 
 def _in_range(layers, layer_range):

@@ -123,3 +123,27 @@ def test_a_wrapper_is_labelled_with_the_layer_it_wraps():
     x = Input((2,), name="x")
     model = Model(x, Wrapping(Dense(3, name="inner"), name="wrap")(x))
     assert '"wrap" [label="wrap(inner): Wrapping(Dense)"];' in model_to_dot(model).to_string()
+
+
+def test_expand_nested_draws_the_inner_model_as_a_cluster():
+    K.clear_session()
+    i = Input((3,), name="ii")
+    inner = Model(i, Dense(2, name="d")(i), name="inner")
+    x = Input((3,), name="x")
+    outer = Model(x, Dense(1, name="d")(inner(x)), name="outer")
+    assert '"x" -> "inner";' in model_to_dot(outer).to_string()
+    assert model_to_dot(outer, expand_nested=True).to_string() == """digraph G {
+  graph [rankdir=TB, concentrate=true, dpi=96];
+  node [shape=record];
+  "x" [label="x: InputLayer"];
+  subgraph "cluster_inner" {
+    label="inner";
+    "inner/ii" [label="ii: InputLayer"];
+    "inner/d" [label="d: Dense"];
+    "inner/ii" -> "inner/d";
+  }
+  "d" [label="d: Dense"];
+  "x" -> "inner/ii";
+  "inner/d" -> "d";
+}
+"""
