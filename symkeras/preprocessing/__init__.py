@@ -1,5 +1,6 @@
-"""Data preprocessing of the Keras surface (``symkeras.preprocessing``): sequences and text,
-as ``keras.preprocessing`` in Keras 2. Plain NumPy, run before data reaches a model."""
+"""Data preprocessing of the Keras surface (``symkeras.preprocessing``): sequences, text
+and images, as ``keras.preprocessing`` in Keras 2. Plain NumPy (Pillow for image files), run
+before data reaches a model."""
 
 from symkeras.preprocessing import sequence  # noqa: F401
 from symkeras.preprocessing import text  # noqa: F401
