@@ -69,6 +69,9 @@ def test_keras_2_utils_paths():
     assert utils.CustomObjectScope is generic_utils.CustomObjectScope
     assert utils.plot_model is vis_utils.plot_model and utils.print_summary is layer_utils.print_summary
     assert utils.pad_sequences is symkeras.preprocessing.sequence.pad_sequences
+    assert utils.img_to_array is symkeras.preprocessing.image.img_to_array
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        utils.nothing
     assert callable(layer_utils.count_params) and callable(utils.set_random_seed)
 
 
