@@ -19,6 +19,7 @@ compile from the shapes of the targets and outputs (see ``resolve_by_shapes``);
 ``get('accuracy')`` alone returns the element-wise ``accuracy`` function, as tf-keras does.
 """
 
+import copy
 import numbers
 
 import numpy as np
@@ -147,8 +148,9 @@ class Metric:
     ``update_state(y_true, y_pred, sample_weight=None)``, ``result()`` and ``reset_state()``
     work on NumPy arrays; the state lives in variables (``variables``) and both the update and
     the result are graphs (``_update_graph``/``_result_graph``, see ``symkeras.metric_states``).
-    Classes with ``_compiled_state`` keep that state inside a compiled model's train and test
-    functions; the per-sample ``MeanMetricWrapper`` metrics are averaged by the model instead.
+    Classes with ``_compiled_state`` (every built-in metric object) keep that state inside a
+    compiled model's train and test functions; the metric *functions* (``'accuracy'``, ``mae``...)
+    give per-sample values the model averages itself.
     """
 
     _compiled_state = False
@@ -216,6 +218,13 @@ class Metric:
 
     reset_states = reset_state
 
+    def _fresh_copy(self):
+        """The same metric with a state of its own (a model's second output gets one)."""
+        clone = copy.copy(self)
+        for key in ("_states", "_eager_updates", "_eager_result"):
+            clone.__dict__.pop(key, None)
+        return clone
+
     # -------------------------------------------------------------- config
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype}
@@ -253,7 +262,10 @@ def _snake(name):
 
 
 class MeanMetricWrapper(Metric):
-    """Wraps ``fn(y_true, y_pred, **kwargs)``; calling it gives the per-sample values."""
+    """Wraps ``fn(y_true, y_pred, **kwargs)``; calling it on tensors gives the per-sample values,
+    whose weighted mean its state (total, count) accumulates."""
+
+    _compiled_state = True
 
     def __init__(self, fn, name=None, dtype=None, **kwargs):
         super().__init__(name=name or getattr(fn, "__name__", None), dtype=dtype)

@@ -369,12 +369,22 @@ def test_multi_output_copies_and_string_names():
         model.compile("sgd", "binary_crossentropy", metrics=[metrics.Mean()])
 
 
-def test_models_without_streaming_metrics_keep_their_functions():
+def test_metric_functions_keep_their_sums_and_objects_their_state():
     x, y = _data(16)
     model = Sequential([layers.Dense(1, activation="sigmoid", input_shape=(5,))])
-    model.compile("sgd", "binary_crossentropy", metrics=["accuracy", metrics.BinaryAccuracy(name="ba")],
-                  backend="numpy")
+    model.compile("sgd", "binary_crossentropy", metrics=["accuracy", "mse"], backend="numpy")
     model.fit(x, y, epochs=1, verbose=0)
     fn = model.make_test_function()
     assert [s.name for s in fn.storages] == [w.op.storage.name for w in model.weights]
     assert "accuracy_total" in fn.source and "_result" not in fn.source
+    acc, mse = metrics.BinaryAccuracy(name="ba", threshold=0.4), metrics.MeanSquaredError()
+    model.compile(optimizers.SGD(0.0), "binary_crossentropy", metrics=[acc, mse, "BinaryAccuracy"],
+                  backend="numpy")
+    assert model.metrics_names == ["loss", "ba", "mean_squared_error", "binary_accuracy"]
+    p = model.predict(x, verbose=0)
+    history = model.fit(x, y, batch_size=5, epochs=2, verbose=0)
+    assert close(history.history["ba"], [np.mean((p > 0.4) == (y == 1))] * 2)
+    assert close(history.history["mean_squared_error"], [np.mean((p - y) ** 2)] * 2)
+    assert close(history.history["binary_accuracy"], [np.mean((p > 0.5) == (y == 1))] * 2)
+    assert close(acc.result(), np.mean((p > 0.4) == (y == 1)))       # the state the train function left
+    assert "ba_result" in model.make_train_function().source

@@ -135,7 +135,7 @@ class Model(GeneratorMethods, Network):
         for k, (i, flag, name, fn) in enumerate(resolved):
             if getattr(fn, "_compiled_state", False):
                 if id(fn) in seen:
-                    fn = type(fn).from_config(fn.get_config())
+                    fn = fn._fresh_copy()
                     resolved[k] = (i, flag, name, fn)
                 seen.add(id(fn))
         return [_MetricSpec(name, i, fn, flag) for name, (i, flag, _, fn) in zip(unique, resolved)]
