@@ -35,8 +35,10 @@ def auc_thresholds(n):
     return [-EPS] + [(i + 1) / (n - 1) for i in range(n - 2)] + [1 + EPS]
 
 
-def np_auc(y_true, y_pred, n=200, curve="ROC", summation="interpolation", w=None):
-    tp, fp, tn, fn = np_confusion(y_true, y_pred, auc_thresholds(n), w)
+def np_auc(y_true, y_pred, n=200, curve="ROC", summation="interpolation", w=None, thresholds=None):
+    thresholds = auc_thresholds(n) if thresholds is None else [-EPS] + sorted(thresholds) + [1 + EPS]
+    n = len(thresholds)
+    tp, fp, tn, fn = np_confusion(y_true, y_pred, thresholds, w)
     if curve == "PR" and summation == "interpolation":
         # Davis & Goadrich: TP and P = TP + FP vary linearly between thresholds; integrate precision dR
         total = 0.0
@@ -115,12 +117,17 @@ def test_streaming_over_batches_with_sample_weights():
             "roc": metrics.AUC(num_thresholds=50), "pr": metrics.AUC(curve="PR", num_thresholds=30),
             "pr_major": metrics.AUC(curve="PR", summation_method="majoring"),
             "roc_minor": metrics.AUC(summation_method="minoring", num_thresholds=20),
+            "given": metrics.AUC(thresholds=[0.7, 0.1, 0.45], curve="PR", summation_method="majoring"),
+            "precisions": metrics.Precision(thresholds=[0.1, 0.5, 0.8]), "sum": metrics.Sum(),
             "tp": metrics.TruePositives(thresholds=[0.2, 0.5, 0.9]), "fp": metrics.FalsePositives(),
             "tn": metrics.TrueNegatives(thresholds=[0.0, 0.5, 1.0]), "fn": metrics.FalseNegatives(0.3),
             "bacc": metrics.BinaryAccuracy(threshold=0.6), "mse": metrics.MeanSquaredError()}
     for k, (t, p, w) in enumerate(batches):
-        for m in objs.values():
-            m.update_state(t, p, sample_weight=w)
+        for name, m in objs.items():
+            if name == "sum":
+                m.update_state(p, sample_weight=w)
+            else:
+                m.update_state(t, p, sample_weight=w)
         yt, yp, ww = (np.concatenate([b[i] for b in batches[:k + 1]]) for i in range(3))
         tp, fp, tn, fn = np_confusion(yt, yp, [0.2, 0.5, 0.9], ww)
         expect = {
@@ -128,6 +135,9 @@ def test_streaming_over_batches_with_sample_weights():
             "roc": np_auc(yt, yp, 50, w=ww), "pr": np_auc(yt, yp, 30, "PR", w=ww),
             "pr_major": np_auc(yt, yp, 200, "PR", "majoring", w=ww),
             "roc_minor": np_auc(yt, yp, 20, "ROC", "minoring", w=ww),
+            "given": np_auc(yt, yp, curve="PR", summation="majoring", w=ww, thresholds=[0.7, 0.1, 0.45]),
+            "precisions": [np_precision(yt, yp, th, ww) for th in (0.1, 0.5, 0.8)],
+            "sum": np.sum(ww * yp[:, 0]),
             "tp": tp, "fp": np_confusion(yt, yp, [0.5], ww)[1][0],
             "tn": np_confusion(yt, yp, [0.0, 0.5, 1.0], ww)[2], "fn": np_confusion(yt, yp, [0.3], ww)[3][0],
             "bacc": np.sum(ww * ((yp[:, 0] > 0.6) == (yt[:, 0] == 1))) / np.sum(ww),
