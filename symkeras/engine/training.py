@@ -4,7 +4,9 @@ compile() records the settings; the train, test and predict functions are built 
 (``make_train_function`` etc.), once, as GeneratedFunctions over the model's IR. Their
 inputs are the model inputs, then one target per output fed with data, then one
 sample-weight array per output with a loss; their outputs are the total loss, the
-per-output losses (several outputs only) and a (Σ w·m, Σ w) pair per metric.
+per-output losses (several outputs only) and, per metric, a (Σ w·m, Σ w) pair (metric functions)
+or the running result of a metric object, whose state variables the train and test functions
+update.
 """
 
 import warnings
