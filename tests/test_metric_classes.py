@@ -398,3 +398,17 @@ def test_metric_functions_keep_their_sums_and_objects_their_state():
     assert close(history.history["binary_accuracy"], [np.mean((p > 0.5) == (y == 1))] * 2)
     assert close(acc.result(), np.mean((p > 0.4) == (y == 1)))       # the state the train function left
     assert "ba_result" in model.make_train_function().source
+
+
+def test_multi_label_auc_and_class_id_in_a_model():
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(40, 5)).astype("float32")
+    y = (x[:, :3] + 0.8 * rng.normal(size=(40, 3)) > 0).astype("float32")
+    model = Sequential([layers.Dense(3, activation="sigmoid", input_shape=(5,))])
+    model.compile(optimizers.SGD(0.0), "binary_crossentropy",
+                  metrics=[metrics.AUC(multi_label=True, name="ml_auc"), metrics.Recall(class_id=2)],
+                  backend="numpy")
+    p = model.predict(x, verbose=0)
+    logs = model.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
+    assert close(logs["ml_auc"], np.mean([np_auc(y[:, j], p[:, j]) for j in range(3)]), 1e-4)
+    assert close(logs["recall"], np_recall(y[:, 2], p[:, 2]), 1e-5)
