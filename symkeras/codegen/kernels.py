@@ -356,8 +356,28 @@ class WindowMaxGrad(_Windows):
                     **cls.geometry(node.op.window, node.inputs[0].shape))
 
 
+@dataclass(frozen=True, eq=False, kw_only=True)
+class WindowGemm(_Windows):
+    """``c = windows(x) @ op(b)``, ``chunk`` samples at a time: the windows of a chunk go to
+    ``scratch`` (sized to stay in cache) and are multiplied from there. Made by the program pass
+    ``fuse_window_gemm`` from a window gather read only by one product."""
+    kind = "window_gemm"
+    x: Buffer = read()
+    b: Buffer = read()
+    c: Buffer = written()
+    scratch: Buffer = written()
+    pad_value: float
+    chunk: int           # samples per chunk
+    rows: int            # output positions per sample: the product's rows per sample
+    k: Any
+    n: Any
+    tb: bool
+    ldb: Any
+
+
 KINDS = (Elementwise, Gemm, Reduce, ArgMax, Softmax, Transpose, Copy, Concat, Slice, SliceGrad,
-         Gather, ScatterAdd, OneHot, Random, WindowGather, WindowScatter, WindowMax, WindowMaxGrad)
+         Gather, ScatterAdd, OneHot, Random, WindowGather, WindowScatter, WindowMax, WindowMaxGrad,
+         WindowGemm)
 
 # The IR op names each kind lowers without a lowering method of its own.
 LOWERINGS = {op: kind for kind in KINDS for op in kind.lowers}

@@ -8,7 +8,7 @@ import pytest
 from symkeras.codegen.c import render as c_render
 from symkeras.codegen.kernels import (KINDS, ArgMax, Buffer, Concat, Copy, Elementwise, Gather, Gemm, OneHot,
                                       Random, Reduce, ScatterAdd, Slice, SliceGrad, Softmax, Transpose, WindowGather,
-                                      WindowMax, WindowMaxGrad, WindowScatter)
+                                      WindowGemm, WindowMax, WindowMaxGrad, WindowScatter)
 from symkeras.codegen.templates import environment, template_dir
 from symkeras.ir.scalar import X
 
@@ -49,6 +49,8 @@ def _example(kind):
         WindowScatter: (dict(g=b["g"], out=b["out"], dtype="float32", **window), ["g"], ["out"]),
         WindowMax: (dict(x=b["x"], out=b["out"], dtype="float32", **window), ["x"], ["out"]),
         WindowMaxGrad: (dict(x=b["x"], g=b["g"], out=b["out"], dtype="float32", **window), ["x", "g"], ["out"]),
+        WindowGemm: (dict(x=b["x"], b=b["b"], c=b["c"], scratch=b["out"], dtype="float32", pad_value=0.0, chunk=1,
+                          rows=2, k=2, n=3, tb=False, ldb=3, **window), ["x", "b"], ["c", "out"]),
     }
     fields, reads, writes = examples[kind]
     return kind(scope="layer", **fields), reads, writes

@@ -16,7 +16,8 @@ REQUIRED = [p.__name__ for p in PASSES if is_required(p)]
 
 def _adam_step():
     """One Adam step of a linear model: in-place updates, a scalar step size, mergeable loops,
-    a bias read with broadcasting, and a swap of two variables."""
+    a bias read with broadcasting, and a swap of two variables; beside it, a convolution of the
+    input seen as a sequence (a window gather read only by its product)."""
     rng = np.random.RandomState(0)
     x = K.placeholder((None, 5), name="x")
     y = K.placeholder((None, 2), name="y")
@@ -35,7 +36,8 @@ def _adam_step():
         m_new = 0.9 * m + 0.1 * grad
         v_new = 0.999 * v + 0.001 * K.square(grad)
         updates += [(m, m_new), (v, v_new), (param, param - step * m_new / (K.sqrt(v_new) + 1e-7))]
-    return K.function_graph([x, y], [loss, prediction], updates, name="adam_step")
+    sequence = K.conv1d(K.reshape(x, (-1, 5, 1)), K.variable(rng.randn(3, 1, 2), name="conv"), padding="same")
+    return K.function_graph([x, y], [loss, prediction, sequence], updates, name="adam_step")
 
 
 def _run(graph, backend, steps=2):
@@ -109,3 +111,20 @@ def test_debug_level_2_prints_the_program_pipeline(monkeypatch, capsys):
         for p in passes:
             assert f"adam_step: after {phase}/{p.__name__}: " in err
     assert "memory: plan_workspace (required)" in program_passes.describe_pipeline()
+
+
+def test_a_convolution_fused_in_chunks_computes_what_gather_then_product_does(backend, monkeypatch):
+    rng = np.random.RandomState(2)
+    image = K.placeholder((None, 6, 5, 3), name="image")
+    kernel = K.variable(rng.randn(3, 3, 3, 4), name="kernel")
+    out = K.conv2d(image, kernel, strides=(2, 1), padding="same")
+    per_sample = 3 * 5 * 27 * 4                      # output positions x window values x float32
+    monkeypatch.setattr(program_passes, "WINDOW_CHUNK_BYTES", 2 * per_sample)     # 2 samples a chunk
+    fused = GeneratedFunction(K.function_graph([image], [out], name="conv_chunks"), backend=backend)
+    assert "window_gemm" in fused.source
+    assert ("2 samples at a time" if backend == "c" else "range(0, batch, 2)") in fused.source
+    monkeypatch.setenv("SYMKERAS_DISABLE_PASSES", "fuse_window_gemm")
+    plain = GeneratedFunction(K.function_graph([image], [out], name="conv_whole"), backend=backend)
+    assert "window_gemm" not in plain.source
+    values = rng.randn(5, 6, 5, 3).astype("float32")            # two full chunks and one of one sample
+    np.testing.assert_allclose(fused([values])[0], plain([values])[0], rtol=1e-5, atol=1e-6)

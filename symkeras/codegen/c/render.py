@@ -626,10 +626,19 @@ def _plan_random(k, names):
             "stream": int(k.stream), "draw": draw}
 
 
+def _plan_window_gemm(k, names):
+    plan = _plan_fields(k, names)
+    letter = {"float32": "s", "float64": "d"}[k.dtype]
+    plan.update(function=f"sk_{letter}gemm", helpers={f"sk_{letter}gemm"}, rows=int(k.rows), tb=k.tb,
+                summary=f"window_gemm {names[k.c]}{_shape_text(k.c.shape)} = windows({names[k.x]}) @ "
+                        f"{names[k.b]}{'.T' if k.tb else ''}, {k.chunk} samples at a time through {names[k.scratch]}")
+    return plan
+
+
 _PLANNERS = {
     "elementwise": _plan_elementwise, "gemm": _plan_gemm, "reduce": _plan_reduce,
     "argmax": _plan_argmax, "softmax": _plan_softmax, "transpose": _plan_transpose,
     "copy": _plan_copy, "concat": _plan_concat, "slice": _plan_slice,
     "slice_grad": _plan_slice_grad, "gather": _plan_gather, "scatter_add": _plan_scatter_add,
-    "one_hot": _plan_one_hot, "random": _plan_random,
+    "one_hot": _plan_one_hot, "random": _plan_random, "window_gemm": _plan_window_gemm,
 }

@@ -56,9 +56,11 @@ class _Refs:
         return _number(value)
 
     # Window kernels: the input padded on every side, then one strided slice per window position.
-    def window_padded_shape(self, k):
-        return self.shape((k.batch,) + tuple(s + b + a for s, b, a in zip(k.spatial, k.pad_before, k.pad_after))
-                          + (k.channels,))
+    def window_padded_shape(self, k, batch=None):
+        """The padded input's shape; ``batch`` (code) in place of the kernel's batch size."""
+        padded = self.shape((k.batch,) + tuple(s + b + a for s, b, a in zip(k.spatial, k.pad_before, k.pad_after))
+                            + (k.channels,))
+        return padded if batch is None else f"({batch}, " + padded.split(", ", 1)[1]
 
     def window_inner(self, k):
         """The slices of the padded array that hold the input."""
