@@ -11,7 +11,8 @@ import importlib
 from symkeras.version import __version__  # noqa: F401
 
 _SUBMODULES = ("activations", "backend", "callbacks", "constraints", "datasets", "engine", "initializers",
-               "layers", "losses", "metrics", "models", "optimizers", "preprocessing", "regularizers", "utils")
+               "layers", "losses", "metrics", "models", "optimizers", "preprocessing", "regularizers", "utils",
+               "wrappers")
 # Keras 2 also puts these at the top: keras.Input, keras.Model, keras.Sequential.
 _TOP_LEVEL = {"Input": "symkeras.engine.input_layer", "Model": "symkeras.engine.training",
               "Sequential": "symkeras.models"}

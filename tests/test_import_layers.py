@@ -33,7 +33,7 @@ def _room(module):
         return "settings"
     if top in ("ir", "codegen", "runtime", "utils", "backend", "engine"):
         return top
-    if top in ("layers", "models"):
+    if top in ("layers", "models", "wrappers"):           # wrappers build models: the top room
         return "layers_models"
     return "keras_objects"                            # activations, losses, optimizers, metrics, …
 

@@ -105,6 +105,7 @@ class Model(GeneratorMethods, Network):
             self.predict_function = None
         self._compiled = spec
         self.optimizer = spec["optimizer"]
+        self.loss = loss                         # as given, as Keras keeps it
         self._backend = backend
         self.train_function = self.test_function = None
         self._batch_results = None

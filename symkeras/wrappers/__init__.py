@@ -1,0 +1,1 @@
+"""Keras 2's wrappers (``keras.wrappers.scikit_learn``)."""
