@@ -249,8 +249,7 @@ int cnn_test_step(const cnn_test_step_args *args, void *workspace)
     int64_t *const t17 = (int64_t *)(sk_ws + 4864*batch + SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 781312); /* region 10: [batch] */
     float *const t18 = (float *)(sk_ws + 4864*batch + SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 781248); /* region 7: [batch,3] */
     int64_t *const t19 = (int64_t *)(sk_ws + 4864*batch + SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 781312); /* region 11: [batch] */
-    int64_t *const t20 = (int64_t *)(sk_ws + 4864*batch + SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 781312); /* region 11: [batch] */
-    float *const t21 = (float *)(sk_ws + 4864*batch + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 781248); /* region 8: [batch] */
+    float *const t20 = (float *)(sk_ws + 4864*batch + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 781248); /* region 8: [batch] */
 
     SK_FTZ_BEGIN();
 
@@ -485,19 +484,13 @@ int cnn_test_step(const cnn_test_step_args *args, void *workspace)
 
     /* accuracy: elementwise[batch] t20 = t17 == t19 ? 1 : 0 */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const int64_t sk_x0 = t17[sk_i0];
-        const int64_t sk_x1 = t19[sk_i0];
+        const float sk_x0 = (float)t17[sk_i0];
+        const float sk_x1 = (float)t19[sk_i0];
         t20[sk_i0] = (sk_x0 == sk_x1) ? 1 : 0;
     }
 
-    /* accuracy: elementwise[batch] t21 = t20 */
-    for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const float sk_x0 = (float)t20[sk_i0];
-        t21[sk_i0] = sk_x0;
-    }
-
-    /* accuracy: reduce accuracy_total[] = sum(t21[batch]) */
-    accuracy_total[0] = sk_sum_f32(t21, batch);
+    /* accuracy: reduce accuracy_total[] = sum(t20[batch]) */
+    accuracy_total[0] = sk_sum_f32(t20, batch);
 
     SK_FTZ_END();
     return 0;

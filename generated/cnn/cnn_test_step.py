@@ -81,8 +81,7 @@ def cnn_test_step(batch, image, direction_target, direction_sample_weights, loss
     t17 = sk_ws10[:batch].reshape((batch, ))  # accuracy (None,)
     t18 = sk_ws7[:3*batch].reshape((batch, 3, ))  # direction (None, 3)
     t19 = sk_ws11[:batch].reshape((batch, ))  # accuracy (None,)
-    t20 = sk_ws11[:batch].reshape((batch, ))  # accuracy (None,)
-    t21 = sk_ws8[:batch].reshape((batch, ))  # accuracy (None,)
+    t20 = sk_ws8[:batch].reshape((batch, ))  # accuracy (None,)
 
     # direction_loss: elementwise accuracy_count = batch
     np.copyto(accuracy_count, batch, casting="unsafe")
@@ -173,10 +172,7 @@ def cnn_test_step(batch, image, direction_target, direction_sample_weights, loss
     np.argmax(t18.reshape(batch, 3, 1), axis=1, out=t19.reshape(batch, 1))
 
     # accuracy: elementwise t20 = where(t17 == t19, 1, 0)
-    np.copyto(t20, np.where(np.equal(t17, t19), np.int64(1), np.int64(0)), casting="unsafe")
+    np.copyto(t20, np.where(np.equal(t17, t19), np.float32(1), np.float32(0)), casting="unsafe")
 
-    # accuracy: elementwise t21 = t20
-    np.copyto(t21, t20, casting="unsafe")
-
-    # accuracy: reduce accuracy_total <- t21
-    np.sum(t21.reshape(1, batch, 1), axis=1, out=accuracy_total.reshape(1, 1))
+    # accuracy: reduce accuracy_total <- t20
+    np.sum(t20.reshape(1, batch, 1), axis=1, out=accuracy_total.reshape(1, 1))

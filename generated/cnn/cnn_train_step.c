@@ -338,50 +338,49 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
     int64_t *const t26 = (int64_t *)(sk_ws + 16064*batch + SK_ROUND64(4*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 20: [batch] */
     float *const t27 = (float *)(sk_ws + 16064*batch + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 18: [batch,3] */
     int64_t *const t28 = (int64_t *)(sk_ws + 16064*batch + SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 21: [batch] */
-    int64_t *const t29 = (int64_t *)(sk_ws + 16064*batch + SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 21: [batch] */
-    float *const t30 = (float *)(sk_ws + 16064*batch + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 19: [batch] */
-    float *const t34 = (float *)(sk_ws + 16064*batch + SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 22: [batch] */
-    float *const t35 = (float *)(sk_ws + 16064*batch + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 18: [batch,3] */
-    float *const t36 = (float *)(sk_ws + 16064*batch + SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 22: [batch,1] */
-    float *const t37 = (float *)(sk_ws + 16064*batch + SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 17: [batch,3] */
+    float *const t29 = (float *)(sk_ws + 16064*batch + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 19: [batch] */
+    float *const t33 = (float *)(sk_ws + 16064*batch + SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 22: [batch] */
+    float *const t34 = (float *)(sk_ws + 16064*batch + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 18: [batch,3] */
+    float *const t35 = (float *)(sk_ws + 16064*batch + SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 22: [batch,1] */
+    float *const t36 = (float *)(sk_ws + 16064*batch + SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 17: [batch,3] */
+    float *const t37 = (float *)(sk_ws + 16064*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 23: [batch,16] */
     float *const t38 = (float *)(sk_ws + 16064*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 23: [batch,16] */
-    float *const t39 = (float *)(sk_ws + 16064*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 23: [batch,16] */
-    float *const t40 = (float *)(sk_ws + 12800*batch + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 13: [batch,5,5,16] */
-    float *const t41 = (float *)(sk_ws + 16128*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 24: [batch,25,72] */
-    float *const t42 = (float *)(sk_ws + 12800*batch + SK_ROUND64(3600*batch) + 384); /* region 11: [batch,5,5,8] */
-    float *const t43 = (float *)(sk_ws + 16128*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 384); /* region 25: [batch,10,10,8] */
-    float *const t44 = (float *)(sk_ws + 9600*batch + SK_ROUND64(3600*batch) + 320); /* region 9: [batch,10,10,8] */
+    float *const t39 = (float *)(sk_ws + 12800*batch + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 13: [batch,5,5,16] */
+    float *const t40 = (float *)(sk_ws + 16128*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 24: [batch,25,72] */
+    float *const t41 = (float *)(sk_ws + 12800*batch + SK_ROUND64(3600*batch) + 384); /* region 11: [batch,5,5,8] */
+    float *const t42 = (float *)(sk_ws + 16128*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 384); /* region 25: [batch,10,10,8] */
+    float *const t43 = (float *)(sk_ws + 9600*batch + SK_ROUND64(3600*batch) + 320); /* region 9: [batch,10,10,8] */
+    float *const t44 = (float *)(sk_ws + 19328*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 384); /* region 26: [8] */
     float *const t45 = (float *)(sk_ws + 19328*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 384); /* region 26: [8] */
-    float *const t46 = (float *)(sk_ws + 19328*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 384); /* region 26: [8] */
-    float *const t47 = (float *)(sk_ws + 6400*batch + SK_ROUND64(3600*batch) + 320); /* region 8: [batch,10,10,8] */
-    float *const t48 = (float *)(sk_ws + 9600*batch + SK_ROUND64(3600*batch) + 320); /* region 9: [batch,10,10,8] */
-    float *const t49 = (float *)(sk_ws + 19328*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 384); /* region 26: [8] */
-    float *const t50 = (float *)(sk_ws + 19328*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 27: [batch,10,10,8] */
+    float *const t46 = (float *)(sk_ws + 6400*batch + SK_ROUND64(3600*batch) + 320); /* region 8: [batch,10,10,8] */
+    float *const t47 = (float *)(sk_ws + 9600*batch + SK_ROUND64(3600*batch) + 320); /* region 9: [batch,10,10,8] */
+    float *const t48 = (float *)(sk_ws + 19328*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 384); /* region 26: [8] */
+    float *const t49 = (float *)(sk_ws + 19328*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 27: [batch,10,10,8] */
+    float *const t50 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 28: [8] */
     float *const t51 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 28: [8] */
-    float *const t52 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 28: [8] */
-    float *const t53 = (float *)(sk_ws + 3200*batch + SK_ROUND64(3600*batch) + 256); /* region 6: [batch,10,10,8] */
-    float *const t54 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 512); /* region 29: [9,8] */
-    float *const t55 = (float *)(sk_ws + 64);          /* region 1: [] */
-    float *const t57 = (float *)(sk_ws + 0);           /* region 0: [] */
-    float *const t59 = (float *)(sk_ws + 128);         /* region 2: [] */
-    float *const t60 = (float *)(sk_ws + 192);         /* region 3: [] */
-    float *const t62 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 28: [8] */
-    float *const t66 = (float *)(sk_ws + 6400*batch + SK_ROUND64(3600*batch) + 320); /* region 8: [batch,10,10,8] */
-    float *const t67 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 28: [8] */
-    float *const t71 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 28: [8] */
-    float *const t75 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 832); /* region 30: [72,16] */
-    float *const t79 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 5440); /* region 31: [16] */
-    float *const t83 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 5504); /* region 32: [16,3] */
-    float *const t87 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 5696); /* region 33: [3] */
+    float *const t52 = (float *)(sk_ws + 3200*batch + SK_ROUND64(3600*batch) + 256); /* region 6: [batch,10,10,8] */
+    float *const t53 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 512); /* region 29: [9,8] */
+    float *const t54 = (float *)(sk_ws + 64);          /* region 1: [] */
+    float *const t56 = (float *)(sk_ws + 0);           /* region 0: [] */
+    float *const t58 = (float *)(sk_ws + 128);         /* region 2: [] */
+    float *const t59 = (float *)(sk_ws + 192);         /* region 3: [] */
+    float *const t61 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 28: [8] */
+    float *const t65 = (float *)(sk_ws + 6400*batch + SK_ROUND64(3600*batch) + 320); /* region 8: [batch,10,10,8] */
+    float *const t66 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 28: [8] */
+    float *const t70 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 28: [8] */
+    float *const t74 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 832); /* region 30: [72,16] */
+    float *const t78 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 5440); /* region 31: [16] */
+    float *const t82 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 5504); /* region 32: [16,3] */
+    float *const t86 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 5696); /* region 33: [3] */
 
     SK_FTZ_BEGIN();
 
-    /* Adam: elementwise[] t57 = 1 - Adam_beta_2; t55 = 1 - Adam_beta_1 */
+    /* Adam: elementwise[] t56 = 1 - Adam_beta_2; t54 = 1 - Adam_beta_1 */
     {
         const float sk_x0 = Adam_beta_2[0];
         const float sk_x1 = Adam_beta_1[0];
-        t57[0] = 1 - sk_x0;
-        t55[0] = 1 - sk_x1;
+        t56[0] = 1 - sk_x0;
+        t54[0] = 1 - sk_x1;
     }
 
     /* Adam: elementwise[] Adam_iterations = Adam_iterations + 1 */
@@ -390,14 +389,14 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         Adam_iterations[0] = sk_x0 + 1;
     }
 
-    /* Adam; direction_loss: elementwise[] t59 = Adam_iterations; t60 = Adam_learning_rate*sqrt(1 - Adam_beta_2**Adam_iterations)/(1 - Adam_beta_1**Adam_iterations); accuracy_count = batch */
+    /* Adam; direction_loss: elementwise[] t58 = Adam_iterations; t59 = Adam_learning_rate*sqrt(1 - Adam_beta_2**Adam_iterations)/(1 - Adam_beta_1**Adam_iterations); accuracy_count = batch */
     {
         const float sk_x0 = (float)Adam_iterations[0];
         const float sk_x1 = Adam_learning_rate[0];
         const float sk_x2 = Adam_beta_2[0];
         const float sk_x3 = Adam_beta_1[0];
-        t59[0] = sk_x0;
-        t60[0] = sk_x1*sqrtf(1 - powf(sk_x2, sk_x0))/(1 - powf(sk_x3, sk_x0));
+        t58[0] = sk_x0;
+        t59[0] = sk_x1*sqrtf(1 - powf(sk_x2, sk_x0))/(1 - powf(sk_x3, sk_x0));
         accuracy_count[0] = (float)batch;
     }
 
@@ -686,75 +685,69 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         t28[sk_o] = sk_at;
     }
 
-    /* accuracy: elementwise[batch] t29 = t26 == t28 ? 1 : 0 */
+    /* accuracy; gradients/direction_loss: elementwise[batch] t29 = t26 == t28 ? 1 : 0; t33 = -direction_sample_weights/batch */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const int64_t sk_x0 = t26[sk_i0];
-        const int64_t sk_x1 = t28[sk_i0];
+        const float sk_x0 = (float)t26[sk_i0];
+        const float sk_x1 = (float)t28[sk_i0];
+        const float sk_x2 = direction_sample_weights[sk_i0];
         t29[sk_i0] = (sk_x0 == sk_x1) ? 1 : 0;
+        t33[sk_i0] = -sk_x2/((float)batch);
     }
 
-    /* accuracy; gradients/direction_loss: elementwise[batch] t30 = t29; t34 = -direction_sample_weights/batch */
-    for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const float sk_x0 = (float)t29[sk_i0];
-        const float sk_x1 = direction_sample_weights[sk_i0];
-        t30[sk_i0] = sk_x0;
-        t34[sk_i0] = -sk_x1/((float)batch);
-    }
+    /* accuracy: reduce accuracy_total[] = sum(t29[batch]) */
+    accuracy_total[0] = sk_sum_f32(t29, batch);
 
-    /* accuracy: reduce accuracy_total[] = sum(t30[batch]) */
-    accuracy_total[0] = sk_sum_f32(t30, batch);
-
-    /* gradients/direction_loss: elementwise[batch,3] t35 = direction_target*t34 */
+    /* gradients/direction_loss: elementwise[batch,3] t34 = direction_target*t33 */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const float sk_x1 = t34[sk_i0];
+        const float sk_x1 = t33[sk_i0];
         for (int64_t sk_i1 = 0; sk_i1 < 3; ++sk_i1) {
             const float sk_x0 = direction_target[3*sk_i0 + sk_i1];
-            t35[3*sk_i0 + sk_i1] = sk_x0*sk_x1;
+            t34[3*sk_i0 + sk_i1] = sk_x0*sk_x1;
         }
     }
 
-    /* gradients/direction_loss: reduce t36[batch,1] = sum(t35[batch,3]) */
+    /* gradients/direction_loss: reduce t35[batch,1] = sum(t34[batch,3]) */
     for (int64_t sk_o = 0; sk_o < batch; ++sk_o) {
-        t36[sk_o] = sk_sum_f32(t35 + 3*sk_o, 3);
+        t35[sk_o] = sk_sum_f32(t34 + 3*sk_o, 3);
     }
 
-    /* gradients/direction_loss: elementwise[batch,3] t37 = t35 - t36*exp(t20) */
+    /* gradients/direction_loss: elementwise[batch,3] t36 = t34 - t35*exp(t20) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const float sk_x2 = t36[sk_i0];
+        const float sk_x2 = t35[sk_i0];
         for (int64_t sk_i1 = 0; sk_i1 < 3; ++sk_i1) {
-            const float sk_x0 = t35[3*sk_i0 + sk_i1];
+            const float sk_x0 = t34[3*sk_i0 + sk_i1];
             const float sk_x1 = t20[3*sk_i0 + sk_i1];
-            t37[3*sk_i0 + sk_i1] = sk_x0 - sk_x2*expf(sk_x1);
+            t36[3*sk_i0 + sk_i1] = sk_x0 - sk_x2*expf(sk_x1);
         }
     }
 
-    /* gradients/direction: gemm t38[batch,16] = t37 @ direction_kernel.T */
-    sk_sgemm(0, 1, batch, 16, 3, t37, 3, direction_kernel, 3, t38, 16);
+    /* gradients/direction: gemm t37[batch,16] = t36 @ direction_kernel.T */
+    sk_sgemm(0, 1, batch, 16, 3, t36, 3, direction_kernel, 3, t37, 16);
 
-    /* gradients/average: elementwise[batch,16] t39 = t38/25 */
+    /* gradients/average: elementwise[batch,16] t38 = t37/25 */
     for (int64_t sk_i0 = 0; sk_i0 < 16*batch; ++sk_i0) {
-        const float sk_x0 = t38[sk_i0];
-        t39[sk_i0] = (1.0f/25.0f)*sk_x0;
+        const float sk_x0 = t37[sk_i0];
+        t38[sk_i0] = (1.0f/25.0f)*sk_x0;
     }
 
-    /* gradients/bars: elementwise[batch,5,5,16] t40 = t39*(t14 > 0 ? 1 : 0) */
+    /* gradients/bars: elementwise[batch,5,5,16] t39 = t38*(t14 > 0 ? 1 : 0) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         for (int64_t sk_i1 = 0; sk_i1 < 25; ++sk_i1) {
             for (int64_t sk_i2 = 0; sk_i2 < 16; ++sk_i2) {
                 const float sk_x0 = t14[400*sk_i0 + 16*sk_i1 + sk_i2];
-                const float sk_x1 = t39[16*sk_i0 + sk_i2];
-                t40[400*sk_i0 + 16*sk_i1 + sk_i2] = sk_x1*((sk_x0 > 0) ? 1 : 0);
+                const float sk_x1 = t38[16*sk_i0 + sk_i2];
+                t39[400*sk_i0 + 16*sk_i1 + sk_i2] = sk_x1*((sk_x0 > 0) ? 1 : 0);
             }
         }
     }
 
-    /* gradients/bars: gemm t41[batch,25,72] = t40 @ bars_kernel.T */
-    sk_sgemm(0, 1, 25*batch, 72, 16, t40, 16, bars_kernel, 16, t41, 72);
+    /* gradients/bars: gemm t40[batch,25,72] = t39 @ bars_kernel.T */
+    sk_sgemm(0, 1, 25*batch, 72, 16, t39, 16, bars_kernel, 16, t40, 72);
 
-    /* gradients/bars: window_scatter t42[batch,5,5,8] <- t41 */
+    /* gradients/bars: window_scatter t41[batch,5,5,8] <- t40 */
     {
-        memset(t42, 0, batch*5*5*8*sizeof(float));
-        const float *sk_src = t41;
+        memset(t41, 0, batch*5*5*8*sizeof(float));
+        const float *sk_src = t40;
         for (int64_t sk_n = 0; sk_n < batch; ++sk_n) {
             for (int64_t sk_o0 = 0; sk_o0 < 5; ++sk_o0) {
                 for (int64_t sk_o1 = 0; sk_o1 < 5; ++sk_o1) {
@@ -763,7 +756,7 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
                         for (int64_t sk_k1 = 0; sk_k1 < 3; ++sk_k1) {
                             const int64_t sk_i1 = sk_o1 + sk_k1 - 1;
                             if (sk_i0 >= 0 && sk_i0 < 5 && sk_i1 >= 0 && sk_i1 < 5) {
-                                float *const sk_at = t42 + ((sk_n*5 + sk_i0)*5 + sk_i1)*8;
+                                float *const sk_at = t41 + ((sk_n*5 + sk_i0)*5 + sk_i1)*8;
                                 for (int64_t sk_c = 0; sk_c < 8; ++sk_c) sk_at[sk_c] += sk_src[sk_c];
                             }
                             sk_src += 8;
@@ -774,9 +767,9 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/pool: window_max_grad t43[batch,10,10,8] <- t10, t42 */
+    /* gradients/pool: window_max_grad t42[batch,10,10,8] <- t10, t41 */
     {
-        const float *sk_g = t42;
+        const float *sk_g = t41;
         float sk_best[8];
         int32_t sk_won[8];
         int32_t sk_q;
@@ -812,7 +805,7 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
                             {
                                 const int64_t sk_row = ((sk_n*10 + sk_i0)*10 + sk_i1)*8;
                                 for (int64_t sk_c = 0; sk_c < 8; ++sk_c) {
-                                    t43[sk_row + sk_c] = sk_won[sk_c] == sk_q ? sk_g[sk_c] : 0;
+                                    t42[sk_row + sk_c] = sk_won[sk_c] == sk_q ? sk_g[sk_c] : 0;
                                 }
                             }
                             ++sk_q;
@@ -824,22 +817,22 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/edges_norm: elementwise[batch,10,10,8] t44 = -edges_norm_gamma*t43*(t3 - t5)/(2*(t9 + 0.001)**(3/2)) */
+    /* gradients/edges_norm: elementwise[batch,10,10,8] t43 = -edges_norm_gamma*t42*(t3 - t5)/(2*(t9 + 0.001)**(3/2)) */
     for (int64_t sk_i0 = 0; sk_i0 < 100*batch; ++sk_i0) {
         for (int64_t sk_i1 = 0; sk_i1 < 8; ++sk_i1) {
             const float sk_x0 = t3[8*sk_i0 + sk_i1];
             const float sk_x1 = t5[sk_i1];
             const float sk_x2 = t9[sk_i1];
             const float sk_x3 = edges_norm_gamma[sk_i1];
-            const float sk_x4 = t43[8*sk_i0 + sk_i1];
-            t44[8*sk_i0 + sk_i1] = -0.5f*sk_x3*sk_x4*(sk_x0 - sk_x1)/powf(sk_x2 + 0.001f, 1.5f);
+            const float sk_x4 = t42[8*sk_i0 + sk_i1];
+            t43[8*sk_i0 + sk_i1] = -0.5f*sk_x3*sk_x4*(sk_x0 - sk_x1)/powf(sk_x2 + 0.001f, 1.5f);
         }
     }
 
-    /* gradients/edges_norm: reduce t45[8] = sum(t44[batch,10,10,8]) */
+    /* gradients/edges_norm: reduce t44[8] = sum(t43[batch,10,10,8]) */
     {
-        const float *const sk_src = t44;
-        float *const sk_dst = t45;
+        const float *const sk_src = t43;
+        float *const sk_dst = t44;
         for (int64_t sk_j = 0; sk_j < 8; ++sk_j) sk_dst[sk_j] = 0;
         for (int64_t sk_r = 0; sk_r < 100*batch; ++sk_r) {
             const float *const sk_line = sk_src + 8*sk_r;
@@ -849,31 +842,31 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/edges_norm: elementwise[8] t46 = t45/(100*batch) */
+    /* gradients/edges_norm: elementwise[8] t45 = t44/(100*batch) */
     for (int64_t sk_i0 = 0; sk_i0 < 8; ++sk_i0) {
-        const float sk_x0 = t45[sk_i0];
-        t46[sk_i0] = (1.0f/100.0f)*sk_x0/((float)batch);
+        const float sk_x0 = t44[sk_i0];
+        t45[sk_i0] = (1.0f/100.0f)*sk_x0/((float)batch);
     }
 
-    /* gradients/edges_norm: elementwise[batch,10,10,8] t47 = 2*t6*t46; t48 = -edges_norm_gamma*t43/sqrt(t9 + 0.001); t50 = -2*t6*t46 */
+    /* gradients/edges_norm: elementwise[batch,10,10,8] t46 = 2*t6*t45; t47 = -edges_norm_gamma*t42/sqrt(t9 + 0.001); t49 = -2*t6*t45 */
     for (int64_t sk_i0 = 0; sk_i0 < 100*batch; ++sk_i0) {
         for (int64_t sk_i1 = 0; sk_i1 < 8; ++sk_i1) {
             const float sk_x0 = t6[8*sk_i0 + sk_i1];
-            const float sk_x1 = t46[sk_i1];
+            const float sk_x1 = t45[sk_i1];
             const float sk_x2 = t9[sk_i1];
             const float sk_x3 = edges_norm_gamma[sk_i1];
-            const float sk_x4 = t43[8*sk_i0 + sk_i1];
+            const float sk_x4 = t42[8*sk_i0 + sk_i1];
             const float sk_t0 = 2*sk_x0*sk_x1;
-            t47[8*sk_i0 + sk_i1] = sk_t0;
-            t48[8*sk_i0 + sk_i1] = -sk_x3*sk_x4/sqrtf(sk_x2 + 0.001f);
-            t50[8*sk_i0 + sk_i1] = -sk_t0;
+            t46[8*sk_i0 + sk_i1] = sk_t0;
+            t47[8*sk_i0 + sk_i1] = -sk_x3*sk_x4/sqrtf(sk_x2 + 0.001f);
+            t49[8*sk_i0 + sk_i1] = -sk_t0;
         }
     }
 
-    /* gradients/edges_norm: reduce t49[8] = sum(t48[batch,10,10,8]) */
+    /* gradients/edges_norm: reduce t48[8] = sum(t47[batch,10,10,8]) */
     {
-        const float *const sk_src = t48;
-        float *const sk_dst = t49;
+        const float *const sk_src = t47;
+        float *const sk_dst = t48;
         for (int64_t sk_j = 0; sk_j < 8; ++sk_j) sk_dst[sk_j] = 0;
         for (int64_t sk_r = 0; sk_r < 100*batch; ++sk_r) {
             const float *const sk_line = sk_src + 8*sk_r;
@@ -883,10 +876,10 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/edges_norm: reduce t51[8] = sum(t50[batch,10,10,8]) */
+    /* gradients/edges_norm: reduce t50[8] = sum(t49[batch,10,10,8]) */
     {
-        const float *const sk_src = t50;
-        float *const sk_dst = t51;
+        const float *const sk_src = t49;
+        float *const sk_dst = t50;
         for (int64_t sk_j = 0; sk_j < 8; ++sk_j) sk_dst[sk_j] = 0;
         for (int64_t sk_r = 0; sk_r < 100*batch; ++sk_r) {
             const float *const sk_line = sk_src + 8*sk_r;
@@ -896,41 +889,41 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/edges_norm: elementwise[8] t52 = (t49 + t51)/(100*batch) */
+    /* gradients/edges_norm: elementwise[8] t51 = (t48 + t50)/(100*batch) */
     for (int64_t sk_i0 = 0; sk_i0 < 8; ++sk_i0) {
-        const float sk_x0 = t49[sk_i0];
-        const float sk_x1 = t51[sk_i0];
-        t52[sk_i0] = (1.0f/100.0f)*(sk_x0 + sk_x1)/((float)batch);
+        const float sk_x0 = t48[sk_i0];
+        const float sk_x1 = t50[sk_i0];
+        t51[sk_i0] = (1.0f/100.0f)*(sk_x0 + sk_x1)/((float)batch);
     }
 
-    /* gradients/edges; gradients/edges_norm: elementwise[batch,10,10,8] t53 = (edges_norm_gamma*t43/sqrt(t9 + 0.001) + t47 + t52)*(t2 > 0 ? 1 : 0); t66 = t43*(t3 - t5)/sqrt(t9 + 0.001) */
+    /* gradients/edges; gradients/edges_norm: elementwise[batch,10,10,8] t52 = (edges_norm_gamma*t42/sqrt(t9 + 0.001) + t46 + t51)*(t2 > 0 ? 1 : 0); t65 = t42*(t3 - t5)/sqrt(t9 + 0.001) */
     for (int64_t sk_i0 = 0; sk_i0 < 100*batch; ++sk_i0) {
         for (int64_t sk_i1 = 0; sk_i1 < 8; ++sk_i1) {
             const float sk_x0 = t2[8*sk_i0 + sk_i1];
             const float sk_x1 = t9[sk_i1];
             const float sk_x2 = edges_norm_gamma[sk_i1];
-            const float sk_x3 = t43[8*sk_i0 + sk_i1];
-            const float sk_x4 = t47[8*sk_i0 + sk_i1];
-            const float sk_x5 = t52[sk_i1];
+            const float sk_x3 = t42[8*sk_i0 + sk_i1];
+            const float sk_x4 = t46[8*sk_i0 + sk_i1];
+            const float sk_x5 = t51[sk_i1];
             const float sk_x6 = t3[8*sk_i0 + sk_i1];
             const float sk_x7 = t5[sk_i1];
             const float sk_t0 = sk_x3/sqrtf(sk_x1 + 0.001f);
-            t53[8*sk_i0 + sk_i1] = (sk_t0*sk_x2 + sk_x4 + sk_x5)*((sk_x0 > 0) ? 1 : 0);
-            t66[8*sk_i0 + sk_i1] = sk_t0*(sk_x6 - sk_x7);
+            t52[8*sk_i0 + sk_i1] = (sk_t0*sk_x2 + sk_x4 + sk_x5)*((sk_x0 > 0) ? 1 : 0);
+            t65[8*sk_i0 + sk_i1] = sk_t0*(sk_x6 - sk_x7);
         }
     }
 
-    /* gradients/edges: gemm t54[9,8] = t0.T @ t53 */
-    sk_sgemm(1, 0, 9, 8, 100*batch, t0, 9, t53, 8, t54, 8);
+    /* gradients/edges: gemm t53[9,8] = t0.T @ t52 */
+    sk_sgemm(1, 0, 9, 8, 100*batch, t0, 9, t52, 8, t53, 8);
 
-    /* Adam/edges/kernel: elementwise[3,3,1,8] edges_kernel_m = edges_kernel_m + t55*(-edges_kernel_m + t54); edges_kernel_v = edges_kernel_v + t57*(t54**2 - edges_kernel_v); edges_kernel = edges_kernel - t60*(edges_kernel_m + t55*(-edges_kernel_m + t54))/(sqrt(edges_kernel_v + t57*(t54**2 - edges_kernel_v)) + 1e-07) */
+    /* Adam/edges/kernel: elementwise[3,3,1,8] edges_kernel_m = edges_kernel_m + t54*(-edges_kernel_m + t53); edges_kernel_v = edges_kernel_v + t56*(t53**2 - edges_kernel_v); edges_kernel = edges_kernel - t59*(edges_kernel_m + t54*(-edges_kernel_m + t53))/(sqrt(edges_kernel_v + t56*(t53**2 - edges_kernel_v)) + 1e-07) */
     {
-        const float sk_x2 = t55[0];
-        const float sk_x4 = t57[0];
-        const float sk_x6 = t60[0];
+        const float sk_x2 = t54[0];
+        const float sk_x4 = t56[0];
+        const float sk_x6 = t59[0];
         for (int64_t sk_i0 = 0; sk_i0 < 72; ++sk_i0) {
             const float sk_x0 = edges_kernel_m[sk_i0];
-            const float sk_x1 = t54[sk_i0];
+            const float sk_x1 = t53[sk_i0];
             const float sk_x3 = edges_kernel_v[sk_i0];
             const float sk_x5 = edges_kernel[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
@@ -941,10 +934,10 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/edges: reduce t62[8] = sum(t53[batch,10,10,8]) */
+    /* gradients/edges: reduce t61[8] = sum(t52[batch,10,10,8]) */
     {
-        const float *const sk_src = t53;
-        float *const sk_dst = t62;
+        const float *const sk_src = t52;
+        float *const sk_dst = t61;
         for (int64_t sk_j = 0; sk_j < 8; ++sk_j) sk_dst[sk_j] = 0;
         for (int64_t sk_r = 0; sk_r < 100*batch; ++sk_r) {
             const float *const sk_line = sk_src + 8*sk_r;
@@ -954,14 +947,14 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         }
     }
 
-    /* Adam/edges/bias: elementwise[8] edges_bias_m = edges_bias_m + t55*(-edges_bias_m + t62); edges_bias_v = edges_bias_v + t57*(t62**2 - edges_bias_v); edges_bias = edges_bias - t60*(edges_bias_m + t55*(-edges_bias_m + t62))/(sqrt(edges_bias_v + t57*(t62**2 - edges_bias_v)) + 1e-07) */
+    /* Adam/edges/bias: elementwise[8] edges_bias_m = edges_bias_m + t54*(-edges_bias_m + t61); edges_bias_v = edges_bias_v + t56*(t61**2 - edges_bias_v); edges_bias = edges_bias - t59*(edges_bias_m + t54*(-edges_bias_m + t61))/(sqrt(edges_bias_v + t56*(t61**2 - edges_bias_v)) + 1e-07) */
     {
-        const float sk_x2 = t55[0];
-        const float sk_x4 = t57[0];
-        const float sk_x6 = t60[0];
+        const float sk_x2 = t54[0];
+        const float sk_x4 = t56[0];
+        const float sk_x6 = t59[0];
         for (int64_t sk_i0 = 0; sk_i0 < 8; ++sk_i0) {
             const float sk_x0 = edges_bias_m[sk_i0];
-            const float sk_x1 = t62[sk_i0];
+            const float sk_x1 = t61[sk_i0];
             const float sk_x3 = edges_bias_v[sk_i0];
             const float sk_x5 = edges_bias[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
@@ -972,10 +965,10 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/edges_norm: reduce t67[8] = sum(t66[batch,10,10,8]) */
+    /* gradients/edges_norm: reduce t66[8] = sum(t65[batch,10,10,8]) */
     {
-        const float *const sk_src = t66;
-        float *const sk_dst = t67;
+        const float *const sk_src = t65;
+        float *const sk_dst = t66;
         for (int64_t sk_j = 0; sk_j < 8; ++sk_j) sk_dst[sk_j] = 0;
         for (int64_t sk_r = 0; sk_r < 100*batch; ++sk_r) {
             const float *const sk_line = sk_src + 8*sk_r;
@@ -985,14 +978,14 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         }
     }
 
-    /* Adam/edges_norm/gamma: elementwise[8] edges_norm_gamma_m = edges_norm_gamma_m + t55*(-edges_norm_gamma_m + t67); edges_norm_gamma_v = edges_norm_gamma_v + t57*(t67**2 - edges_norm_gamma_v); edges_norm_gamma = edges_norm_gamma - t60*(edges_norm_gamma_m + t55*(-edges_norm_gamma_m + t67))/(sqrt(edges_norm_gamma_v + t57*(t67**2 - edges_norm_gamma_v)) + 1e-07) */
+    /* Adam/edges_norm/gamma: elementwise[8] edges_norm_gamma_m = edges_norm_gamma_m + t54*(-edges_norm_gamma_m + t66); edges_norm_gamma_v = edges_norm_gamma_v + t56*(t66**2 - edges_norm_gamma_v); edges_norm_gamma = edges_norm_gamma - t59*(edges_norm_gamma_m + t54*(-edges_norm_gamma_m + t66))/(sqrt(edges_norm_gamma_v + t56*(t66**2 - edges_norm_gamma_v)) + 1e-07) */
     {
-        const float sk_x2 = t55[0];
-        const float sk_x4 = t57[0];
-        const float sk_x6 = t60[0];
+        const float sk_x2 = t54[0];
+        const float sk_x4 = t56[0];
+        const float sk_x6 = t59[0];
         for (int64_t sk_i0 = 0; sk_i0 < 8; ++sk_i0) {
             const float sk_x0 = edges_norm_gamma_m[sk_i0];
-            const float sk_x1 = t67[sk_i0];
+            const float sk_x1 = t66[sk_i0];
             const float sk_x3 = edges_norm_gamma_v[sk_i0];
             const float sk_x5 = edges_norm_gamma[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
@@ -1003,10 +996,10 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/edges_norm: reduce t71[8] = sum(t43[batch,10,10,8]) */
+    /* gradients/edges_norm: reduce t70[8] = sum(t42[batch,10,10,8]) */
     {
-        const float *const sk_src = t43;
-        float *const sk_dst = t71;
+        const float *const sk_src = t42;
+        float *const sk_dst = t70;
         for (int64_t sk_j = 0; sk_j < 8; ++sk_j) sk_dst[sk_j] = 0;
         for (int64_t sk_r = 0; sk_r < 100*batch; ++sk_r) {
             const float *const sk_line = sk_src + 8*sk_r;
@@ -1016,14 +1009,14 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         }
     }
 
-    /* Adam/edges_norm/beta; edges_norm: elementwise[8] edges_norm_beta_m = edges_norm_beta_m + t55*(-edges_norm_beta_m + t71); edges_norm_beta_v = edges_norm_beta_v + t57*(t71**2 - edges_norm_beta_v); edges_norm_beta = edges_norm_beta - t60*(edges_norm_beta_m + t55*(-edges_norm_beta_m + t71))/(sqrt(edges_norm_beta_v + t57*(t71**2 - edges_norm_beta_v)) + 1e-07); edges_norm_moving_mean = 0.99*edges_norm_moving_mean + 0.01*t5; edges_norm_moving_variance = 0.01*t9 + 0.99*edges_norm_moving_variance */
+    /* Adam/edges_norm/beta; edges_norm: elementwise[8] edges_norm_beta_m = edges_norm_beta_m + t54*(-edges_norm_beta_m + t70); edges_norm_beta_v = edges_norm_beta_v + t56*(t70**2 - edges_norm_beta_v); edges_norm_beta = edges_norm_beta - t59*(edges_norm_beta_m + t54*(-edges_norm_beta_m + t70))/(sqrt(edges_norm_beta_v + t56*(t70**2 - edges_norm_beta_v)) + 1e-07); edges_norm_moving_mean = 0.99*edges_norm_moving_mean + 0.01*t5; edges_norm_moving_variance = 0.01*t9 + 0.99*edges_norm_moving_variance */
     {
-        const float sk_x2 = t55[0];
-        const float sk_x4 = t57[0];
-        const float sk_x6 = t60[0];
+        const float sk_x2 = t54[0];
+        const float sk_x4 = t56[0];
+        const float sk_x6 = t59[0];
         for (int64_t sk_i0 = 0; sk_i0 < 8; ++sk_i0) {
             const float sk_x0 = edges_norm_beta_m[sk_i0];
-            const float sk_x1 = t71[sk_i0];
+            const float sk_x1 = t70[sk_i0];
             const float sk_x3 = edges_norm_beta_v[sk_i0];
             const float sk_x5 = edges_norm_beta[sk_i0];
             const float sk_x7 = edges_norm_moving_mean[sk_i0];
@@ -1040,17 +1033,17 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/bars: gemm t75[72,16] = t12.T @ t40 */
-    sk_sgemm(1, 0, 72, 16, 25*batch, t12, 72, t40, 16, t75, 16);
+    /* gradients/bars: gemm t74[72,16] = t12.T @ t39 */
+    sk_sgemm(1, 0, 72, 16, 25*batch, t12, 72, t39, 16, t74, 16);
 
-    /* Adam/bars/kernel: elementwise[3,3,8,16] bars_kernel_m = bars_kernel_m + t55*(-bars_kernel_m + t75); bars_kernel_v = bars_kernel_v + t57*(t75**2 - bars_kernel_v); bars_kernel = bars_kernel - t60*(bars_kernel_m + t55*(-bars_kernel_m + t75))/(sqrt(bars_kernel_v + t57*(t75**2 - bars_kernel_v)) + 1e-07) */
+    /* Adam/bars/kernel: elementwise[3,3,8,16] bars_kernel_m = bars_kernel_m + t54*(-bars_kernel_m + t74); bars_kernel_v = bars_kernel_v + t56*(t74**2 - bars_kernel_v); bars_kernel = bars_kernel - t59*(bars_kernel_m + t54*(-bars_kernel_m + t74))/(sqrt(bars_kernel_v + t56*(t74**2 - bars_kernel_v)) + 1e-07) */
     {
-        const float sk_x2 = t55[0];
-        const float sk_x4 = t57[0];
-        const float sk_x6 = t60[0];
+        const float sk_x2 = t54[0];
+        const float sk_x4 = t56[0];
+        const float sk_x6 = t59[0];
         for (int64_t sk_i0 = 0; sk_i0 < 1152; ++sk_i0) {
             const float sk_x0 = bars_kernel_m[sk_i0];
-            const float sk_x1 = t75[sk_i0];
+            const float sk_x1 = t74[sk_i0];
             const float sk_x3 = bars_kernel_v[sk_i0];
             const float sk_x5 = bars_kernel[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
@@ -1061,10 +1054,10 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/bars: reduce t79[16] = sum(t40[batch,5,5,16]) */
+    /* gradients/bars: reduce t78[16] = sum(t39[batch,5,5,16]) */
     {
-        const float *const sk_src = t40;
-        float *const sk_dst = t79;
+        const float *const sk_src = t39;
+        float *const sk_dst = t78;
         for (int64_t sk_j = 0; sk_j < 16; ++sk_j) sk_dst[sk_j] = 0;
         for (int64_t sk_r = 0; sk_r < 25*batch; ++sk_r) {
             const float *const sk_line = sk_src + 16*sk_r;
@@ -1074,14 +1067,14 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         }
     }
 
-    /* Adam/bars/bias: elementwise[16] bars_bias_m = bars_bias_m + t55*(-bars_bias_m + t79); bars_bias_v = bars_bias_v + t57*(t79**2 - bars_bias_v); bars_bias = bars_bias - t60*(bars_bias_m + t55*(-bars_bias_m + t79))/(sqrt(bars_bias_v + t57*(t79**2 - bars_bias_v)) + 1e-07) */
+    /* Adam/bars/bias: elementwise[16] bars_bias_m = bars_bias_m + t54*(-bars_bias_m + t78); bars_bias_v = bars_bias_v + t56*(t78**2 - bars_bias_v); bars_bias = bars_bias - t59*(bars_bias_m + t54*(-bars_bias_m + t78))/(sqrt(bars_bias_v + t56*(t78**2 - bars_bias_v)) + 1e-07) */
     {
-        const float sk_x2 = t55[0];
-        const float sk_x4 = t57[0];
-        const float sk_x6 = t60[0];
+        const float sk_x2 = t54[0];
+        const float sk_x4 = t56[0];
+        const float sk_x6 = t59[0];
         for (int64_t sk_i0 = 0; sk_i0 < 16; ++sk_i0) {
             const float sk_x0 = bars_bias_m[sk_i0];
-            const float sk_x1 = t79[sk_i0];
+            const float sk_x1 = t78[sk_i0];
             const float sk_x3 = bars_bias_v[sk_i0];
             const float sk_x5 = bars_bias[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
@@ -1092,17 +1085,17 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/direction: gemm t83[16,3] = t17.T @ t37 */
-    sk_sgemm(1, 0, 16, 3, batch, t17, 16, t37, 3, t83, 3);
+    /* gradients/direction: gemm t82[16,3] = t17.T @ t36 */
+    sk_sgemm(1, 0, 16, 3, batch, t17, 16, t36, 3, t82, 3);
 
-    /* Adam/direction/kernel: elementwise[16,3] direction_kernel_m = direction_kernel_m + t55*(-direction_kernel_m + t83); direction_kernel_v = direction_kernel_v + t57*(t83**2 - direction_kernel_v); direction_kernel = direction_kernel - t60*(direction_kernel_m + t55*(-direction_kernel_m + t83))/(sqrt(direction_kernel_v + t57*(t83**2 - direction_kernel_v)) + 1e-07) */
+    /* Adam/direction/kernel: elementwise[16,3] direction_kernel_m = direction_kernel_m + t54*(-direction_kernel_m + t82); direction_kernel_v = direction_kernel_v + t56*(t82**2 - direction_kernel_v); direction_kernel = direction_kernel - t59*(direction_kernel_m + t54*(-direction_kernel_m + t82))/(sqrt(direction_kernel_v + t56*(t82**2 - direction_kernel_v)) + 1e-07) */
     {
-        const float sk_x2 = t55[0];
-        const float sk_x4 = t57[0];
-        const float sk_x6 = t60[0];
+        const float sk_x2 = t54[0];
+        const float sk_x4 = t56[0];
+        const float sk_x6 = t59[0];
         for (int64_t sk_i0 = 0; sk_i0 < 48; ++sk_i0) {
             const float sk_x0 = direction_kernel_m[sk_i0];
-            const float sk_x1 = t83[sk_i0];
+            const float sk_x1 = t82[sk_i0];
             const float sk_x3 = direction_kernel_v[sk_i0];
             const float sk_x5 = direction_kernel[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
@@ -1113,10 +1106,10 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/direction: reduce t87[3] = sum(t37[batch,3]) */
+    /* gradients/direction: reduce t86[3] = sum(t36[batch,3]) */
     {
-        const float *const sk_src = t37;
-        float *const sk_dst = t87;
+        const float *const sk_src = t36;
+        float *const sk_dst = t86;
         for (int64_t sk_j = 0; sk_j < 3; ++sk_j) sk_dst[sk_j] = 0;
         for (int64_t sk_r = 0; sk_r < batch; ++sk_r) {
             const float *const sk_line = sk_src + 3*sk_r;
@@ -1126,14 +1119,14 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         }
     }
 
-    /* Adam/direction/bias: elementwise[3] direction_bias_m = direction_bias_m + t55*(-direction_bias_m + t87); direction_bias_v = direction_bias_v + t57*(t87**2 - direction_bias_v); direction_bias = direction_bias - t60*(direction_bias_m + t55*(-direction_bias_m + t87))/(sqrt(direction_bias_v + t57*(t87**2 - direction_bias_v)) + 1e-07) */
+    /* Adam/direction/bias: elementwise[3] direction_bias_m = direction_bias_m + t54*(-direction_bias_m + t86); direction_bias_v = direction_bias_v + t56*(t86**2 - direction_bias_v); direction_bias = direction_bias - t59*(direction_bias_m + t54*(-direction_bias_m + t86))/(sqrt(direction_bias_v + t56*(t86**2 - direction_bias_v)) + 1e-07) */
     {
-        const float sk_x2 = t55[0];
-        const float sk_x4 = t57[0];
-        const float sk_x6 = t60[0];
+        const float sk_x2 = t54[0];
+        const float sk_x4 = t56[0];
+        const float sk_x6 = t59[0];
         for (int64_t sk_i0 = 0; sk_i0 < 3; ++sk_i0) {
             const float sk_x0 = direction_bias_m[sk_i0];
-            const float sk_x1 = t87[sk_i0];
+            const float sk_x1 = t86[sk_i0];
             const float sk_x3 = direction_bias_v[sk_i0];
             const float sk_x5 = direction_bias[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);

@@ -132,57 +132,56 @@ def cnn_train_step(batch, image, direction_target, direction_sample_weights, los
     t26 = sk_ws20[:batch].reshape((batch, ))  # accuracy (None,)
     t27 = sk_ws18[:3*batch].reshape((batch, 3, ))  # direction (None, 3)
     t28 = sk_ws21[:batch].reshape((batch, ))  # accuracy (None,)
-    t29 = sk_ws21[:batch].reshape((batch, ))  # accuracy (None,)
-    t30 = sk_ws19[:batch].reshape((batch, ))  # accuracy (None,)
-    t34 = sk_ws22[:batch].reshape((batch, ))  # gradients/direction_loss (None,)
-    t35 = sk_ws18[:3*batch].reshape((batch, 3, ))  # gradients/direction_loss (None, 3)
-    t36 = sk_ws22[:batch].reshape((batch, 1, ))  # gradients/direction_loss (None, 1)
-    t37 = sk_ws17[:3*batch].reshape((batch, 3, ))  # gradients/direction_loss (None, 3)
-    t38 = sk_ws23[:16*batch].reshape((batch, 16, ))  # gradients/direction (None, 16)
-    t39 = sk_ws23[:16*batch].reshape((batch, 16, ))  # gradients/average (None, 16)
-    t40 = sk_ws13[:400*batch].reshape((batch, 5, 5, 16, ))  # gradients/bars (None, 5, 5, 16)
-    t41 = sk_ws24[:1800*batch].reshape((batch, 25, 72, ))  # gradients/bars (None, 25, 72)
-    t42 = sk_ws11[:200*batch].reshape((batch, 5, 5, 8, ))  # gradients/bars (None, 5, 5, 8)
-    t43 = sk_ws25[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/pool (None, 10, 10, 8)
-    t44 = sk_ws9[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges_norm (None, 10, 10, 8)
+    t29 = sk_ws19[:batch].reshape((batch, ))  # accuracy (None,)
+    t33 = sk_ws22[:batch].reshape((batch, ))  # gradients/direction_loss (None,)
+    t34 = sk_ws18[:3*batch].reshape((batch, 3, ))  # gradients/direction_loss (None, 3)
+    t35 = sk_ws22[:batch].reshape((batch, 1, ))  # gradients/direction_loss (None, 1)
+    t36 = sk_ws17[:3*batch].reshape((batch, 3, ))  # gradients/direction_loss (None, 3)
+    t37 = sk_ws23[:16*batch].reshape((batch, 16, ))  # gradients/direction (None, 16)
+    t38 = sk_ws23[:16*batch].reshape((batch, 16, ))  # gradients/average (None, 16)
+    t39 = sk_ws13[:400*batch].reshape((batch, 5, 5, 16, ))  # gradients/bars (None, 5, 5, 16)
+    t40 = sk_ws24[:1800*batch].reshape((batch, 25, 72, ))  # gradients/bars (None, 25, 72)
+    t41 = sk_ws11[:200*batch].reshape((batch, 5, 5, 8, ))  # gradients/bars (None, 5, 5, 8)
+    t42 = sk_ws25[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/pool (None, 10, 10, 8)
+    t43 = sk_ws9[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges_norm (None, 10, 10, 8)
+    t44 = sk_ws26[:8].reshape((8, ))  # gradients/edges_norm (8,)
     t45 = sk_ws26[:8].reshape((8, ))  # gradients/edges_norm (8,)
-    t46 = sk_ws26[:8].reshape((8, ))  # gradients/edges_norm (8,)
-    t47 = sk_ws8[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges_norm (None, 10, 10, 8)
-    t48 = sk_ws9[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges_norm (None, 10, 10, 8)
-    t49 = sk_ws26[:8].reshape((8, ))  # gradients/edges_norm (8,)
-    t50 = sk_ws27[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges_norm (None, 10, 10, 8)
+    t46 = sk_ws8[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges_norm (None, 10, 10, 8)
+    t47 = sk_ws9[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges_norm (None, 10, 10, 8)
+    t48 = sk_ws26[:8].reshape((8, ))  # gradients/edges_norm (8,)
+    t49 = sk_ws27[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges_norm (None, 10, 10, 8)
+    t50 = sk_ws28[:8].reshape((8, ))  # gradients/edges_norm (8,)
     t51 = sk_ws28[:8].reshape((8, ))  # gradients/edges_norm (8,)
-    t52 = sk_ws28[:8].reshape((8, ))  # gradients/edges_norm (8,)
-    t53 = sk_ws6[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges (None, 10, 10, 8)
-    t54 = sk_ws29[:72].reshape((9, 8, ))  # gradients/edges (9, 8)
-    t55 = sk_ws1[:1].reshape(())  # Adam ()
-    t57 = sk_ws0[:1].reshape(())  # Adam ()
-    t59 = sk_ws2[:1].reshape(())  # Adam ()
-    t60 = sk_ws3[:1].reshape(())  # Adam ()
-    t62 = sk_ws28[:8].reshape((8, ))  # gradients/edges (8,)
-    t66 = sk_ws8[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges_norm (None, 10, 10, 8)
-    t67 = sk_ws28[:8].reshape((8, ))  # gradients/edges_norm (8,)
-    t71 = sk_ws28[:8].reshape((8, ))  # gradients/edges_norm (8,)
-    t75 = sk_ws30[:1152].reshape((72, 16, ))  # gradients/bars (72, 16)
-    t79 = sk_ws31[:16].reshape((16, ))  # gradients/bars (16,)
-    t83 = sk_ws32[:48].reshape((16, 3, ))  # gradients/direction (16, 3)
-    t87 = sk_ws33[:3].reshape((3, ))  # gradients/direction (3,)
+    t52 = sk_ws6[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges (None, 10, 10, 8)
+    t53 = sk_ws29[:72].reshape((9, 8, ))  # gradients/edges (9, 8)
+    t54 = sk_ws1[:1].reshape(())  # Adam ()
+    t56 = sk_ws0[:1].reshape(())  # Adam ()
+    t58 = sk_ws2[:1].reshape(())  # Adam ()
+    t59 = sk_ws3[:1].reshape(())  # Adam ()
+    t61 = sk_ws28[:8].reshape((8, ))  # gradients/edges (8,)
+    t65 = sk_ws8[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges_norm (None, 10, 10, 8)
+    t66 = sk_ws28[:8].reshape((8, ))  # gradients/edges_norm (8,)
+    t70 = sk_ws28[:8].reshape((8, ))  # gradients/edges_norm (8,)
+    t74 = sk_ws30[:1152].reshape((72, 16, ))  # gradients/bars (72, 16)
+    t78 = sk_ws31[:16].reshape((16, ))  # gradients/bars (16,)
+    t82 = sk_ws32[:48].reshape((16, 3, ))  # gradients/direction (16, 3)
+    t86 = sk_ws33[:3].reshape((3, ))  # gradients/direction (3,)
 
-    # Adam: elementwise t57 = 1 - Adam_beta_2; t55 = 1 - Adam_beta_1
+    # Adam: elementwise t56 = 1 - Adam_beta_2; t54 = 1 - Adam_beta_1
     sk_r0 = 1 - Adam_beta_2
     sk_r1 = 1 - Adam_beta_1
-    np.copyto(t57, sk_r0, casting="unsafe")
-    np.copyto(t55, sk_r1, casting="unsafe")
+    np.copyto(t56, sk_r0, casting="unsafe")
+    np.copyto(t54, sk_r1, casting="unsafe")
 
     # Adam: elementwise Adam_iterations = Adam_iterations + 1
     np.copyto(Adam_iterations, Adam_iterations + 1, casting="unsafe")
 
-    # Adam; direction_loss: elementwise t59 = Adam_iterations; t60 = Adam_learning_rate*sqrt(1 - Adam_beta_2**Adam_iterations)/(1 - Adam_beta_1**Adam_iterations); accuracy_count = batch
+    # Adam; direction_loss: elementwise t58 = Adam_iterations; t59 = Adam_learning_rate*sqrt(1 - Adam_beta_2**Adam_iterations)/(1 - Adam_beta_1**Adam_iterations); accuracy_count = batch
     sk_r0 = Adam_iterations
     sk_r1 = Adam_learning_rate*np.sqrt(1 - Adam_beta_2**Adam_iterations)/(1 - Adam_beta_1**Adam_iterations)
     sk_r2 = batch
-    np.copyto(t59, sk_r0, casting="unsafe")
-    np.copyto(t60, sk_r1, casting="unsafe")
+    np.copyto(t58, sk_r0, casting="unsafe")
+    np.copyto(t59, sk_r1, casting="unsafe")
     np.copyto(accuracy_count, sk_r2, casting="unsafe")
 
     # edges: window_gather t0 <- image
@@ -294,140 +293,137 @@ def cnn_train_step(batch, image, direction_target, direction_sample_weights, los
     # accuracy: argmax t28 <- t27
     np.argmax(t27.reshape(batch, 3, 1), axis=1, out=t28.reshape(batch, 1))
 
-    # accuracy: elementwise t29 = where(t26 == t28, 1, 0)
-    np.copyto(t29, np.where(np.equal(t26, t28), np.int64(1), np.int64(0)), casting="unsafe")
-
-    # accuracy; gradients/direction_loss: elementwise t30 = t29; t34 = -direction_sample_weights/batch
-    sk_r0 = t29
+    # accuracy; gradients/direction_loss: elementwise t29 = where(t26 == t28, 1, 0); t33 = -direction_sample_weights/batch
+    sk_r0 = np.where(np.equal(t26, t28), np.float32(1), np.float32(0))
     sk_r1 = -direction_sample_weights/batch
-    np.copyto(t30, sk_r0, casting="unsafe")
-    np.copyto(t34, sk_r1, casting="unsafe")
+    np.copyto(t29, sk_r0, casting="unsafe")
+    np.copyto(t33, sk_r1, casting="unsafe")
 
-    # accuracy: reduce accuracy_total <- t30
-    np.sum(t30.reshape(1, batch, 1), axis=1, out=accuracy_total.reshape(1, 1))
+    # accuracy: reduce accuracy_total <- t29
+    np.sum(t29.reshape(1, batch, 1), axis=1, out=accuracy_total.reshape(1, 1))
 
-    # gradients/direction_loss: elementwise t35 = direction_target*t34
-    np.copyto(t35, direction_target*t34.reshape((batch, 1, )), casting="unsafe")
+    # gradients/direction_loss: elementwise t34 = direction_target*t33
+    np.copyto(t34, direction_target*t33.reshape((batch, 1, )), casting="unsafe")
 
-    # gradients/direction_loss: reduce t36 <- t35
-    np.sum(t35.reshape(batch, 3, 1), axis=1, out=t36.reshape(batch, 1))
+    # gradients/direction_loss: reduce t35 <- t34
+    np.sum(t34.reshape(batch, 3, 1), axis=1, out=t35.reshape(batch, 1))
 
-    # gradients/direction_loss: elementwise t37 = t35 - t36*exp(t20)
-    np.copyto(t37, t35 - t36*np.exp(t20), casting="unsafe")
+    # gradients/direction_loss: elementwise t36 = t34 - t35*exp(t20)
+    np.copyto(t36, t34 - t35*np.exp(t20), casting="unsafe")
 
-    # gradients/direction: gemm t38 = t37 @ direction_kernel.T
-    np.matmul(t37, np.swapaxes(direction_kernel, -1, -2), out=t38)
+    # gradients/direction: gemm t37 = t36 @ direction_kernel.T
+    np.matmul(t36, np.swapaxes(direction_kernel, -1, -2), out=t37)
 
-    # gradients/average: elementwise t39 = t38/25
-    np.copyto(t39, (1/25)*t38, casting="unsafe")
+    # gradients/average: elementwise t38 = t37/25
+    np.copyto(t38, (1/25)*t37, casting="unsafe")
 
-    # gradients/bars: elementwise t40 = t39*where(t14 > 0, 1, 0)
-    np.copyto(t40, t39.reshape((batch, 1, 1, 16, ))*np.where(np.greater(t14, 0), np.float32(1), np.float32(0)), casting="unsafe")
+    # gradients/bars: elementwise t39 = t38*where(t14 > 0, 1, 0)
+    np.copyto(t39, t38.reshape((batch, 1, 1, 16, ))*np.where(np.greater(t14, 0), np.float32(1), np.float32(0)), casting="unsafe")
 
-    # gradients/bars: gemm t41 = t40 @ bars_kernel.T
-    np.matmul(t40.reshape((batch, 25, 16, )), np.swapaxes(bars_kernel.reshape((72, 16, )), -1, -2), out=t41)
+    # gradients/bars: gemm t40 = t39 @ bars_kernel.T
+    np.matmul(t39.reshape((batch, 25, 16, )), np.swapaxes(bars_kernel.reshape((72, 16, )), -1, -2), out=t40)
 
-    # gradients/bars: window_scatter t42 <- t41
-    sk_g = t41.reshape((batch, 5, 5, 3, 3, 8, )).reshape((batch, 5, 5, 3, 3, 8, ))
+    # gradients/bars: window_scatter t41 <- t40
+    sk_g = t40.reshape((batch, 5, 5, 3, 3, 8, )).reshape((batch, 5, 5, 3, 3, 8, ))
     sk_padded = np.zeros((batch, 7, 7, 8, ), dtype=sk_g.dtype)
     for sk_k in np.ndindex(3, 3):
         sk_padded[:, sk_k[0]:sk_k[0] + 5, sk_k[1]:sk_k[1] + 5, :] += sk_g[:, :, :, sk_k[0], sk_k[1], :]
-    np.copyto(t42.reshape((batch, 5, 5, 8, )), sk_padded[:, 1:6, 1:6, :])
+    np.copyto(t41.reshape((batch, 5, 5, 8, )), sk_padded[:, 1:6, 1:6, :])
 
-    # gradients/pool: window_max_grad t43 <- t10, t42
+    # gradients/pool: window_max_grad t42 <- t10, t41
     sk_x = t10.reshape((batch, 10, 10, 8, ))
     sk_padded = np.full((batch, 10, 10, 8, ), -np.inf, dtype=sk_x.dtype)
     sk_padded[:, 0:10, 0:10, :] = sk_x
     sk_positions = list(np.ndindex(2, 2))
     sk_won = np.argmax(np.stack([sk_padded[:, sk_k[0]:sk_k[0] + 9:2, sk_k[1]:sk_k[1] + 9:2, :] for sk_k in sk_positions]), axis=0)
-    sk_g = t42.reshape((batch, 5, 5, 8, ))
+    sk_g = t41.reshape((batch, 5, 5, 8, ))
     sk_sums = np.zeros((batch, 10, 10, 8, ), dtype=sk_g.dtype)
     for sk_index, sk_k in enumerate(sk_positions):
         sk_sums[:, sk_k[0]:sk_k[0] + 9:2, sk_k[1]:sk_k[1] + 9:2, :] += np.where(sk_won == sk_index, sk_g, 0)
-    np.copyto(t43.reshape((batch, 10, 10, 8, )), sk_sums[:, 0:10, 0:10, :])
+    np.copyto(t42.reshape((batch, 10, 10, 8, )), sk_sums[:, 0:10, 0:10, :])
 
-    # gradients/edges_norm: elementwise t44 = -edges_norm_gamma*t43*(t3 - t5)/(2*(t9 + 0.001)**(3/2))
-    np.copyto(t44, -1/2*edges_norm_gamma*t43*(t3 - t5)/(t9 + 0.001)**(3/2), casting="unsafe")
+    # gradients/edges_norm: elementwise t43 = -edges_norm_gamma*t42*(t3 - t5)/(2*(t9 + 0.001)**(3/2))
+    np.copyto(t43, -1/2*edges_norm_gamma*t42*(t3 - t5)/(t9 + 0.001)**(3/2), casting="unsafe")
 
-    # gradients/edges_norm: reduce t45 <- t44
-    np.sum(t44.reshape(1, 100*batch, 8), axis=1, out=t45.reshape(1, 8))
+    # gradients/edges_norm: reduce t44 <- t43
+    np.sum(t43.reshape(1, 100*batch, 8), axis=1, out=t44.reshape(1, 8))
 
-    # gradients/edges_norm: elementwise t46 = t45/(100*batch)
-    np.copyto(t46, (1/100)*t45/batch, casting="unsafe")
+    # gradients/edges_norm: elementwise t45 = t44/(100*batch)
+    np.copyto(t45, (1/100)*t44/batch, casting="unsafe")
 
-    # gradients/edges_norm: elementwise t47 = 2*t6*t46; t48 = -edges_norm_gamma*t43/sqrt(t9 + 0.001); t50 = -2*t6*t46
-    sk_t0 = 2*t6*t46.reshape((1, 1, 1, 8, ))
+    # gradients/edges_norm: elementwise t46 = 2*t6*t45; t47 = -edges_norm_gamma*t42/sqrt(t9 + 0.001); t49 = -2*t6*t45
+    sk_t0 = 2*t6*t45.reshape((1, 1, 1, 8, ))
     sk_r0 = sk_t0
-    sk_r1 = -edges_norm_gamma*t43/np.sqrt(t9 + 0.001)
+    sk_r1 = -edges_norm_gamma*t42/np.sqrt(t9 + 0.001)
     sk_r2 = -sk_t0
-    np.copyto(t47, sk_r0, casting="unsafe")
-    np.copyto(t48, sk_r1, casting="unsafe")
-    np.copyto(t50, sk_r2, casting="unsafe")
+    np.copyto(t46, sk_r0, casting="unsafe")
+    np.copyto(t47, sk_r1, casting="unsafe")
+    np.copyto(t49, sk_r2, casting="unsafe")
 
-    # gradients/edges_norm: reduce t49 <- t48
-    np.sum(t48.reshape(1, 100*batch, 8), axis=1, out=t49.reshape(1, 8))
+    # gradients/edges_norm: reduce t48 <- t47
+    np.sum(t47.reshape(1, 100*batch, 8), axis=1, out=t48.reshape(1, 8))
 
-    # gradients/edges_norm: reduce t51 <- t50
-    np.sum(t50.reshape(1, 100*batch, 8), axis=1, out=t51.reshape(1, 8))
+    # gradients/edges_norm: reduce t50 <- t49
+    np.sum(t49.reshape(1, 100*batch, 8), axis=1, out=t50.reshape(1, 8))
 
-    # gradients/edges_norm: elementwise t52 = (t49 + t51)/(100*batch)
-    np.copyto(t52, (1/100)*(t49 + t51)/batch, casting="unsafe")
+    # gradients/edges_norm: elementwise t51 = (t48 + t50)/(100*batch)
+    np.copyto(t51, (1/100)*(t48 + t50)/batch, casting="unsafe")
 
-    # gradients/edges; gradients/edges_norm: elementwise t53 = (edges_norm_gamma*t43/sqrt(t9 + 0.001) + t47 + t52)*where(t2 > 0, 1, 0); t66 = t43*(t3 - t5)/sqrt(t9 + 0.001)
-    sk_t0 = t43/np.sqrt(t9 + 0.001)
-    sk_r0 = (sk_t0*edges_norm_gamma + t47 + t52.reshape((1, 1, 1, 8, )))*np.where(np.greater(t2, 0), np.float32(1), np.float32(0))
+    # gradients/edges; gradients/edges_norm: elementwise t52 = (edges_norm_gamma*t42/sqrt(t9 + 0.001) + t46 + t51)*where(t2 > 0, 1, 0); t65 = t42*(t3 - t5)/sqrt(t9 + 0.001)
+    sk_t0 = t42/np.sqrt(t9 + 0.001)
+    sk_r0 = (sk_t0*edges_norm_gamma + t46 + t51.reshape((1, 1, 1, 8, )))*np.where(np.greater(t2, 0), np.float32(1), np.float32(0))
     sk_r1 = sk_t0*(t3 - t5)
-    np.copyto(t53, sk_r0, casting="unsafe")
-    np.copyto(t66, sk_r1, casting="unsafe")
+    np.copyto(t52, sk_r0, casting="unsafe")
+    np.copyto(t65, sk_r1, casting="unsafe")
 
-    # gradients/edges: gemm t54 = t0.T @ t53
-    np.matmul(np.swapaxes(t0.reshape((100*batch, 9, )), -1, -2), t53.reshape((100*batch, 8, )), out=t54)
+    # gradients/edges: gemm t53 = t0.T @ t52
+    np.matmul(np.swapaxes(t0.reshape((100*batch, 9, )), -1, -2), t52.reshape((100*batch, 8, )), out=t53)
 
-    # Adam/edges/kernel: elementwise edges_kernel_m = edges_kernel_m + t55*(-edges_kernel_m + t54); edges_kernel_v = edges_kernel_v + t57*(t54**2 - edges_kernel_v); edges_kernel = edges_kernel - t60*(edges_kernel_m + t55*(-edges_kernel_m + t54))/(sqrt(edges_kernel_v + t57*(t54**2 - edges_kernel_v)) + 1e-07)
-    sk_t0 = edges_kernel_m + t55*(-edges_kernel_m + t54.reshape((3, 3, 1, 8, )))
-    sk_t1 = edges_kernel_v + t57*(t54.reshape((3, 3, 1, 8, ))**2 - edges_kernel_v)
+    # Adam/edges/kernel: elementwise edges_kernel_m = edges_kernel_m + t54*(-edges_kernel_m + t53); edges_kernel_v = edges_kernel_v + t56*(t53**2 - edges_kernel_v); edges_kernel = edges_kernel - t59*(edges_kernel_m + t54*(-edges_kernel_m + t53))/(sqrt(edges_kernel_v + t56*(t53**2 - edges_kernel_v)) + 1e-07)
+    sk_t0 = edges_kernel_m + t54*(-edges_kernel_m + t53.reshape((3, 3, 1, 8, )))
+    sk_t1 = edges_kernel_v + t56*(t53.reshape((3, 3, 1, 8, ))**2 - edges_kernel_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = -sk_t0*t60/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + edges_kernel
+    sk_r2 = -sk_t0*t59/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + edges_kernel
     np.copyto(edges_kernel_m, sk_r0, casting="unsafe")
     np.copyto(edges_kernel_v, sk_r1, casting="unsafe")
     np.copyto(edges_kernel, sk_r2, casting="unsafe")
 
-    # gradients/edges: reduce t62 <- t53
-    np.sum(t53.reshape(1, 100*batch, 8), axis=1, out=t62.reshape(1, 8))
+    # gradients/edges: reduce t61 <- t52
+    np.sum(t52.reshape(1, 100*batch, 8), axis=1, out=t61.reshape(1, 8))
 
-    # Adam/edges/bias: elementwise edges_bias_m = edges_bias_m + t55*(-edges_bias_m + t62); edges_bias_v = edges_bias_v + t57*(t62**2 - edges_bias_v); edges_bias = edges_bias - t60*(edges_bias_m + t55*(-edges_bias_m + t62))/(sqrt(edges_bias_v + t57*(t62**2 - edges_bias_v)) + 1e-07)
-    sk_t0 = edges_bias_m + t55*(-edges_bias_m + t62)
-    sk_t1 = edges_bias_v + t57*(t62**2 - edges_bias_v)
+    # Adam/edges/bias: elementwise edges_bias_m = edges_bias_m + t54*(-edges_bias_m + t61); edges_bias_v = edges_bias_v + t56*(t61**2 - edges_bias_v); edges_bias = edges_bias - t59*(edges_bias_m + t54*(-edges_bias_m + t61))/(sqrt(edges_bias_v + t56*(t61**2 - edges_bias_v)) + 1e-07)
+    sk_t0 = edges_bias_m + t54*(-edges_bias_m + t61)
+    sk_t1 = edges_bias_v + t56*(t61**2 - edges_bias_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = -sk_t0*t60/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + edges_bias
+    sk_r2 = -sk_t0*t59/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + edges_bias
     np.copyto(edges_bias_m, sk_r0, casting="unsafe")
     np.copyto(edges_bias_v, sk_r1, casting="unsafe")
     np.copyto(edges_bias, sk_r2, casting="unsafe")
 
-    # gradients/edges_norm: reduce t67 <- t66
-    np.sum(t66.reshape(1, 100*batch, 8), axis=1, out=t67.reshape(1, 8))
+    # gradients/edges_norm: reduce t66 <- t65
+    np.sum(t65.reshape(1, 100*batch, 8), axis=1, out=t66.reshape(1, 8))
 
-    # Adam/edges_norm/gamma: elementwise edges_norm_gamma_m = edges_norm_gamma_m + t55*(-edges_norm_gamma_m + t67); edges_norm_gamma_v = edges_norm_gamma_v + t57*(t67**2 - edges_norm_gamma_v); edges_norm_gamma = edges_norm_gamma - t60*(edges_norm_gamma_m + t55*(-edges_norm_gamma_m + t67))/(sqrt(edges_norm_gamma_v + t57*(t67**2 - edges_norm_gamma_v)) + 1e-07)
-    sk_t0 = edges_norm_gamma_m + t55*(-edges_norm_gamma_m + t67)
-    sk_t1 = edges_norm_gamma_v + t57*(t67**2 - edges_norm_gamma_v)
+    # Adam/edges_norm/gamma: elementwise edges_norm_gamma_m = edges_norm_gamma_m + t54*(-edges_norm_gamma_m + t66); edges_norm_gamma_v = edges_norm_gamma_v + t56*(t66**2 - edges_norm_gamma_v); edges_norm_gamma = edges_norm_gamma - t59*(edges_norm_gamma_m + t54*(-edges_norm_gamma_m + t66))/(sqrt(edges_norm_gamma_v + t56*(t66**2 - edges_norm_gamma_v)) + 1e-07)
+    sk_t0 = edges_norm_gamma_m + t54*(-edges_norm_gamma_m + t66)
+    sk_t1 = edges_norm_gamma_v + t56*(t66**2 - edges_norm_gamma_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = -sk_t0*t60/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + edges_norm_gamma
+    sk_r2 = -sk_t0*t59/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + edges_norm_gamma
     np.copyto(edges_norm_gamma_m, sk_r0, casting="unsafe")
     np.copyto(edges_norm_gamma_v, sk_r1, casting="unsafe")
     np.copyto(edges_norm_gamma, sk_r2, casting="unsafe")
 
-    # gradients/edges_norm: reduce t71 <- t43
-    np.sum(t43.reshape(1, 100*batch, 8), axis=1, out=t71.reshape(1, 8))
+    # gradients/edges_norm: reduce t70 <- t42
+    np.sum(t42.reshape(1, 100*batch, 8), axis=1, out=t70.reshape(1, 8))
 
-    # Adam/edges_norm/beta; edges_norm: elementwise edges_norm_beta_m = edges_norm_beta_m + t55*(-edges_norm_beta_m + t71); edges_norm_beta_v = edges_norm_beta_v + t57*(t71**2 - edges_norm_beta_v); edges_norm_beta = edges_norm_beta - t60*(edges_norm_beta_m + t55*(-edges_norm_beta_m + t71))/(sqrt(edges_norm_beta_v + t57*(t71**2 - edges_norm_beta_v)) + 1e-07); edges_norm_moving_mean = 0.99*edges_norm_moving_mean + 0.01*t5; edges_norm_moving_variance = 0.01*t9 + 0.99*edges_norm_moving_variance
-    sk_t0 = edges_norm_beta_m + t55*(-edges_norm_beta_m + t71)
-    sk_t1 = edges_norm_beta_v + t57*(t71**2 - edges_norm_beta_v)
+    # Adam/edges_norm/beta; edges_norm: elementwise edges_norm_beta_m = edges_norm_beta_m + t54*(-edges_norm_beta_m + t70); edges_norm_beta_v = edges_norm_beta_v + t56*(t70**2 - edges_norm_beta_v); edges_norm_beta = edges_norm_beta - t59*(edges_norm_beta_m + t54*(-edges_norm_beta_m + t70))/(sqrt(edges_norm_beta_v + t56*(t70**2 - edges_norm_beta_v)) + 1e-07); edges_norm_moving_mean = 0.99*edges_norm_moving_mean + 0.01*t5; edges_norm_moving_variance = 0.01*t9 + 0.99*edges_norm_moving_variance
+    sk_t0 = edges_norm_beta_m + t54*(-edges_norm_beta_m + t70)
+    sk_t1 = edges_norm_beta_v + t56*(t70**2 - edges_norm_beta_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = -sk_t0*t60/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + edges_norm_beta
+    sk_r2 = -sk_t0*t59/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + edges_norm_beta
     sk_r3 = 0.99*edges_norm_moving_mean + 0.010000000000000009*t5
     sk_r4 = 0.010000000000000009*t9 + 0.99*edges_norm_moving_variance
     np.copyto(edges_norm_beta_m, sk_r0, casting="unsafe")
@@ -436,54 +432,54 @@ def cnn_train_step(batch, image, direction_target, direction_sample_weights, los
     np.copyto(edges_norm_moving_mean, sk_r3, casting="unsafe")
     np.copyto(edges_norm_moving_variance, sk_r4, casting="unsafe")
 
-    # gradients/bars: gemm t75 = t12.T @ t40
-    np.matmul(np.swapaxes(t12.reshape((25*batch, 72, )), -1, -2), t40.reshape((25*batch, 16, )), out=t75)
+    # gradients/bars: gemm t74 = t12.T @ t39
+    np.matmul(np.swapaxes(t12.reshape((25*batch, 72, )), -1, -2), t39.reshape((25*batch, 16, )), out=t74)
 
-    # Adam/bars/kernel: elementwise bars_kernel_m = bars_kernel_m + t55*(-bars_kernel_m + t75); bars_kernel_v = bars_kernel_v + t57*(t75**2 - bars_kernel_v); bars_kernel = bars_kernel - t60*(bars_kernel_m + t55*(-bars_kernel_m + t75))/(sqrt(bars_kernel_v + t57*(t75**2 - bars_kernel_v)) + 1e-07)
-    sk_t0 = bars_kernel_m + t55*(-bars_kernel_m + t75.reshape((3, 3, 8, 16, )))
-    sk_t1 = bars_kernel_v + t57*(t75.reshape((3, 3, 8, 16, ))**2 - bars_kernel_v)
+    # Adam/bars/kernel: elementwise bars_kernel_m = bars_kernel_m + t54*(-bars_kernel_m + t74); bars_kernel_v = bars_kernel_v + t56*(t74**2 - bars_kernel_v); bars_kernel = bars_kernel - t59*(bars_kernel_m + t54*(-bars_kernel_m + t74))/(sqrt(bars_kernel_v + t56*(t74**2 - bars_kernel_v)) + 1e-07)
+    sk_t0 = bars_kernel_m + t54*(-bars_kernel_m + t74.reshape((3, 3, 8, 16, )))
+    sk_t1 = bars_kernel_v + t56*(t74.reshape((3, 3, 8, 16, ))**2 - bars_kernel_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = -sk_t0*t60/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + bars_kernel
+    sk_r2 = -sk_t0*t59/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + bars_kernel
     np.copyto(bars_kernel_m, sk_r0, casting="unsafe")
     np.copyto(bars_kernel_v, sk_r1, casting="unsafe")
     np.copyto(bars_kernel, sk_r2, casting="unsafe")
 
-    # gradients/bars: reduce t79 <- t40
-    np.sum(t40.reshape(1, 25*batch, 16), axis=1, out=t79.reshape(1, 16))
+    # gradients/bars: reduce t78 <- t39
+    np.sum(t39.reshape(1, 25*batch, 16), axis=1, out=t78.reshape(1, 16))
 
-    # Adam/bars/bias: elementwise bars_bias_m = bars_bias_m + t55*(-bars_bias_m + t79); bars_bias_v = bars_bias_v + t57*(t79**2 - bars_bias_v); bars_bias = bars_bias - t60*(bars_bias_m + t55*(-bars_bias_m + t79))/(sqrt(bars_bias_v + t57*(t79**2 - bars_bias_v)) + 1e-07)
-    sk_t0 = bars_bias_m + t55*(-bars_bias_m + t79)
-    sk_t1 = bars_bias_v + t57*(t79**2 - bars_bias_v)
+    # Adam/bars/bias: elementwise bars_bias_m = bars_bias_m + t54*(-bars_bias_m + t78); bars_bias_v = bars_bias_v + t56*(t78**2 - bars_bias_v); bars_bias = bars_bias - t59*(bars_bias_m + t54*(-bars_bias_m + t78))/(sqrt(bars_bias_v + t56*(t78**2 - bars_bias_v)) + 1e-07)
+    sk_t0 = bars_bias_m + t54*(-bars_bias_m + t78)
+    sk_t1 = bars_bias_v + t56*(t78**2 - bars_bias_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = -sk_t0*t60/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + bars_bias
+    sk_r2 = -sk_t0*t59/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + bars_bias
     np.copyto(bars_bias_m, sk_r0, casting="unsafe")
     np.copyto(bars_bias_v, sk_r1, casting="unsafe")
     np.copyto(bars_bias, sk_r2, casting="unsafe")
 
-    # gradients/direction: gemm t83 = t17.T @ t37
-    np.matmul(np.swapaxes(t17, -1, -2), t37, out=t83)
+    # gradients/direction: gemm t82 = t17.T @ t36
+    np.matmul(np.swapaxes(t17, -1, -2), t36, out=t82)
 
-    # Adam/direction/kernel: elementwise direction_kernel_m = direction_kernel_m + t55*(-direction_kernel_m + t83); direction_kernel_v = direction_kernel_v + t57*(t83**2 - direction_kernel_v); direction_kernel = direction_kernel - t60*(direction_kernel_m + t55*(-direction_kernel_m + t83))/(sqrt(direction_kernel_v + t57*(t83**2 - direction_kernel_v)) + 1e-07)
-    sk_t0 = direction_kernel_m + t55*(-direction_kernel_m + t83)
-    sk_t1 = direction_kernel_v + t57*(t83**2 - direction_kernel_v)
+    # Adam/direction/kernel: elementwise direction_kernel_m = direction_kernel_m + t54*(-direction_kernel_m + t82); direction_kernel_v = direction_kernel_v + t56*(t82**2 - direction_kernel_v); direction_kernel = direction_kernel - t59*(direction_kernel_m + t54*(-direction_kernel_m + t82))/(sqrt(direction_kernel_v + t56*(t82**2 - direction_kernel_v)) + 1e-07)
+    sk_t0 = direction_kernel_m + t54*(-direction_kernel_m + t82)
+    sk_t1 = direction_kernel_v + t56*(t82**2 - direction_kernel_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = -sk_t0*t60/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + direction_kernel
+    sk_r2 = -sk_t0*t59/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + direction_kernel
     np.copyto(direction_kernel_m, sk_r0, casting="unsafe")
     np.copyto(direction_kernel_v, sk_r1, casting="unsafe")
     np.copyto(direction_kernel, sk_r2, casting="unsafe")
 
-    # gradients/direction: reduce t87 <- t37
-    np.sum(t37.reshape(1, batch, 3), axis=1, out=t87.reshape(1, 3))
+    # gradients/direction: reduce t86 <- t36
+    np.sum(t36.reshape(1, batch, 3), axis=1, out=t86.reshape(1, 3))
 
-    # Adam/direction/bias: elementwise direction_bias_m = direction_bias_m + t55*(-direction_bias_m + t87); direction_bias_v = direction_bias_v + t57*(t87**2 - direction_bias_v); direction_bias = direction_bias - t60*(direction_bias_m + t55*(-direction_bias_m + t87))/(sqrt(direction_bias_v + t57*(t87**2 - direction_bias_v)) + 1e-07)
-    sk_t0 = direction_bias_m + t55*(-direction_bias_m + t87)
-    sk_t1 = direction_bias_v + t57*(t87**2 - direction_bias_v)
+    # Adam/direction/bias: elementwise direction_bias_m = direction_bias_m + t54*(-direction_bias_m + t86); direction_bias_v = direction_bias_v + t56*(t86**2 - direction_bias_v); direction_bias = direction_bias - t59*(direction_bias_m + t54*(-direction_bias_m + t86))/(sqrt(direction_bias_v + t56*(t86**2 - direction_bias_v)) + 1e-07)
+    sk_t0 = direction_bias_m + t54*(-direction_bias_m + t86)
+    sk_t1 = direction_bias_v + t56*(t86**2 - direction_bias_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = -sk_t0*t60/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + direction_bias
+    sk_r2 = -sk_t0*t59/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + direction_bias
     np.copyto(direction_bias_m, sk_r0, casting="unsafe")
     np.copyto(direction_bias_v, sk_r1, casting="unsafe")
     np.copyto(direction_bias, sk_r2, casting="unsafe")

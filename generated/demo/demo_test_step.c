@@ -274,8 +274,7 @@ int demo_test_step(const demo_test_step_args *args, void *workspace)
     int64_t *const t25 = (int64_t *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + 64); /* region 9: [batch] */
     float *const t26 = (float *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(12*batch) + 64); /* region 8: [batch,3] */
     int64_t *const t27 = (int64_t *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 2*SK_ROUND64(12*batch) + 64); /* region 10: [batch] */
-    int64_t *const t28 = (int64_t *)(sk_ws + 640*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 2*SK_ROUND64(12*batch) + 64); /* region 10: [batch] */
-    float *const t29 = (float *)(sk_ws + 640*batch + 2*SK_ROUND64(4*batch)); /* region 5: [batch] */
+    float *const t28 = (float *)(sk_ws + 640*batch + 2*SK_ROUND64(4*batch)); /* region 5: [batch] */
 
     SK_FTZ_BEGIN();
 
@@ -484,19 +483,13 @@ int demo_test_step(const demo_test_step_args *args, void *workspace)
 
     /* kind_accuracy: elementwise[batch] t28 = t25 == t27 ? 1 : 0 */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const int64_t sk_x0 = t25[sk_i0];
-        const int64_t sk_x1 = t27[sk_i0];
+        const float sk_x0 = (float)t25[sk_i0];
+        const float sk_x1 = (float)t27[sk_i0];
         t28[sk_i0] = (sk_x0 == sk_x1) ? 1 : 0;
     }
 
-    /* kind_accuracy: elementwise[batch] t29 = t28 */
-    for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const float sk_x0 = (float)t28[sk_i0];
-        t29[sk_i0] = sk_x0;
-    }
-
-    /* kind_accuracy: reduce kind_accuracy_total[] = sum(t29[batch]) */
-    kind_accuracy_total[0] = sk_sum_f32(t29, batch);
+    /* kind_accuracy: reduce kind_accuracy_total[] = sum(t28[batch]) */
+    kind_accuracy_total[0] = sk_sum_f32(t28, batch);
 
     /* level_loss: copy kind_accuracy_count[] = level_mae_count */
     memcpy(kind_accuracy_count, level_mae_count, 1*sizeof(float));

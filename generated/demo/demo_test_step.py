@@ -91,8 +91,7 @@ def demo_test_step(batch, signal, context, level_target, kind_target, level_samp
     t25 = sk_ws9[:batch].reshape((batch, ))  # kind_accuracy (None,)
     t26 = sk_ws8[:3*batch].reshape((batch, 3, ))  # kind (None, 3)
     t27 = sk_ws10[:batch].reshape((batch, ))  # kind_accuracy (None,)
-    t28 = sk_ws10[:batch].reshape((batch, ))  # kind_accuracy (None,)
-    t29 = sk_ws5[:batch].reshape((batch, ))  # kind_accuracy (None,)
+    t28 = sk_ws5[:batch].reshape((batch, ))  # kind_accuracy (None,)
 
     # level_loss: elementwise level_mae_count = batch
     np.copyto(level_mae_count, batch, casting="unsafe")
@@ -189,13 +188,10 @@ def demo_test_step(batch, signal, context, level_target, kind_target, level_samp
     np.argmax(t26.reshape(batch, 3, 1), axis=1, out=t27.reshape(batch, 1))
 
     # kind_accuracy: elementwise t28 = where(t25 == t27, 1, 0)
-    np.copyto(t28, np.where(np.equal(t25, t27), np.int64(1), np.int64(0)), casting="unsafe")
+    np.copyto(t28, np.where(np.equal(t25, t27), np.float32(1), np.float32(0)), casting="unsafe")
 
-    # kind_accuracy: elementwise t29 = t28
-    np.copyto(t29, t28, casting="unsafe")
-
-    # kind_accuracy: reduce kind_accuracy_total <- t29
-    np.sum(t29.reshape(1, batch, 1), axis=1, out=kind_accuracy_total.reshape(1, 1))
+    # kind_accuracy: reduce kind_accuracy_total <- t28
+    np.sum(t28.reshape(1, batch, 1), axis=1, out=kind_accuracy_total.reshape(1, 1))
 
     # level_loss: copy kind_accuracy_count <- level_mae_count
     np.copyto(kind_accuracy_count.reshape(-1), level_mae_count.reshape(-1))

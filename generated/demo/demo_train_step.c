@@ -407,37 +407,36 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     int64_t *const t30 = (int64_t *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 17: [batch] */
     float *const t31 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + 256); /* region 16: [batch,3] */
     int64_t *const t32 = (int64_t *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 18: [batch] */
-    int64_t *const t33 = (int64_t *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 18: [batch] */
-    float *const t34 = (float *)(sk_ws + 1536*batch + 2*SK_ROUND64(4*batch) + 256); /* region 13: [batch] */
-    float *const t37 = (float *)(sk_ws + 1536*batch + SK_ROUND64(4*batch) + 256); /* region 12: [batch] */
-    float *const t38 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + 256); /* region 16: [batch,3] */
-    float *const t39 = (float *)(sk_ws + 1536*batch + SK_ROUND64(4*batch) + 256); /* region 12: [batch,1] */
-    float *const t40 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(12*batch) + 256); /* region 15: [batch,3] */
-    float *const t41 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 20: [batch,64] */
-    float *const t42 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 19: [batch] */
-    float *const t43 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 19: [batch,1] */
+    float *const t33 = (float *)(sk_ws + 1536*batch + 2*SK_ROUND64(4*batch) + 256); /* region 13: [batch] */
+    float *const t36 = (float *)(sk_ws + 1536*batch + SK_ROUND64(4*batch) + 256); /* region 12: [batch] */
+    float *const t37 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + 256); /* region 16: [batch,3] */
+    float *const t38 = (float *)(sk_ws + 1536*batch + SK_ROUND64(4*batch) + 256); /* region 12: [batch,1] */
+    float *const t39 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(12*batch) + 256); /* region 15: [batch,3] */
+    float *const t40 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 20: [batch,64] */
+    float *const t41 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 19: [batch] */
+    float *const t42 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 19: [batch,1] */
+    float *const t43 = (float *)(sk_ws + 1792*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 21: [batch,64] */
     float *const t44 = (float *)(sk_ws + 1792*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 21: [batch,64] */
-    float *const t45 = (float *)(sk_ws + 1792*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 21: [batch,64] */
+    float *const t45 = (float *)(sk_ws + 2048*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 22: [batch,80] */
     float *const t46 = (float *)(sk_ws + 2048*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 22: [batch,80] */
-    float *const t47 = (float *)(sk_ws + 2048*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 22: [batch,80] */
+    float *const t47 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 20: [batch,64] */
     float *const t48 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 20: [batch,64] */
-    float *const t49 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 20: [batch,64] */
-    float *const t50 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 23: [12,64] */
-    float *const t51 = (float *)(sk_ws + 64);          /* region 1: [] */
-    float *const t53 = (float *)(sk_ws + 0);           /* region 0: [] */
-    float *const t55 = (float *)(sk_ws + 128);         /* region 2: [] */
-    float *const t56 = (float *)(sk_ws + 192);         /* region 3: [] */
-    float *const t58 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 24: [64] */
+    float *const t49 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 23: [12,64] */
+    float *const t50 = (float *)(sk_ws + 64);          /* region 1: [] */
+    float *const t52 = (float *)(sk_ws + 0);           /* region 0: [] */
+    float *const t54 = (float *)(sk_ws + 128);         /* region 2: [] */
+    float *const t55 = (float *)(sk_ws + 192);         /* region 3: [] */
+    float *const t57 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 24: [64] */
+    float *const t61 = (float *)(sk_ws + 576*batch + 256); /* region 7: [batch,16] */
     float *const t62 = (float *)(sk_ws + 576*batch + 256); /* region 7: [batch,16] */
-    float *const t63 = (float *)(sk_ws + 576*batch + 256); /* region 7: [batch,16] */
-    float *const t64 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 24: [4,16] */
-    float *const t68 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3584); /* region 25: [16] */
-    float *const t72 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3648); /* region 26: [80,64] */
-    float *const t76 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 24: [64] */
-    float *const t80 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 24: [64,1] */
-    float *const t84 = (float *)(sk_ws + 128);         /* region 2: [1] */
-    float *const t88 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 24128); /* region 27: [64,3] */
-    float *const t92 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 24896); /* region 28: [3] */
+    float *const t63 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 24: [4,16] */
+    float *const t67 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3584); /* region 25: [16] */
+    float *const t71 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3648); /* region 26: [80,64] */
+    float *const t75 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 24: [64] */
+    float *const t79 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 24: [64,1] */
+    float *const t83 = (float *)(sk_ws + 128);         /* region 2: [1] */
+    float *const t87 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 24128); /* region 27: [64,3] */
+    float *const t91 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 24896); /* region 28: [3] */
 
     /* const0: constant (2,) */
     static const int64_t const0[2] = {
@@ -446,12 +445,12 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
 
     SK_FTZ_BEGIN();
 
-    /* Adam: elementwise[] t53 = 1 - Adam_beta_2; t51 = 1 - Adam_beta_1 */
+    /* Adam: elementwise[] t52 = 1 - Adam_beta_2; t50 = 1 - Adam_beta_1 */
     {
         const float sk_x0 = Adam_beta_2[0];
         const float sk_x1 = Adam_beta_1[0];
-        t53[0] = 1 - sk_x0;
-        t51[0] = 1 - sk_x1;
+        t52[0] = 1 - sk_x0;
+        t50[0] = 1 - sk_x1;
     }
 
     /* Adam: elementwise[] Adam_iterations = Adam_iterations + 1 */
@@ -460,14 +459,14 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         Adam_iterations[0] = sk_x0 + 1;
     }
 
-    /* Adam; level_loss: elementwise[] t55 = Adam_iterations; t56 = Adam_learning_rate*sqrt(1 - Adam_beta_2**Adam_iterations)/(1 - Adam_beta_1**Adam_iterations); level_mae_count = batch */
+    /* Adam; level_loss: elementwise[] t54 = Adam_iterations; t55 = Adam_learning_rate*sqrt(1 - Adam_beta_2**Adam_iterations)/(1 - Adam_beta_1**Adam_iterations); level_mae_count = batch */
     {
         const float sk_x0 = (float)Adam_iterations[0];
         const float sk_x1 = Adam_learning_rate[0];
         const float sk_x2 = Adam_beta_2[0];
         const float sk_x3 = Adam_beta_1[0];
-        t55[0] = sk_x0;
-        t56[0] = sk_x1*sqrtf(1 - powf(sk_x2, sk_x0))/(1 - powf(sk_x3, sk_x0));
+        t54[0] = sk_x0;
+        t55[0] = sk_x1*sqrtf(1 - powf(sk_x2, sk_x0))/(1 - powf(sk_x3, sk_x0));
         level_mae_count[0] = (float)batch;
     }
 
@@ -686,107 +685,101 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         t32[sk_o] = sk_at;
     }
 
-    /* kind_accuracy: elementwise[batch] t33 = t30 == t32 ? 1 : 0 */
+    /* kind_accuracy; gradients/kind_loss; gradients/level_loss: elementwise[batch] t33 = t30 == t32 ? 1 : 0; t36 = -0.5*kind_sample_weights/batch; t41 = level_sample_weights/batch */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const int64_t sk_x0 = t30[sk_i0];
-        const int64_t sk_x1 = t32[sk_i0];
-        t33[sk_i0] = (sk_x0 == sk_x1) ? 1 : 0;
-    }
-
-    /* kind_accuracy; gradients/kind_loss; gradients/level_loss: elementwise[batch] t34 = t33; t37 = -0.5*kind_sample_weights/batch; t42 = level_sample_weights/batch */
-    for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const float sk_x0 = (float)t33[sk_i0];
-        const float sk_x1 = kind_sample_weights[sk_i0];
-        const float sk_x2 = level_sample_weights[sk_i0];
+        const float sk_x0 = (float)t30[sk_i0];
+        const float sk_x1 = (float)t32[sk_i0];
+        const float sk_x2 = kind_sample_weights[sk_i0];
+        const float sk_x3 = level_sample_weights[sk_i0];
         const float sk_t0 = 1.0f/((float)batch);
-        t34[sk_i0] = sk_x0;
-        t37[sk_i0] = -0.5f*sk_t0*sk_x1;
-        t42[sk_i0] = sk_t0*sk_x2;
+        t33[sk_i0] = (sk_x0 == sk_x1) ? 1 : 0;
+        t36[sk_i0] = -0.5f*sk_t0*sk_x2;
+        t41[sk_i0] = sk_t0*sk_x3;
     }
 
-    /* kind_accuracy: reduce kind_accuracy_total[] = sum(t34[batch]) */
-    kind_accuracy_total[0] = sk_sum_f32(t34, batch);
+    /* kind_accuracy: reduce kind_accuracy_total[] = sum(t33[batch]) */
+    kind_accuracy_total[0] = sk_sum_f32(t33, batch);
 
-    /* gradients/kind_loss: elementwise[batch,3] t38 = kind_target*t37 */
+    /* gradients/kind_loss: elementwise[batch,3] t37 = kind_target*t36 */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const float sk_x1 = t37[sk_i0];
+        const float sk_x1 = t36[sk_i0];
         for (int64_t sk_i1 = 0; sk_i1 < 3; ++sk_i1) {
             const float sk_x0 = kind_target[3*sk_i0 + sk_i1];
-            t38[3*sk_i0 + sk_i1] = sk_x0*sk_x1;
+            t37[3*sk_i0 + sk_i1] = sk_x0*sk_x1;
         }
     }
 
-    /* gradients/kind_loss: reduce t39[batch,1] = sum(t38[batch,3]) */
+    /* gradients/kind_loss: reduce t38[batch,1] = sum(t37[batch,3]) */
     for (int64_t sk_o = 0; sk_o < batch; ++sk_o) {
-        t39[sk_o] = sk_sum_f32(t38 + 3*sk_o, 3);
+        t38[sk_o] = sk_sum_f32(t37 + 3*sk_o, 3);
     }
 
-    /* gradients/kind_loss: elementwise[batch,3] t40 = t38 - t39*exp(t20) */
+    /* gradients/kind_loss: elementwise[batch,3] t39 = t37 - t38*exp(t20) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const float sk_x2 = t39[sk_i0];
+        const float sk_x2 = t38[sk_i0];
         for (int64_t sk_i1 = 0; sk_i1 < 3; ++sk_i1) {
-            const float sk_x0 = t38[3*sk_i0 + sk_i1];
+            const float sk_x0 = t37[3*sk_i0 + sk_i1];
             const float sk_x1 = t20[3*sk_i0 + sk_i1];
-            t40[3*sk_i0 + sk_i1] = sk_x0 - sk_x2*expf(sk_x1);
+            t39[3*sk_i0 + sk_i1] = sk_x0 - sk_x2*expf(sk_x1);
         }
     }
 
-    /* gradients/kind: gemm t41[batch,64] = t40 @ kind_kernel.T */
-    sk_sgemm(0, 1, batch, 64, 3, t40, 3, kind_kernel, 3, t41, 64);
+    /* gradients/kind: gemm t40[batch,64] = t39 @ kind_kernel.T */
+    sk_sgemm(0, 1, batch, 64, 3, t39, 3, kind_kernel, 3, t40, 64);
 
-    /* gradients/level_loss: elementwise[batch,1] t43 = 2*t13*t42 */
+    /* gradients/level_loss: elementwise[batch,1] t42 = 2*t13*t41 */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         const float sk_x0 = t13[sk_i0];
-        const float sk_x1 = t42[sk_i0];
-        t43[sk_i0] = 2*sk_x0*sk_x1;
+        const float sk_x1 = t41[sk_i0];
+        t42[sk_i0] = 2*sk_x0*sk_x1;
     }
 
-    /* gradients/level: gemm t44[batch,64] = t43 @ level_kernel.T */
-    sk_sgemm(0, 1, batch, 64, 1, t43, 1, level_kernel, 1, t44, 64);
+    /* gradients/level: gemm t43[batch,64] = t42 @ level_kernel.T */
+    sk_sgemm(0, 1, batch, 64, 1, t42, 1, level_kernel, 1, t43, 64);
 
-    /* gradients/shared: elementwise[batch,64] t45 = (t41 + t44)*(t10 > 0 ? 1 : 0) */
+    /* gradients/shared: elementwise[batch,64] t44 = (t40 + t43)*(t10 > 0 ? 1 : 0) */
     for (int64_t sk_i0 = 0; sk_i0 < 64*batch; ++sk_i0) {
         const float sk_x0 = t10[sk_i0];
-        const float sk_x1 = t41[sk_i0];
-        const float sk_x2 = t44[sk_i0];
-        t45[sk_i0] = (sk_x1 + sk_x2)*((sk_x0 > 0) ? 1 : 0);
+        const float sk_x1 = t40[sk_i0];
+        const float sk_x2 = t43[sk_i0];
+        t44[sk_i0] = (sk_x1 + sk_x2)*((sk_x0 > 0) ? 1 : 0);
     }
 
-    /* gradients/shared: gemm t46[batch,80] = t45 @ shared_kernel.T */
-    sk_sgemm(0, 1, batch, 80, 64, t45, 64, shared_kernel, 64, t46, 80);
+    /* gradients/shared: gemm t45[batch,80] = t44 @ shared_kernel.T */
+    sk_sgemm(0, 1, batch, 80, 64, t44, 64, shared_kernel, 64, t45, 80);
 
-    /* gradients/joint_dropout: elementwise[batch,80] t47 = t46*(t7 >= 0.1 ? 1.1111112 : 0) */
+    /* gradients/joint_dropout: elementwise[batch,80] t46 = t45*(t7 >= 0.1 ? 1.1111112 : 0) */
     for (int64_t sk_i0 = 0; sk_i0 < 80*batch; ++sk_i0) {
         const float sk_x0 = t7[sk_i0];
-        const float sk_x1 = t46[sk_i0];
-        t47[sk_i0] = sk_x1*((sk_x0 >= 0.1f) ? 1.1111112f : 0);
+        const float sk_x1 = t45[sk_i0];
+        t46[sk_i0] = sk_x1*((sk_x0 >= 0.1f) ? 1.1111112f : 0);
     }
 
-    /* gradients/joint: slice t48[batch,64] = t47[0:batch, 0:64] */
+    /* gradients/joint: slice t47[batch,64] = t46[0:batch, 0:64] */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         for (int64_t sk_i1 = 0; sk_i1 < 64; ++sk_i1) {
-            t48[64*sk_i0 + sk_i1] = t47[80*sk_i0 + sk_i1];
+            t47[64*sk_i0 + sk_i1] = t46[80*sk_i0 + sk_i1];
         }
     }
 
-    /* gradients/signal_dense: elementwise[batch,64] t49 = t48*(t1 > 0 ? 1 : 0) */
+    /* gradients/signal_dense: elementwise[batch,64] t48 = t47*(t1 > 0 ? 1 : 0) */
     for (int64_t sk_i0 = 0; sk_i0 < 64*batch; ++sk_i0) {
         const float sk_x0 = t1[sk_i0];
-        const float sk_x1 = t48[sk_i0];
-        t49[sk_i0] = sk_x1*((sk_x0 > 0) ? 1 : 0);
+        const float sk_x1 = t47[sk_i0];
+        t48[sk_i0] = sk_x1*((sk_x0 > 0) ? 1 : 0);
     }
 
-    /* gradients/signal_dense: gemm t50[12,64] = signal.T @ t49 */
-    sk_sgemm(1, 0, 12, 64, batch, signal, 12, t49, 64, t50, 64);
+    /* gradients/signal_dense: gemm t49[12,64] = signal.T @ t48 */
+    sk_sgemm(1, 0, 12, 64, batch, signal, 12, t48, 64, t49, 64);
 
-    /* Adam/signal_dense/kernel: elementwise[12,64] signal_dense_kernel_m = signal_dense_kernel_m + t51*(-signal_dense_kernel_m + t50); signal_dense_kernel_v = signal_dense_kernel_v + t53*(t50**2 - signal_dense_kernel_v); signal_dense_kernel = signal_dense_kernel - t56*(signal_dense_kernel_m + t51*(-signal_dense_kernel_m + t50))/(sqrt(signal_dense_kernel_v + t53*(t50**2 - signal_dense_kernel_v)) + 1e-07) */
+    /* Adam/signal_dense/kernel: elementwise[12,64] signal_dense_kernel_m = signal_dense_kernel_m + t50*(-signal_dense_kernel_m + t49); signal_dense_kernel_v = signal_dense_kernel_v + t52*(t49**2 - signal_dense_kernel_v); signal_dense_kernel = signal_dense_kernel - t55*(signal_dense_kernel_m + t50*(-signal_dense_kernel_m + t49))/(sqrt(signal_dense_kernel_v + t52*(t49**2 - signal_dense_kernel_v)) + 1e-07) */
     {
-        const float sk_x2 = t51[0];
-        const float sk_x4 = t53[0];
-        const float sk_x6 = t56[0];
+        const float sk_x2 = t50[0];
+        const float sk_x4 = t52[0];
+        const float sk_x6 = t55[0];
         for (int64_t sk_i0 = 0; sk_i0 < 768; ++sk_i0) {
             const float sk_x0 = signal_dense_kernel_m[sk_i0];
-            const float sk_x1 = t50[sk_i0];
+            const float sk_x1 = t49[sk_i0];
             const float sk_x3 = signal_dense_kernel_v[sk_i0];
             const float sk_x5 = signal_dense_kernel[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
@@ -797,10 +790,10 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/signal_dense: reduce t58[64] = sum(t49[batch,64]) */
+    /* gradients/signal_dense: reduce t57[64] = sum(t48[batch,64]) */
     {
-        const float *const sk_src = t49;
-        float *const sk_dst = t58;
+        const float *const sk_src = t48;
+        float *const sk_dst = t57;
         for (int64_t sk_j = 0; sk_j < 64; ++sk_j) sk_dst[sk_j] = 0;
         for (int64_t sk_r = 0; sk_r < batch; ++sk_r) {
             const float *const sk_line = sk_src + 64*sk_r;
@@ -810,14 +803,14 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* Adam/signal_dense/bias: elementwise[64] signal_dense_bias_m = signal_dense_bias_m + t51*(-signal_dense_bias_m + t58); signal_dense_bias_v = signal_dense_bias_v + t53*(t58**2 - signal_dense_bias_v); signal_dense_bias = signal_dense_bias - t56*(signal_dense_bias_m + t51*(-signal_dense_bias_m + t58))/(sqrt(signal_dense_bias_v + t53*(t58**2 - signal_dense_bias_v)) + 1e-07) */
+    /* Adam/signal_dense/bias: elementwise[64] signal_dense_bias_m = signal_dense_bias_m + t50*(-signal_dense_bias_m + t57); signal_dense_bias_v = signal_dense_bias_v + t52*(t57**2 - signal_dense_bias_v); signal_dense_bias = signal_dense_bias - t55*(signal_dense_bias_m + t50*(-signal_dense_bias_m + t57))/(sqrt(signal_dense_bias_v + t52*(t57**2 - signal_dense_bias_v)) + 1e-07) */
     {
-        const float sk_x2 = t51[0];
-        const float sk_x4 = t53[0];
-        const float sk_x6 = t56[0];
+        const float sk_x2 = t50[0];
+        const float sk_x4 = t52[0];
+        const float sk_x6 = t55[0];
         for (int64_t sk_i0 = 0; sk_i0 < 64; ++sk_i0) {
             const float sk_x0 = signal_dense_bias_m[sk_i0];
-            const float sk_x1 = t58[sk_i0];
+            const float sk_x1 = t57[sk_i0];
             const float sk_x3 = signal_dense_bias_v[sk_i0];
             const float sk_x5 = signal_dense_bias[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
@@ -828,31 +821,31 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/joint: slice t62[batch,16] = t47[0:batch, 64:80] */
+    /* gradients/joint: slice t61[batch,16] = t46[0:batch, 64:80] */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         for (int64_t sk_i1 = 0; sk_i1 < 16; ++sk_i1) {
-            t62[16*sk_i0 + sk_i1] = t47[80*sk_i0 + sk_i1 + 64];
+            t61[16*sk_i0 + sk_i1] = t46[80*sk_i0 + sk_i1 + 64];
         }
     }
 
-    /* gradients/context_dense: elementwise[batch,16] t63 = t62*(1 - tanh(t4)**2) */
+    /* gradients/context_dense: elementwise[batch,16] t62 = t61*(1 - tanh(t4)**2) */
     for (int64_t sk_i0 = 0; sk_i0 < 16*batch; ++sk_i0) {
         const float sk_x0 = t4[sk_i0];
-        const float sk_x1 = t62[sk_i0];
-        t63[sk_i0] = sk_x1*(1 - (tanhf(sk_x0)*tanhf(sk_x0)));
+        const float sk_x1 = t61[sk_i0];
+        t62[sk_i0] = sk_x1*(1 - (tanhf(sk_x0)*tanhf(sk_x0)));
     }
 
-    /* gradients/context_dense: gemm t64[4,16] = context.T @ t63 */
-    sk_sgemm(1, 0, 4, 16, batch, context, 4, t63, 16, t64, 16);
+    /* gradients/context_dense: gemm t63[4,16] = context.T @ t62 */
+    sk_sgemm(1, 0, 4, 16, batch, context, 4, t62, 16, t63, 16);
 
-    /* Adam/context_dense/kernel: elementwise[4,16] context_dense_kernel_m = context_dense_kernel_m + t51*(-context_dense_kernel_m + t64); context_dense_kernel_v = context_dense_kernel_v + t53*(t64**2 - context_dense_kernel_v); context_dense_kernel = context_dense_kernel - t56*(context_dense_kernel_m + t51*(-context_dense_kernel_m + t64))/(sqrt(context_dense_kernel_v + t53*(t64**2 - context_dense_kernel_v)) + 1e-07) */
+    /* Adam/context_dense/kernel: elementwise[4,16] context_dense_kernel_m = context_dense_kernel_m + t50*(-context_dense_kernel_m + t63); context_dense_kernel_v = context_dense_kernel_v + t52*(t63**2 - context_dense_kernel_v); context_dense_kernel = context_dense_kernel - t55*(context_dense_kernel_m + t50*(-context_dense_kernel_m + t63))/(sqrt(context_dense_kernel_v + t52*(t63**2 - context_dense_kernel_v)) + 1e-07) */
     {
-        const float sk_x2 = t51[0];
-        const float sk_x4 = t53[0];
-        const float sk_x6 = t56[0];
+        const float sk_x2 = t50[0];
+        const float sk_x4 = t52[0];
+        const float sk_x6 = t55[0];
         for (int64_t sk_i0 = 0; sk_i0 < 64; ++sk_i0) {
             const float sk_x0 = context_dense_kernel_m[sk_i0];
-            const float sk_x1 = t64[sk_i0];
+            const float sk_x1 = t63[sk_i0];
             const float sk_x3 = context_dense_kernel_v[sk_i0];
             const float sk_x5 = context_dense_kernel[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
@@ -863,10 +856,10 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/context_dense: reduce t68[16] = sum(t63[batch,16]) */
+    /* gradients/context_dense: reduce t67[16] = sum(t62[batch,16]) */
     {
-        const float *const sk_src = t63;
-        float *const sk_dst = t68;
+        const float *const sk_src = t62;
+        float *const sk_dst = t67;
         for (int64_t sk_j = 0; sk_j < 16; ++sk_j) sk_dst[sk_j] = 0;
         for (int64_t sk_r = 0; sk_r < batch; ++sk_r) {
             const float *const sk_line = sk_src + 16*sk_r;
@@ -876,14 +869,14 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* Adam/context_dense/bias: elementwise[16] context_dense_bias_m = context_dense_bias_m + t51*(-context_dense_bias_m + t68); context_dense_bias_v = context_dense_bias_v + t53*(t68**2 - context_dense_bias_v); context_dense_bias = context_dense_bias - t56*(context_dense_bias_m + t51*(-context_dense_bias_m + t68))/(sqrt(context_dense_bias_v + t53*(t68**2 - context_dense_bias_v)) + 1e-07) */
+    /* Adam/context_dense/bias: elementwise[16] context_dense_bias_m = context_dense_bias_m + t50*(-context_dense_bias_m + t67); context_dense_bias_v = context_dense_bias_v + t52*(t67**2 - context_dense_bias_v); context_dense_bias = context_dense_bias - t55*(context_dense_bias_m + t50*(-context_dense_bias_m + t67))/(sqrt(context_dense_bias_v + t52*(t67**2 - context_dense_bias_v)) + 1e-07) */
     {
-        const float sk_x2 = t51[0];
-        const float sk_x4 = t53[0];
-        const float sk_x6 = t56[0];
+        const float sk_x2 = t50[0];
+        const float sk_x4 = t52[0];
+        const float sk_x6 = t55[0];
         for (int64_t sk_i0 = 0; sk_i0 < 16; ++sk_i0) {
             const float sk_x0 = context_dense_bias_m[sk_i0];
-            const float sk_x1 = t68[sk_i0];
+            const float sk_x1 = t67[sk_i0];
             const float sk_x3 = context_dense_bias_v[sk_i0];
             const float sk_x5 = context_dense_bias[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
@@ -894,17 +887,17 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/shared: gemm t72[80,64] = t8.T @ t45 */
-    sk_sgemm(1, 0, 80, 64, batch, t8, 80, t45, 64, t72, 64);
+    /* gradients/shared: gemm t71[80,64] = t8.T @ t44 */
+    sk_sgemm(1, 0, 80, 64, batch, t8, 80, t44, 64, t71, 64);
 
-    /* Adam/shared/kernel: elementwise[80,64] shared_kernel_m = shared_kernel_m + t51*(-shared_kernel_m + t72); shared_kernel_v = shared_kernel_v + t53*(t72**2 - shared_kernel_v); shared_kernel = shared_kernel - t56*(shared_kernel_m + t51*(-shared_kernel_m + t72))/(sqrt(shared_kernel_v + t53*(t72**2 - shared_kernel_v)) + 1e-07) */
+    /* Adam/shared/kernel: elementwise[80,64] shared_kernel_m = shared_kernel_m + t50*(-shared_kernel_m + t71); shared_kernel_v = shared_kernel_v + t52*(t71**2 - shared_kernel_v); shared_kernel = shared_kernel - t55*(shared_kernel_m + t50*(-shared_kernel_m + t71))/(sqrt(shared_kernel_v + t52*(t71**2 - shared_kernel_v)) + 1e-07) */
     {
-        const float sk_x2 = t51[0];
-        const float sk_x4 = t53[0];
-        const float sk_x6 = t56[0];
+        const float sk_x2 = t50[0];
+        const float sk_x4 = t52[0];
+        const float sk_x6 = t55[0];
         for (int64_t sk_i0 = 0; sk_i0 < 5120; ++sk_i0) {
             const float sk_x0 = shared_kernel_m[sk_i0];
-            const float sk_x1 = t72[sk_i0];
+            const float sk_x1 = t71[sk_i0];
             const float sk_x3 = shared_kernel_v[sk_i0];
             const float sk_x5 = shared_kernel[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
@@ -915,10 +908,10 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/shared: reduce t76[64] = sum(t45[batch,64]) */
+    /* gradients/shared: reduce t75[64] = sum(t44[batch,64]) */
     {
-        const float *const sk_src = t45;
-        float *const sk_dst = t76;
+        const float *const sk_src = t44;
+        float *const sk_dst = t75;
         for (int64_t sk_j = 0; sk_j < 64; ++sk_j) sk_dst[sk_j] = 0;
         for (int64_t sk_r = 0; sk_r < batch; ++sk_r) {
             const float *const sk_line = sk_src + 64*sk_r;
@@ -928,14 +921,14 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* Adam/shared/bias: elementwise[64] shared_bias_m = shared_bias_m + t51*(-shared_bias_m + t76); shared_bias_v = shared_bias_v + t53*(t76**2 - shared_bias_v); shared_bias = shared_bias - t56*(shared_bias_m + t51*(-shared_bias_m + t76))/(sqrt(shared_bias_v + t53*(t76**2 - shared_bias_v)) + 1e-07) */
+    /* Adam/shared/bias: elementwise[64] shared_bias_m = shared_bias_m + t50*(-shared_bias_m + t75); shared_bias_v = shared_bias_v + t52*(t75**2 - shared_bias_v); shared_bias = shared_bias - t55*(shared_bias_m + t50*(-shared_bias_m + t75))/(sqrt(shared_bias_v + t52*(t75**2 - shared_bias_v)) + 1e-07) */
     {
-        const float sk_x2 = t51[0];
-        const float sk_x4 = t53[0];
-        const float sk_x6 = t56[0];
+        const float sk_x2 = t50[0];
+        const float sk_x4 = t52[0];
+        const float sk_x6 = t55[0];
         for (int64_t sk_i0 = 0; sk_i0 < 64; ++sk_i0) {
             const float sk_x0 = shared_bias_m[sk_i0];
-            const float sk_x1 = t76[sk_i0];
+            const float sk_x1 = t75[sk_i0];
             const float sk_x3 = shared_bias_v[sk_i0];
             const float sk_x5 = shared_bias[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
@@ -946,17 +939,17 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/level: gemm t80[64,1] = t11.T @ t43 */
-    sk_sgemm(1, 0, 64, 1, batch, t11, 64, t43, 1, t80, 1);
+    /* gradients/level: gemm t79[64,1] = t11.T @ t42 */
+    sk_sgemm(1, 0, 64, 1, batch, t11, 64, t42, 1, t79, 1);
 
-    /* Adam/level/kernel: elementwise[64,1] level_kernel_m = level_kernel_m + t51*(-level_kernel_m + t80); level_kernel_v = level_kernel_v + t53*(t80**2 - level_kernel_v); level_kernel = level_kernel - t56*(level_kernel_m + t51*(-level_kernel_m + t80))/(sqrt(level_kernel_v + t53*(t80**2 - level_kernel_v)) + 1e-07) */
+    /* Adam/level/kernel: elementwise[64,1] level_kernel_m = level_kernel_m + t50*(-level_kernel_m + t79); level_kernel_v = level_kernel_v + t52*(t79**2 - level_kernel_v); level_kernel = level_kernel - t55*(level_kernel_m + t50*(-level_kernel_m + t79))/(sqrt(level_kernel_v + t52*(t79**2 - level_kernel_v)) + 1e-07) */
     {
-        const float sk_x2 = t51[0];
-        const float sk_x4 = t53[0];
-        const float sk_x6 = t56[0];
+        const float sk_x2 = t50[0];
+        const float sk_x4 = t52[0];
+        const float sk_x6 = t55[0];
         for (int64_t sk_i0 = 0; sk_i0 < 64; ++sk_i0) {
             const float sk_x0 = level_kernel_m[sk_i0];
-            const float sk_x1 = t80[sk_i0];
+            const float sk_x1 = t79[sk_i0];
             const float sk_x3 = level_kernel_v[sk_i0];
             const float sk_x5 = level_kernel[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
@@ -967,18 +960,18 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/level: reduce t84[1] = sum(t43[batch,1]) */
-    t84[0] = sk_sum_f32(t43, batch);
+    /* gradients/level: reduce t83[1] = sum(t42[batch,1]) */
+    t83[0] = sk_sum_f32(t42, batch);
 
-    /* Adam/level/bias: elementwise[1] level_bias_v = level_bias_v + t53*(-level_bias_v + t84**2); level_bias_m = level_bias_m + t51*(t84 - level_bias_m); level_bias = level_bias - t56*(level_bias_m + t51*(t84 - level_bias_m))/(sqrt(level_bias_v + t53*(-level_bias_v + t84**2)) + 1e-07) */
+    /* Adam/level/bias: elementwise[1] level_bias_v = level_bias_v + t52*(-level_bias_v + t83**2); level_bias_m = level_bias_m + t50*(t83 - level_bias_m); level_bias = level_bias - t55*(level_bias_m + t50*(t83 - level_bias_m))/(sqrt(level_bias_v + t52*(-level_bias_v + t83**2)) + 1e-07) */
     {
         const float sk_x0 = level_bias_v[0];
-        const float sk_x1 = t84[0];
-        const float sk_x2 = t53[0];
+        const float sk_x1 = t83[0];
+        const float sk_x2 = t52[0];
         const float sk_x3 = level_bias_m[0];
-        const float sk_x4 = t51[0];
+        const float sk_x4 = t50[0];
         const float sk_x5 = level_bias[0];
-        const float sk_x6 = t56[0];
+        const float sk_x6 = t55[0];
         const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + (sk_x1*sk_x1));
         const float sk_t1 = sk_x3 + sk_x4*(sk_x1 - sk_x3);
         level_bias_v[0] = sk_t0;
@@ -986,17 +979,17 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         level_bias[0] = -sk_t1*sk_x6/(sqrtf(sk_t0) + 1e-07f) + sk_x5;
     }
 
-    /* gradients/kind: gemm t88[64,3] = t11.T @ t40 */
-    sk_sgemm(1, 0, 64, 3, batch, t11, 64, t40, 3, t88, 3);
+    /* gradients/kind: gemm t87[64,3] = t11.T @ t39 */
+    sk_sgemm(1, 0, 64, 3, batch, t11, 64, t39, 3, t87, 3);
 
-    /* Adam/kind/kernel: elementwise[64,3] kind_kernel_m = kind_kernel_m + t51*(-kind_kernel_m + t88); kind_kernel_v = kind_kernel_v + t53*(t88**2 - kind_kernel_v); kind_kernel = kind_kernel - t56*(kind_kernel_m + t51*(-kind_kernel_m + t88))/(sqrt(kind_kernel_v + t53*(t88**2 - kind_kernel_v)) + 1e-07) */
+    /* Adam/kind/kernel: elementwise[64,3] kind_kernel_m = kind_kernel_m + t50*(-kind_kernel_m + t87); kind_kernel_v = kind_kernel_v + t52*(t87**2 - kind_kernel_v); kind_kernel = kind_kernel - t55*(kind_kernel_m + t50*(-kind_kernel_m + t87))/(sqrt(kind_kernel_v + t52*(t87**2 - kind_kernel_v)) + 1e-07) */
     {
-        const float sk_x2 = t51[0];
-        const float sk_x4 = t53[0];
-        const float sk_x6 = t56[0];
+        const float sk_x2 = t50[0];
+        const float sk_x4 = t52[0];
+        const float sk_x6 = t55[0];
         for (int64_t sk_i0 = 0; sk_i0 < 192; ++sk_i0) {
             const float sk_x0 = kind_kernel_m[sk_i0];
-            const float sk_x1 = t88[sk_i0];
+            const float sk_x1 = t87[sk_i0];
             const float sk_x3 = kind_kernel_v[sk_i0];
             const float sk_x5 = kind_kernel[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
@@ -1007,10 +1000,10 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/kind: reduce t92[3] = sum(t40[batch,3]) */
+    /* gradients/kind: reduce t91[3] = sum(t39[batch,3]) */
     {
-        const float *const sk_src = t40;
-        float *const sk_dst = t92;
+        const float *const sk_src = t39;
+        float *const sk_dst = t91;
         for (int64_t sk_j = 0; sk_j < 3; ++sk_j) sk_dst[sk_j] = 0;
         for (int64_t sk_r = 0; sk_r < batch; ++sk_r) {
             const float *const sk_line = sk_src + 3*sk_r;
@@ -1020,14 +1013,14 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* Adam/kind/bias: elementwise[3] kind_bias_m = kind_bias_m + t51*(-kind_bias_m + t92); kind_bias_v = kind_bias_v + t53*(t92**2 - kind_bias_v); kind_bias = kind_bias - t56*(kind_bias_m + t51*(-kind_bias_m + t92))/(sqrt(kind_bias_v + t53*(t92**2 - kind_bias_v)) + 1e-07) */
+    /* Adam/kind/bias: elementwise[3] kind_bias_m = kind_bias_m + t50*(-kind_bias_m + t91); kind_bias_v = kind_bias_v + t52*(t91**2 - kind_bias_v); kind_bias = kind_bias - t55*(kind_bias_m + t50*(-kind_bias_m + t91))/(sqrt(kind_bias_v + t52*(t91**2 - kind_bias_v)) + 1e-07) */
     {
-        const float sk_x2 = t51[0];
-        const float sk_x4 = t53[0];
-        const float sk_x6 = t56[0];
+        const float sk_x2 = t50[0];
+        const float sk_x4 = t52[0];
+        const float sk_x6 = t55[0];
         for (int64_t sk_i0 = 0; sk_i0 < 3; ++sk_i0) {
             const float sk_x0 = kind_bias_m[sk_i0];
-            const float sk_x1 = t92[sk_i0];
+            const float sk_x1 = t91[sk_i0];
             const float sk_x3 = kind_bias_v[sk_i0];
             const float sk_x5 = kind_bias[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);

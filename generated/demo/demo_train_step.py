@@ -184,53 +184,52 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     t30 = sk_ws17[:batch].reshape((batch, ))  # kind_accuracy (None,)
     t31 = sk_ws16[:3*batch].reshape((batch, 3, ))  # kind (None, 3)
     t32 = sk_ws18[:batch].reshape((batch, ))  # kind_accuracy (None,)
-    t33 = sk_ws18[:batch].reshape((batch, ))  # kind_accuracy (None,)
-    t34 = sk_ws13[:batch].reshape((batch, ))  # kind_accuracy (None,)
-    t37 = sk_ws12[:batch].reshape((batch, ))  # gradients/kind_loss (None,)
-    t38 = sk_ws16[:3*batch].reshape((batch, 3, ))  # gradients/kind_loss (None, 3)
-    t39 = sk_ws12[:batch].reshape((batch, 1, ))  # gradients/kind_loss (None, 1)
-    t40 = sk_ws15[:3*batch].reshape((batch, 3, ))  # gradients/kind_loss (None, 3)
-    t41 = sk_ws20[:64*batch].reshape((batch, 64, ))  # gradients/kind (None, 64)
-    t42 = sk_ws19[:batch].reshape((batch, ))  # gradients/level_loss (None,)
-    t43 = sk_ws19[:batch].reshape((batch, 1, ))  # gradients/level_loss (None, 1)
-    t44 = sk_ws21[:64*batch].reshape((batch, 64, ))  # gradients/level (None, 64)
-    t45 = sk_ws21[:64*batch].reshape((batch, 64, ))  # gradients/shared (None, 64)
-    t46 = sk_ws22[:80*batch].reshape((batch, 80, ))  # gradients/shared (None, 80)
-    t47 = sk_ws22[:80*batch].reshape((batch, 80, ))  # gradients/joint_dropout (None, 80)
-    t48 = sk_ws20[:64*batch].reshape((batch, 64, ))  # gradients/joint (None, 64)
-    t49 = sk_ws20[:64*batch].reshape((batch, 64, ))  # gradients/signal_dense (None, 64)
-    t50 = sk_ws23[:768].reshape((12, 64, ))  # gradients/signal_dense (12, 64)
-    t51 = sk_ws1[:1].reshape(())  # Adam ()
-    t53 = sk_ws0[:1].reshape(())  # Adam ()
-    t55 = sk_ws2[:1].reshape(())  # Adam ()
-    t56 = sk_ws3[:1].reshape(())  # Adam ()
-    t58 = sk_ws24[:64].reshape((64, ))  # gradients/signal_dense (64,)
-    t62 = sk_ws7[:16*batch].reshape((batch, 16, ))  # gradients/joint (None, 16)
-    t63 = sk_ws7[:16*batch].reshape((batch, 16, ))  # gradients/context_dense (None, 16)
-    t64 = sk_ws24[:64].reshape((4, 16, ))  # gradients/context_dense (4, 16)
-    t68 = sk_ws25[:16].reshape((16, ))  # gradients/context_dense (16,)
-    t72 = sk_ws26[:5120].reshape((80, 64, ))  # gradients/shared (80, 64)
-    t76 = sk_ws24[:64].reshape((64, ))  # gradients/shared (64,)
-    t80 = sk_ws24[:64].reshape((64, 1, ))  # gradients/level (64, 1)
-    t84 = sk_ws2[:1].reshape((1, ))  # gradients/level (1,)
-    t88 = sk_ws27[:192].reshape((64, 3, ))  # gradients/kind (64, 3)
-    t92 = sk_ws28[:3].reshape((3, ))  # gradients/kind (3,)
+    t33 = sk_ws13[:batch].reshape((batch, ))  # kind_accuracy (None,)
+    t36 = sk_ws12[:batch].reshape((batch, ))  # gradients/kind_loss (None,)
+    t37 = sk_ws16[:3*batch].reshape((batch, 3, ))  # gradients/kind_loss (None, 3)
+    t38 = sk_ws12[:batch].reshape((batch, 1, ))  # gradients/kind_loss (None, 1)
+    t39 = sk_ws15[:3*batch].reshape((batch, 3, ))  # gradients/kind_loss (None, 3)
+    t40 = sk_ws20[:64*batch].reshape((batch, 64, ))  # gradients/kind (None, 64)
+    t41 = sk_ws19[:batch].reshape((batch, ))  # gradients/level_loss (None,)
+    t42 = sk_ws19[:batch].reshape((batch, 1, ))  # gradients/level_loss (None, 1)
+    t43 = sk_ws21[:64*batch].reshape((batch, 64, ))  # gradients/level (None, 64)
+    t44 = sk_ws21[:64*batch].reshape((batch, 64, ))  # gradients/shared (None, 64)
+    t45 = sk_ws22[:80*batch].reshape((batch, 80, ))  # gradients/shared (None, 80)
+    t46 = sk_ws22[:80*batch].reshape((batch, 80, ))  # gradients/joint_dropout (None, 80)
+    t47 = sk_ws20[:64*batch].reshape((batch, 64, ))  # gradients/joint (None, 64)
+    t48 = sk_ws20[:64*batch].reshape((batch, 64, ))  # gradients/signal_dense (None, 64)
+    t49 = sk_ws23[:768].reshape((12, 64, ))  # gradients/signal_dense (12, 64)
+    t50 = sk_ws1[:1].reshape(())  # Adam ()
+    t52 = sk_ws0[:1].reshape(())  # Adam ()
+    t54 = sk_ws2[:1].reshape(())  # Adam ()
+    t55 = sk_ws3[:1].reshape(())  # Adam ()
+    t57 = sk_ws24[:64].reshape((64, ))  # gradients/signal_dense (64,)
+    t61 = sk_ws7[:16*batch].reshape((batch, 16, ))  # gradients/joint (None, 16)
+    t62 = sk_ws7[:16*batch].reshape((batch, 16, ))  # gradients/context_dense (None, 16)
+    t63 = sk_ws24[:64].reshape((4, 16, ))  # gradients/context_dense (4, 16)
+    t67 = sk_ws25[:16].reshape((16, ))  # gradients/context_dense (16,)
+    t71 = sk_ws26[:5120].reshape((80, 64, ))  # gradients/shared (80, 64)
+    t75 = sk_ws24[:64].reshape((64, ))  # gradients/shared (64,)
+    t79 = sk_ws24[:64].reshape((64, 1, ))  # gradients/level (64, 1)
+    t83 = sk_ws2[:1].reshape((1, ))  # gradients/level (1,)
+    t87 = sk_ws27[:192].reshape((64, 3, ))  # gradients/kind (64, 3)
+    t91 = sk_ws28[:3].reshape((3, ))  # gradients/kind (3,)
 
-    # Adam: elementwise t53 = 1 - Adam_beta_2; t51 = 1 - Adam_beta_1
+    # Adam: elementwise t52 = 1 - Adam_beta_2; t50 = 1 - Adam_beta_1
     sk_r0 = 1 - Adam_beta_2
     sk_r1 = 1 - Adam_beta_1
-    np.copyto(t53, sk_r0, casting="unsafe")
-    np.copyto(t51, sk_r1, casting="unsafe")
+    np.copyto(t52, sk_r0, casting="unsafe")
+    np.copyto(t50, sk_r1, casting="unsafe")
 
     # Adam: elementwise Adam_iterations = Adam_iterations + 1
     np.copyto(Adam_iterations, Adam_iterations + 1, casting="unsafe")
 
-    # Adam; level_loss: elementwise t55 = Adam_iterations; t56 = Adam_learning_rate*sqrt(1 - Adam_beta_2**Adam_iterations)/(1 - Adam_beta_1**Adam_iterations); level_mae_count = batch
+    # Adam; level_loss: elementwise t54 = Adam_iterations; t55 = Adam_learning_rate*sqrt(1 - Adam_beta_2**Adam_iterations)/(1 - Adam_beta_1**Adam_iterations); level_mae_count = batch
     sk_r0 = Adam_iterations
     sk_r1 = Adam_learning_rate*np.sqrt(1 - Adam_beta_2**Adam_iterations)/(1 - Adam_beta_1**Adam_iterations)
     sk_r2 = batch
-    np.copyto(t55, sk_r0, casting="unsafe")
-    np.copyto(t56, sk_r1, casting="unsafe")
+    np.copyto(t54, sk_r0, casting="unsafe")
+    np.copyto(t55, sk_r1, casting="unsafe")
     np.copyto(level_mae_count, sk_r2, casting="unsafe")
 
     # signal_dense: gemm t0 = signal @ signal_dense_kernel
@@ -340,186 +339,183 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     # kind_accuracy: argmax t32 <- t31
     np.argmax(t31.reshape(batch, 3, 1), axis=1, out=t32.reshape(batch, 1))
 
-    # kind_accuracy: elementwise t33 = where(t30 == t32, 1, 0)
-    np.copyto(t33, np.where(np.equal(t30, t32), np.int64(1), np.int64(0)), casting="unsafe")
-
-    # kind_accuracy; gradients/kind_loss; gradients/level_loss: elementwise t34 = t33; t37 = -0.5*kind_sample_weights/batch; t42 = level_sample_weights/batch
+    # kind_accuracy; gradients/kind_loss; gradients/level_loss: elementwise t33 = where(t30 == t32, 1, 0); t36 = -0.5*kind_sample_weights/batch; t41 = level_sample_weights/batch
     sk_t0 = batch**(-1.0)
-    sk_r0 = t33
+    sk_r0 = np.where(np.equal(t30, t32), np.float32(1), np.float32(0))
     sk_r1 = -0.5*sk_t0*kind_sample_weights
     sk_r2 = sk_t0*level_sample_weights
-    np.copyto(t34, sk_r0, casting="unsafe")
-    np.copyto(t37, sk_r1, casting="unsafe")
-    np.copyto(t42, sk_r2, casting="unsafe")
+    np.copyto(t33, sk_r0, casting="unsafe")
+    np.copyto(t36, sk_r1, casting="unsafe")
+    np.copyto(t41, sk_r2, casting="unsafe")
 
-    # kind_accuracy: reduce kind_accuracy_total <- t34
-    np.sum(t34.reshape(1, batch, 1), axis=1, out=kind_accuracy_total.reshape(1, 1))
+    # kind_accuracy: reduce kind_accuracy_total <- t33
+    np.sum(t33.reshape(1, batch, 1), axis=1, out=kind_accuracy_total.reshape(1, 1))
 
-    # gradients/kind_loss: elementwise t38 = kind_target*t37
-    np.copyto(t38, kind_target*t37.reshape((batch, 1, )), casting="unsafe")
+    # gradients/kind_loss: elementwise t37 = kind_target*t36
+    np.copyto(t37, kind_target*t36.reshape((batch, 1, )), casting="unsafe")
 
-    # gradients/kind_loss: reduce t39 <- t38
-    np.sum(t38.reshape(batch, 3, 1), axis=1, out=t39.reshape(batch, 1))
+    # gradients/kind_loss: reduce t38 <- t37
+    np.sum(t37.reshape(batch, 3, 1), axis=1, out=t38.reshape(batch, 1))
 
-    # gradients/kind_loss: elementwise t40 = t38 - t39*exp(t20)
-    np.copyto(t40, t38 - t39*np.exp(t20), casting="unsafe")
+    # gradients/kind_loss: elementwise t39 = t37 - t38*exp(t20)
+    np.copyto(t39, t37 - t38*np.exp(t20), casting="unsafe")
 
-    # gradients/kind: gemm t41 = t40 @ kind_kernel.T
-    np.matmul(t40, np.swapaxes(kind_kernel, -1, -2), out=t41)
+    # gradients/kind: gemm t40 = t39 @ kind_kernel.T
+    np.matmul(t39, np.swapaxes(kind_kernel, -1, -2), out=t40)
 
-    # gradients/level_loss: elementwise t43 = 2*t13*t42
-    np.copyto(t43, 2*t13*t42.reshape((batch, 1, )), casting="unsafe")
+    # gradients/level_loss: elementwise t42 = 2*t13*t41
+    np.copyto(t42, 2*t13*t41.reshape((batch, 1, )), casting="unsafe")
 
-    # gradients/level: gemm t44 = t43 @ level_kernel.T
-    np.matmul(t43, np.swapaxes(level_kernel, -1, -2), out=t44)
+    # gradients/level: gemm t43 = t42 @ level_kernel.T
+    np.matmul(t42, np.swapaxes(level_kernel, -1, -2), out=t43)
 
-    # gradients/shared: elementwise t45 = (t41 + t44)*where(t10 > 0, 1, 0)
-    np.copyto(t45, (t41 + t44)*np.where(np.greater(t10, 0), np.float32(1), np.float32(0)), casting="unsafe")
+    # gradients/shared: elementwise t44 = (t40 + t43)*where(t10 > 0, 1, 0)
+    np.copyto(t44, (t40 + t43)*np.where(np.greater(t10, 0), np.float32(1), np.float32(0)), casting="unsafe")
 
-    # gradients/shared: gemm t46 = t45 @ shared_kernel.T
-    np.matmul(t45, np.swapaxes(shared_kernel, -1, -2), out=t46)
+    # gradients/shared: gemm t45 = t44 @ shared_kernel.T
+    np.matmul(t44, np.swapaxes(shared_kernel, -1, -2), out=t45)
 
-    # gradients/joint_dropout: elementwise t47 = t46*where(t7 >= 0.1, 1.1111112, 0)
-    np.copyto(t47, t46*np.where(np.greater_equal(t7, 0.1), np.float32(1.1111111111111112), np.float32(0)), casting="unsafe")
+    # gradients/joint_dropout: elementwise t46 = t45*where(t7 >= 0.1, 1.1111112, 0)
+    np.copyto(t46, t45*np.where(np.greater_equal(t7, 0.1), np.float32(1.1111111111111112), np.float32(0)), casting="unsafe")
 
-    # gradients/joint: slice t48 <- t47
-    np.copyto(t48.reshape(-1), t47.reshape((batch, 80, ))[0:None:1, 0:64:1].reshape(-1))
+    # gradients/joint: slice t47 <- t46
+    np.copyto(t47.reshape(-1), t46.reshape((batch, 80, ))[0:None:1, 0:64:1].reshape(-1))
 
-    # gradients/signal_dense: elementwise t49 = t48*where(t1 > 0, 1, 0)
-    np.copyto(t49, t48*np.where(np.greater(t1, 0), np.float32(1), np.float32(0)), casting="unsafe")
+    # gradients/signal_dense: elementwise t48 = t47*where(t1 > 0, 1, 0)
+    np.copyto(t48, t47*np.where(np.greater(t1, 0), np.float32(1), np.float32(0)), casting="unsafe")
 
-    # gradients/signal_dense: gemm t50 = signal.T @ t49
-    np.matmul(np.swapaxes(signal, -1, -2), t49, out=t50)
+    # gradients/signal_dense: gemm t49 = signal.T @ t48
+    np.matmul(np.swapaxes(signal, -1, -2), t48, out=t49)
 
-    # Adam/signal_dense/kernel: elementwise signal_dense_kernel_m = signal_dense_kernel_m + t51*(-signal_dense_kernel_m + t50); signal_dense_kernel_v = signal_dense_kernel_v + t53*(t50**2 - signal_dense_kernel_v); signal_dense_kernel = signal_dense_kernel - t56*(signal_dense_kernel_m + t51*(-signal_dense_kernel_m + t50))/(sqrt(signal_dense_kernel_v + t53*(t50**2 - signal_dense_kernel_v)) + 1e-07)
-    sk_t0 = signal_dense_kernel_m + t51*(-signal_dense_kernel_m + t50)
-    sk_t1 = signal_dense_kernel_v + t53*(t50**2 - signal_dense_kernel_v)
+    # Adam/signal_dense/kernel: elementwise signal_dense_kernel_m = signal_dense_kernel_m + t50*(-signal_dense_kernel_m + t49); signal_dense_kernel_v = signal_dense_kernel_v + t52*(t49**2 - signal_dense_kernel_v); signal_dense_kernel = signal_dense_kernel - t55*(signal_dense_kernel_m + t50*(-signal_dense_kernel_m + t49))/(sqrt(signal_dense_kernel_v + t52*(t49**2 - signal_dense_kernel_v)) + 1e-07)
+    sk_t0 = signal_dense_kernel_m + t50*(-signal_dense_kernel_m + t49)
+    sk_t1 = signal_dense_kernel_v + t52*(t49**2 - signal_dense_kernel_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = -sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + signal_dense_kernel
+    sk_r2 = -sk_t0*t55/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + signal_dense_kernel
     np.copyto(signal_dense_kernel_m, sk_r0, casting="unsafe")
     np.copyto(signal_dense_kernel_v, sk_r1, casting="unsafe")
     np.copyto(signal_dense_kernel, sk_r2, casting="unsafe")
 
-    # gradients/signal_dense: reduce t58 <- t49
-    np.sum(t49.reshape(1, batch, 64), axis=1, out=t58.reshape(1, 64))
+    # gradients/signal_dense: reduce t57 <- t48
+    np.sum(t48.reshape(1, batch, 64), axis=1, out=t57.reshape(1, 64))
 
-    # Adam/signal_dense/bias: elementwise signal_dense_bias_m = signal_dense_bias_m + t51*(-signal_dense_bias_m + t58); signal_dense_bias_v = signal_dense_bias_v + t53*(t58**2 - signal_dense_bias_v); signal_dense_bias = signal_dense_bias - t56*(signal_dense_bias_m + t51*(-signal_dense_bias_m + t58))/(sqrt(signal_dense_bias_v + t53*(t58**2 - signal_dense_bias_v)) + 1e-07)
-    sk_t0 = signal_dense_bias_m + t51*(-signal_dense_bias_m + t58)
-    sk_t1 = signal_dense_bias_v + t53*(t58**2 - signal_dense_bias_v)
+    # Adam/signal_dense/bias: elementwise signal_dense_bias_m = signal_dense_bias_m + t50*(-signal_dense_bias_m + t57); signal_dense_bias_v = signal_dense_bias_v + t52*(t57**2 - signal_dense_bias_v); signal_dense_bias = signal_dense_bias - t55*(signal_dense_bias_m + t50*(-signal_dense_bias_m + t57))/(sqrt(signal_dense_bias_v + t52*(t57**2 - signal_dense_bias_v)) + 1e-07)
+    sk_t0 = signal_dense_bias_m + t50*(-signal_dense_bias_m + t57)
+    sk_t1 = signal_dense_bias_v + t52*(t57**2 - signal_dense_bias_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = -sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + signal_dense_bias
+    sk_r2 = -sk_t0*t55/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + signal_dense_bias
     np.copyto(signal_dense_bias_m, sk_r0, casting="unsafe")
     np.copyto(signal_dense_bias_v, sk_r1, casting="unsafe")
     np.copyto(signal_dense_bias, sk_r2, casting="unsafe")
 
-    # gradients/joint: slice t62 <- t47
-    np.copyto(t62.reshape(-1), t47.reshape((batch, 80, ))[0:None:1, 64:80:1].reshape(-1))
+    # gradients/joint: slice t61 <- t46
+    np.copyto(t61.reshape(-1), t46.reshape((batch, 80, ))[0:None:1, 64:80:1].reshape(-1))
 
-    # gradients/context_dense: elementwise t63 = t62*(1 - tanh(t4)**2)
-    np.copyto(t63, t62*(1 - np.tanh(t4)**2), casting="unsafe")
+    # gradients/context_dense: elementwise t62 = t61*(1 - tanh(t4)**2)
+    np.copyto(t62, t61*(1 - np.tanh(t4)**2), casting="unsafe")
 
-    # gradients/context_dense: gemm t64 = context.T @ t63
-    np.matmul(np.swapaxes(context, -1, -2), t63, out=t64)
+    # gradients/context_dense: gemm t63 = context.T @ t62
+    np.matmul(np.swapaxes(context, -1, -2), t62, out=t63)
 
-    # Adam/context_dense/kernel: elementwise context_dense_kernel_m = context_dense_kernel_m + t51*(-context_dense_kernel_m + t64); context_dense_kernel_v = context_dense_kernel_v + t53*(t64**2 - context_dense_kernel_v); context_dense_kernel = context_dense_kernel - t56*(context_dense_kernel_m + t51*(-context_dense_kernel_m + t64))/(sqrt(context_dense_kernel_v + t53*(t64**2 - context_dense_kernel_v)) + 1e-07)
-    sk_t0 = context_dense_kernel_m + t51*(-context_dense_kernel_m + t64)
-    sk_t1 = context_dense_kernel_v + t53*(t64**2 - context_dense_kernel_v)
+    # Adam/context_dense/kernel: elementwise context_dense_kernel_m = context_dense_kernel_m + t50*(-context_dense_kernel_m + t63); context_dense_kernel_v = context_dense_kernel_v + t52*(t63**2 - context_dense_kernel_v); context_dense_kernel = context_dense_kernel - t55*(context_dense_kernel_m + t50*(-context_dense_kernel_m + t63))/(sqrt(context_dense_kernel_v + t52*(t63**2 - context_dense_kernel_v)) + 1e-07)
+    sk_t0 = context_dense_kernel_m + t50*(-context_dense_kernel_m + t63)
+    sk_t1 = context_dense_kernel_v + t52*(t63**2 - context_dense_kernel_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = -sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + context_dense_kernel
+    sk_r2 = -sk_t0*t55/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + context_dense_kernel
     np.copyto(context_dense_kernel_m, sk_r0, casting="unsafe")
     np.copyto(context_dense_kernel_v, sk_r1, casting="unsafe")
     np.copyto(context_dense_kernel, sk_r2, casting="unsafe")
 
-    # gradients/context_dense: reduce t68 <- t63
-    np.sum(t63.reshape(1, batch, 16), axis=1, out=t68.reshape(1, 16))
+    # gradients/context_dense: reduce t67 <- t62
+    np.sum(t62.reshape(1, batch, 16), axis=1, out=t67.reshape(1, 16))
 
-    # Adam/context_dense/bias: elementwise context_dense_bias_m = context_dense_bias_m + t51*(-context_dense_bias_m + t68); context_dense_bias_v = context_dense_bias_v + t53*(t68**2 - context_dense_bias_v); context_dense_bias = context_dense_bias - t56*(context_dense_bias_m + t51*(-context_dense_bias_m + t68))/(sqrt(context_dense_bias_v + t53*(t68**2 - context_dense_bias_v)) + 1e-07)
-    sk_t0 = context_dense_bias_m + t51*(-context_dense_bias_m + t68)
-    sk_t1 = context_dense_bias_v + t53*(t68**2 - context_dense_bias_v)
+    # Adam/context_dense/bias: elementwise context_dense_bias_m = context_dense_bias_m + t50*(-context_dense_bias_m + t67); context_dense_bias_v = context_dense_bias_v + t52*(t67**2 - context_dense_bias_v); context_dense_bias = context_dense_bias - t55*(context_dense_bias_m + t50*(-context_dense_bias_m + t67))/(sqrt(context_dense_bias_v + t52*(t67**2 - context_dense_bias_v)) + 1e-07)
+    sk_t0 = context_dense_bias_m + t50*(-context_dense_bias_m + t67)
+    sk_t1 = context_dense_bias_v + t52*(t67**2 - context_dense_bias_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = -sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + context_dense_bias
+    sk_r2 = -sk_t0*t55/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + context_dense_bias
     np.copyto(context_dense_bias_m, sk_r0, casting="unsafe")
     np.copyto(context_dense_bias_v, sk_r1, casting="unsafe")
     np.copyto(context_dense_bias, sk_r2, casting="unsafe")
 
-    # gradients/shared: gemm t72 = t8.T @ t45
-    np.matmul(np.swapaxes(t8, -1, -2), t45, out=t72)
+    # gradients/shared: gemm t71 = t8.T @ t44
+    np.matmul(np.swapaxes(t8, -1, -2), t44, out=t71)
 
-    # Adam/shared/kernel: elementwise shared_kernel_m = shared_kernel_m + t51*(-shared_kernel_m + t72); shared_kernel_v = shared_kernel_v + t53*(t72**2 - shared_kernel_v); shared_kernel = shared_kernel - t56*(shared_kernel_m + t51*(-shared_kernel_m + t72))/(sqrt(shared_kernel_v + t53*(t72**2 - shared_kernel_v)) + 1e-07)
-    sk_t0 = shared_kernel_m + t51*(-shared_kernel_m + t72)
-    sk_t1 = shared_kernel_v + t53*(t72**2 - shared_kernel_v)
+    # Adam/shared/kernel: elementwise shared_kernel_m = shared_kernel_m + t50*(-shared_kernel_m + t71); shared_kernel_v = shared_kernel_v + t52*(t71**2 - shared_kernel_v); shared_kernel = shared_kernel - t55*(shared_kernel_m + t50*(-shared_kernel_m + t71))/(sqrt(shared_kernel_v + t52*(t71**2 - shared_kernel_v)) + 1e-07)
+    sk_t0 = shared_kernel_m + t50*(-shared_kernel_m + t71)
+    sk_t1 = shared_kernel_v + t52*(t71**2 - shared_kernel_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = -sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + shared_kernel
+    sk_r2 = -sk_t0*t55/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + shared_kernel
     np.copyto(shared_kernel_m, sk_r0, casting="unsafe")
     np.copyto(shared_kernel_v, sk_r1, casting="unsafe")
     np.copyto(shared_kernel, sk_r2, casting="unsafe")
 
-    # gradients/shared: reduce t76 <- t45
-    np.sum(t45.reshape(1, batch, 64), axis=1, out=t76.reshape(1, 64))
+    # gradients/shared: reduce t75 <- t44
+    np.sum(t44.reshape(1, batch, 64), axis=1, out=t75.reshape(1, 64))
 
-    # Adam/shared/bias: elementwise shared_bias_m = shared_bias_m + t51*(-shared_bias_m + t76); shared_bias_v = shared_bias_v + t53*(t76**2 - shared_bias_v); shared_bias = shared_bias - t56*(shared_bias_m + t51*(-shared_bias_m + t76))/(sqrt(shared_bias_v + t53*(t76**2 - shared_bias_v)) + 1e-07)
-    sk_t0 = shared_bias_m + t51*(-shared_bias_m + t76)
-    sk_t1 = shared_bias_v + t53*(t76**2 - shared_bias_v)
+    # Adam/shared/bias: elementwise shared_bias_m = shared_bias_m + t50*(-shared_bias_m + t75); shared_bias_v = shared_bias_v + t52*(t75**2 - shared_bias_v); shared_bias = shared_bias - t55*(shared_bias_m + t50*(-shared_bias_m + t75))/(sqrt(shared_bias_v + t52*(t75**2 - shared_bias_v)) + 1e-07)
+    sk_t0 = shared_bias_m + t50*(-shared_bias_m + t75)
+    sk_t1 = shared_bias_v + t52*(t75**2 - shared_bias_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = -sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + shared_bias
+    sk_r2 = -sk_t0*t55/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + shared_bias
     np.copyto(shared_bias_m, sk_r0, casting="unsafe")
     np.copyto(shared_bias_v, sk_r1, casting="unsafe")
     np.copyto(shared_bias, sk_r2, casting="unsafe")
 
-    # gradients/level: gemm t80 = t11.T @ t43
-    np.matmul(np.swapaxes(t11, -1, -2), t43, out=t80)
+    # gradients/level: gemm t79 = t11.T @ t42
+    np.matmul(np.swapaxes(t11, -1, -2), t42, out=t79)
 
-    # Adam/level/kernel: elementwise level_kernel_m = level_kernel_m + t51*(-level_kernel_m + t80); level_kernel_v = level_kernel_v + t53*(t80**2 - level_kernel_v); level_kernel = level_kernel - t56*(level_kernel_m + t51*(-level_kernel_m + t80))/(sqrt(level_kernel_v + t53*(t80**2 - level_kernel_v)) + 1e-07)
-    sk_t0 = level_kernel_m + t51*(-level_kernel_m + t80)
-    sk_t1 = level_kernel_v + t53*(t80**2 - level_kernel_v)
+    # Adam/level/kernel: elementwise level_kernel_m = level_kernel_m + t50*(-level_kernel_m + t79); level_kernel_v = level_kernel_v + t52*(t79**2 - level_kernel_v); level_kernel = level_kernel - t55*(level_kernel_m + t50*(-level_kernel_m + t79))/(sqrt(level_kernel_v + t52*(t79**2 - level_kernel_v)) + 1e-07)
+    sk_t0 = level_kernel_m + t50*(-level_kernel_m + t79)
+    sk_t1 = level_kernel_v + t52*(t79**2 - level_kernel_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = -sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + level_kernel
+    sk_r2 = -sk_t0*t55/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + level_kernel
     np.copyto(level_kernel_m, sk_r0, casting="unsafe")
     np.copyto(level_kernel_v, sk_r1, casting="unsafe")
     np.copyto(level_kernel, sk_r2, casting="unsafe")
 
-    # gradients/level: reduce t84 <- t43
-    np.sum(t43.reshape(1, batch, 1), axis=1, out=t84.reshape(1, 1))
+    # gradients/level: reduce t83 <- t42
+    np.sum(t42.reshape(1, batch, 1), axis=1, out=t83.reshape(1, 1))
 
-    # Adam/level/bias: elementwise level_bias_v = level_bias_v + t53*(-level_bias_v + t84**2); level_bias_m = level_bias_m + t51*(t84 - level_bias_m); level_bias = level_bias - t56*(level_bias_m + t51*(t84 - level_bias_m))/(sqrt(level_bias_v + t53*(-level_bias_v + t84**2)) + 1e-07)
-    sk_t0 = level_bias_v + t53*(-level_bias_v + t84**2)
-    sk_t1 = level_bias_m + t51*(t84 - level_bias_m)
+    # Adam/level/bias: elementwise level_bias_v = level_bias_v + t52*(-level_bias_v + t83**2); level_bias_m = level_bias_m + t50*(t83 - level_bias_m); level_bias = level_bias - t55*(level_bias_m + t50*(t83 - level_bias_m))/(sqrt(level_bias_v + t52*(-level_bias_v + t83**2)) + 1e-07)
+    sk_t0 = level_bias_v + t52*(-level_bias_v + t83**2)
+    sk_t1 = level_bias_m + t50*(t83 - level_bias_m)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = -sk_t1*t56/(np.sqrt(sk_t0) + 1.0000000116860974e-07) + level_bias
+    sk_r2 = -sk_t1*t55/(np.sqrt(sk_t0) + 1.0000000116860974e-07) + level_bias
     np.copyto(level_bias_v, sk_r0, casting="unsafe")
     np.copyto(level_bias_m, sk_r1, casting="unsafe")
     np.copyto(level_bias, sk_r2, casting="unsafe")
 
-    # gradients/kind: gemm t88 = t11.T @ t40
-    np.matmul(np.swapaxes(t11, -1, -2), t40, out=t88)
+    # gradients/kind: gemm t87 = t11.T @ t39
+    np.matmul(np.swapaxes(t11, -1, -2), t39, out=t87)
 
-    # Adam/kind/kernel: elementwise kind_kernel_m = kind_kernel_m + t51*(-kind_kernel_m + t88); kind_kernel_v = kind_kernel_v + t53*(t88**2 - kind_kernel_v); kind_kernel = kind_kernel - t56*(kind_kernel_m + t51*(-kind_kernel_m + t88))/(sqrt(kind_kernel_v + t53*(t88**2 - kind_kernel_v)) + 1e-07)
-    sk_t0 = kind_kernel_m + t51*(-kind_kernel_m + t88)
-    sk_t1 = kind_kernel_v + t53*(t88**2 - kind_kernel_v)
+    # Adam/kind/kernel: elementwise kind_kernel_m = kind_kernel_m + t50*(-kind_kernel_m + t87); kind_kernel_v = kind_kernel_v + t52*(t87**2 - kind_kernel_v); kind_kernel = kind_kernel - t55*(kind_kernel_m + t50*(-kind_kernel_m + t87))/(sqrt(kind_kernel_v + t52*(t87**2 - kind_kernel_v)) + 1e-07)
+    sk_t0 = kind_kernel_m + t50*(-kind_kernel_m + t87)
+    sk_t1 = kind_kernel_v + t52*(t87**2 - kind_kernel_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = -sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + kind_kernel
+    sk_r2 = -sk_t0*t55/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + kind_kernel
     np.copyto(kind_kernel_m, sk_r0, casting="unsafe")
     np.copyto(kind_kernel_v, sk_r1, casting="unsafe")
     np.copyto(kind_kernel, sk_r2, casting="unsafe")
 
-    # gradients/kind: reduce t92 <- t40
-    np.sum(t40.reshape(1, batch, 3), axis=1, out=t92.reshape(1, 3))
+    # gradients/kind: reduce t91 <- t39
+    np.sum(t39.reshape(1, batch, 3), axis=1, out=t91.reshape(1, 3))
 
-    # Adam/kind/bias: elementwise kind_bias_m = kind_bias_m + t51*(-kind_bias_m + t92); kind_bias_v = kind_bias_v + t53*(t92**2 - kind_bias_v); kind_bias = kind_bias - t56*(kind_bias_m + t51*(-kind_bias_m + t92))/(sqrt(kind_bias_v + t53*(t92**2 - kind_bias_v)) + 1e-07)
-    sk_t0 = kind_bias_m + t51*(-kind_bias_m + t92)
-    sk_t1 = kind_bias_v + t53*(t92**2 - kind_bias_v)
+    # Adam/kind/bias: elementwise kind_bias_m = kind_bias_m + t50*(-kind_bias_m + t91); kind_bias_v = kind_bias_v + t52*(t91**2 - kind_bias_v); kind_bias = kind_bias - t55*(kind_bias_m + t50*(-kind_bias_m + t91))/(sqrt(kind_bias_v + t52*(t91**2 - kind_bias_v)) + 1e-07)
+    sk_t0 = kind_bias_m + t50*(-kind_bias_m + t91)
+    sk_t1 = kind_bias_v + t52*(t91**2 - kind_bias_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = -sk_t0*t56/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + kind_bias
+    sk_r2 = -sk_t0*t55/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + kind_bias
     np.copyto(kind_bias_m, sk_r0, casting="unsafe")
     np.copyto(kind_bias_v, sk_r1, casting="unsafe")
     np.copyto(kind_bias, sk_r2, casting="unsafe")

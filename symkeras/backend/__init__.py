@@ -4,10 +4,16 @@ Every function here builds graph nodes; ``function`` compiles a graph into a
 GeneratedFunction (NumPy or C). Semantics follow the Keras 2 TensorFlow backend.
 """
 
+import builtins
+import importlib
+
 import numpy as np
 import sympy
 
 from symkeras import config, session
+from symkeras.backend import state
+from symkeras.backend.state import (  # noqa: F401
+    get_uid, learning_phase, learning_phase_scope, manual_variable_initialization, reset_uids, set_learning_phase)
 from symkeras.ir import build as B
 from symkeras.ir import dims, scalar
 from symkeras.ir import ops as O
@@ -23,8 +29,11 @@ floatx, set_floatx, epsilon, set_epsilon = config.floatx, config.set_floatx, con
 # ----------------------------------------------------------------------------- tensors
 
 def clear_session():
-    """Reset the automatic layer and model names (``dense``, ``dense_1``, ...)."""
+    """Reset the automatic layer and model names (``dense``, ``dense_1``, ...), the uids of
+    ``get_uid`` and the learning phase."""
     session.reset_layer_names()
+    state.reset_uids()
+    state.reset_learning_phase()
 
 
 def is_tensor(x):
@@ -32,8 +41,15 @@ def is_tensor(x):
 
 
 def _tensor(x, dtype=None):
+    """A node for ``x``: nodes as they are, numbers and arrays as constants, a dimension that
+    holds the batch size (``shape(x)[0]``) as a scalar, ``shape(x)`` as an int32 vector."""
     if isinstance(x, Node):
         return x
+    if isinstance(x, sympy.Basic) and x.free_symbols:
+        return B.dim_scalar(x, dtype or "int32")
+    if isinstance(x, tuple) and hasattr(x, "dtype") or (
+            isinstance(x, (tuple, list)) and builtins.any(isinstance(d, sympy.Basic) for d in x)):
+        return B.dims_tensor(x, dtype or "int32")
     return O.constant(np.asarray(x, dtype=dtype or floatx()))
 
 
@@ -126,11 +142,18 @@ def count_params(x):
 
 
 def cast(x, dtype):
-    return B.ew(X[0], _tensor(x), dtype=_float_dtype(dtype))
+    x, dtype = _tensor(x), _float_dtype(dtype)
+    if x.dtype == "bool" and dtype != "bool" and isinstance(x.op, O.Elemwise):
+        # A comparison cast to numbers is the comparison computed in that type: one kernel.
+        return B.ew(x.op.expr, *x.inputs, dtype=dtype)
+    return B.ew(X[0], x, dtype=dtype)
 
 
-def stop_gradient(x):
-    return O.StopGradient()(_tensor(x))
+def stop_gradient(variables):
+    """``variables`` (a tensor or a list of them) with no gradient flowing back through."""
+    if isinstance(variables, (list, tuple)):
+        return [O.StopGradient()(_tensor(v)) for v in variables]
+    return O.StopGradient()(_tensor(variables))
 
 
 # ----------------------------------------------------------------------------- elementwise
@@ -163,17 +186,10 @@ softsign = _unary(lambda a: a / (sympy.Abs(a) + 1))
 hard_sigmoid = _unary(lambda a: scalar.clip(sympy.Rational(1, 5) * a + sympy.Rational(1, 2), 0, 1))
 maximum = _binary(scalar.maximum)
 minimum = _binary(scalar.minimum)
-greater = _binary(scalar.greater)
-greater_equal = _binary(scalar.greater_equal)
-less = _binary(scalar.less)
-less_equal = _binary(scalar.less_equal)
-equal = _binary(scalar.equal)
-not_equal = _binary(scalar.not_equal)
 
 # Each wrapper reports its own name (a Lambda layer saves a function by name).
 for _name in ("square", "sqrt", "exp", "log", "abs", "sign", "tanh", "erf", "sigmoid", "softplus",
-              "softsign", "hard_sigmoid", "maximum", "minimum", "greater", "greater_equal", "less", "less_equal",
-              "equal", "not_equal"):
+              "softsign", "hard_sigmoid", "maximum", "minimum"):
     globals()[_name].__name__ = globals()[_name].__qualname__ = _name
 del _name
 
@@ -215,7 +231,7 @@ def relu(x, alpha=0.0, max_value=None, threshold=0.0):
     negative = relu(float(threshold) - x if threshold != 0 else -x) if alpha != 0.0 else None
     clip_max = max_value is not None
     if threshold != 0:
-        out = x * cast(greater(x, float(threshold)), x.dtype)
+        out = x * cast(B.ew(scalar.greater(X[0], X[1]), x, _tensor(float(threshold), x.dtype)), x.dtype)
     elif max_value == 6:
         out, clip_max = B.ew(scalar.select(scalar.less(X[0], 6), scalar.relu(X[0]), 6), x), False
     else:
@@ -232,15 +248,17 @@ def elu(x, alpha=1.0):
     return B.ew(sympy.Piecewise((a, a > 0), (sympy.Float(alpha) * scalar.expm1(a), True)), _tensor(x))
 
 
-def switch(condition, then_expression, else_expression):
-    return B.ew(scalar.select(X[0], X[1], X[2]), _tensor(condition), _tensor(then_expression),
-                _tensor(else_expression))
-
-
 # ----------------------------------------------------------------------------- reductions
 
+def _numeric(x, dtype):
+    """``x`` as a tensor, cast to ``dtype`` if it is bool (sums count, means average)."""
+    x = _tensor(x)
+    return cast(x, dtype) if x.dtype == "bool" else x
+
+
 def sum(x, axis=None, keepdims=False):
-    return B.reduce("sum", _tensor(x), axis, keepdims)
+    """The sum over ``axis``; a bool tensor is counted in int32."""
+    return B.reduce("sum", _numeric(x, "int32"), axis, keepdims)
 
 
 def max(x, axis=None, keepdims=False):
@@ -252,11 +270,12 @@ def min(x, axis=None, keepdims=False):
 
 
 def mean(x, axis=None, keepdims=False):
-    return B.mean(_tensor(x), axis, keepdims)
+    """The mean over ``axis``; a bool tensor is averaged as ``floatx()`` (Keras)."""
+    return B.mean(_numeric(x, floatx()), axis, keepdims)
 
 
 def var(x, axis=None, keepdims=False):
-    x = _tensor(x)
+    x = _numeric(x, floatx())
     m = mean(x, axis, keepdims=True)
     return mean(square(x - m), axis, keepdims)
 
@@ -490,7 +509,7 @@ def _pool(x, pool_size, strides, padding, data_format, pool_mode, rank):
     spatial = tuple(x.shape[1:-1])
     pads = [_same_padding(*a) if padding == "same" else (0, 0) for a in zip(spatial, pool_size, strides)]
     out = [(s + b + a - k) // st + 1 for s, (b, a), k, st in zip(spatial, pads, pool_size, strides)]
-    if any(o < 1 for o in out):
+    if builtins.any(o < 1 for o in out):
         raise ValueError(f"pooling: a window of {tuple(pool_size)} does not fit in the spatial shape {spatial}")
     window = O.Window(spatial, pool_size, strides, (1,) * rank, [b for b, _ in pads], [a for _, a in pads])
     window_axes = list(range(1 + rank, 1 + 2 * rank))
@@ -581,7 +600,7 @@ def resize_volumes(x, depth_factor, height_factor, width_factor, data_format):
 
 def _pad_axes(x, pads):
     """Zeros around ``x``: ``pads`` maps an axis to its (before, after) count."""
-    if not any(before or after for before, after in pads.values()):
+    if not builtins.any(before or after for before, after in pads.values()):
         return x
     starts = [pads.get(a, (0, 0))[0] for a in range(x.ndim)]
     stops = [b + d for b, d in zip(starts, x.shape)]
@@ -612,7 +631,7 @@ def spatial_3d_padding(x, padding=((1, 1), (1, 1), (1, 1)), data_format=None):
 
 def _per_axis(value, rank, name):
     values = (value,) * rank if isinstance(value, int) else tuple(value)
-    if len(values) != rank or not all(isinstance(v, (int, np.integer)) and v > 0 for v in values):
+    if len(values) != rank or not builtins.all(isinstance(v, (int, np.integer)) and v > 0 for v in values):
         raise ValueError(f"`{name}` must be a positive integer or {rank} of them, got {value!r}")
     return tuple(int(v) for v in values)
 
@@ -639,7 +658,7 @@ def _to_channels_last(x, rank, data_format, name):
     if data_format == "channels_first":
         x = B.transpose(x, (0,) + tuple(range(2, rank + 2)) + (1,))
     spatial = tuple(x.shape[1:-1])
-    if not all(dims.is_static(d) for d in spatial):
+    if not builtins.all(dims.is_static(d) for d in spatial):
         raise ValueError(f"{name}: the spatial dimensions of the input must be known, got {int_shape(x)}")
     return x, spatial
 
@@ -867,6 +886,7 @@ def function_graph(inputs, outputs, updates=None, name=None, output_names=None):
     """The FunctionGraph ``function`` compiles: outputs (named by ``output_names`` in the generated
     code), updates (and random-state advances)."""
     outputs = [outputs] if not isinstance(outputs, (list, tuple)) else list(outputs)
+    outputs = [_tensor(o) for o in outputs]
     inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
     assigns = []
     for u in updates or []:
@@ -878,7 +898,9 @@ def function_graph(inputs, outputs, updates=None, name=None, output_names=None):
             raise TypeError(f"updates: expected update ops or (variable, new_value) pairs, got {u!r}")
     written = {id(a.inputs[0]) for a in assigns}
     assigns += [a for a in _random_state_updates(outputs + assigns) if id(a.inputs[0]) not in written]
-    return FunctionGraph([_check_input(x) for x in inputs], [_tensor(o) for o in outputs], assigns,
+    roots = state.feed_default_phase(inputs, outputs + assigns)
+    outputs, assigns = roots[:len(outputs)], roots[len(outputs):]
+    return FunctionGraph([_check_input(x) for x in inputs], outputs, assigns,
                          name=name or "function", output_names=output_names)
 
 
@@ -893,3 +915,33 @@ def _check_input(x):
     if not (isinstance(x, Node) and isinstance(x.op, O.Placeholder)):
         raise TypeError(f"function inputs must be placeholders, got {x!r}")
     return x
+
+
+
+# ----------------------------------------------------------------------------- the rest of the namespace
+# Functions built on the ones above live in modules of their own, which import this one; each
+# loads on first use (PEP 562), so importing the backend imports none of them and no cycle forms.
+
+_SUBMODULE_FUNCTIONS = {
+    "control": """backend ctc_batch_cost ctc_decode ctc_label_dense_to_sparse eval foldl foldr get_session
+        get_variable_shape image_dim_ordering in_test_phase in_train_phase is_keras_tensor is_placeholder
+        is_sparse map_fn print_tensor rnn set_image_dim_ordering set_session switch to_dense""",
+    "nn_ops": """binary_crossentropy categorical_crossentropy in_top_k local_conv1d local_conv2d
+        normalize_batch_in_training sparse_categorical_crossentropy""",
+    "tensor_ops": """all any arange cast_to_floatx cos cumprod cumsum equal eye greater greater_equal identity
+        less less_equal not_equal ones_like prod random_binomial random_normal_variable random_uniform_variable
+        reverse round shape sin slice stack tile truncated_normal unstack zeros_like""",
+}
+_LAZY = {name: module for module, names in _SUBMODULE_FUNCTIONS.items() for name in names.split()}
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    # Not kept in this module's globals: `any`, `all`, `round` and `slice` would hide the builtins.
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

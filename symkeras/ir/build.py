@@ -15,7 +15,20 @@ X = scalar.X
 
 
 def ew(expr, *inputs, dtype=None):
-    return O.Elemwise(expr, dtype)(*inputs)
+    return O.Elemwise(_booleans_as_numbers(sympy.sympify(expr), inputs), dtype)(*inputs)
+
+
+def _booleans_as_numbers(expr, inputs):
+    """A bool operand read as the number 0 or 1 (``select(b, 1, 0)``), so that every backend
+    computes with it in the kernel's type (NumPy's ``True + True`` is ``True``); a bool read only
+    as a condition (``b != 0``) stays as it is."""
+    bools = [X[i] for i, x in enumerate(inputs) if x.dtype == "bool" and X[i] in expr.free_symbols]
+    if not bools:
+        return expr
+    held = {sympy.Ne(b, 0): sympy.Dummy() for b in bools}
+    expr = expr.xreplace(held)
+    expr = expr.xreplace({b: scalar.select(b, 1, 0) for b in bools})
+    return expr.xreplace({d: cond for cond, d in held.items()})
 
 
 def add_n(terms):
@@ -101,7 +114,8 @@ def full_slice(x, axis, start, stop, step=1):
 
 
 __all__ = ["ew", "add_n", "reshape", "transpose", "broadcast_to", "reduce", "mean", "unbroadcast",
-           "matmul", "zeros_like", "is_float", "full_slice", "keepdims_shape", "Node"]
+           "matmul", "zeros_like", "is_float", "full_slice", "keepdims_shape", "dim_scalar", "dims_tensor",
+           "Node"]
 
 
 def getitem(x, key):
@@ -143,10 +157,27 @@ def getitem(x, key):
 # for, and installed on Node once (node.py stays free of ops and build; see its docstring).
 
 def _operand(node, other):
-    """A Python number beside a float tensor takes the tensor's dtype."""
+    """A Python number beside a float tensor takes the tensor's dtype; a dimension that holds the
+    batch size (``K.shape(x)[0]``) becomes a scalar computed at call time."""
     if isinstance(other, Node):
         return other
+    if isinstance(other, sympy.Basic) and other.free_symbols:
+        return dim_scalar(other, node.dtype if is_float(node) else "int32")
     return O.constant(other, dtype=node.dtype if is_float(node) else None)
+
+
+def dim_scalar(d, dtype="int32"):
+    """A scalar node holding the dimension ``d`` (an int, or an expression in the batch size)."""
+    return ew(sympy.sympify(d), dtype=dtype)
+
+
+def dims_tensor(values, dtype="int32"):
+    """A rank-1 tensor of dimensions (a shape), the batch-dependent ones computed at call time."""
+    values = [dims.as_dim(d) for d in values]
+    if all(isinstance(d, int) for d in values):
+        return O.constant([int(d) for d in values], dtype=dtype)
+    parts = [reshape(dim_scalar(d, dtype), (1,)) for d in values]
+    return O.Concat(0)(*parts) if len(parts) > 1 else parts[0]
 
 
 def _binary(combine, reflected=False):
@@ -163,6 +194,32 @@ def _unary(apply):
     return method
 
 
+def _compare(relation):
+    """``x < y`` and the like: an elementwise bool tensor. (``==`` and ``!=`` keep Python's
+    identity, which graphs and caches rely on: ``K.equal`` compares elements.)"""
+    def method(self, other):
+        return ew(sympy.Piecewise((1, relation(X[0], X[1])), (0, True)), self, _operand(self, other),
+                  dtype="bool")
+    return method
+
+
+def _logical(combine, name):
+    def method(self, other):
+        other = other if isinstance(other, Node) else O.constant(bool(other), dtype="bool")
+        for x in (self, other):
+            if x.dtype != "bool":
+                raise TypeError(f"operator {name}: expected bool tensors, got {x.dtype}")
+        cond = combine(sympy.Ne(X[0], 0), sympy.Ne(X[1], 0))
+        return ew(sympy.Piecewise((1, cond), (0, True)), self, other, dtype="bool")
+    return method
+
+
+def _invert(self):
+    if self.dtype != "bool":
+        raise TypeError(f"operator ~: expected a bool tensor, got {self.dtype}")
+    return ew(sympy.Piecewise((1, sympy.Eq(X[0], 0)), (0, True)), self, dtype="bool")
+
+
 def _not_iterable(self):
     raise TypeError("a symbolic tensor is not iterable; index it with x[i] or slice it with x[a:b]")
 
@@ -175,6 +232,14 @@ NODE_OPERATORS = {
     "__pow__": _binary(operator.pow), "__rpow__": _binary(operator.pow, reflected=True),
     "__neg__": _unary(operator.neg), "__abs__": _unary(abs),
     "__getitem__": getitem, "__iter__": _not_iterable,
+    "__lt__": _compare(operator.lt), "__le__": _compare(operator.le),
+    "__gt__": _compare(operator.gt), "__ge__": _compare(operator.ge),
+    "__and__": _logical(sympy.And, "&"), "__rand__": _logical(sympy.And, "&"),
+    "__or__": _logical(sympy.Or, "|"), "__ror__": _logical(sympy.Or, "|"),
+    "__xor__": _logical(sympy.Xor, "^"), "__rxor__": _logical(sympy.Xor, "^"),
+    "__invert__": _invert,
+    # NumPy arrays and scalars defer to these operators rather than making arrays of nodes.
+    "__array_ufunc__": None,
 }
 for _name, _method in NODE_OPERATORS.items():
     setattr(Node, _name, _method)

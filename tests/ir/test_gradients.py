@@ -334,6 +334,66 @@ case("window_scatter_2d", [(None, 4, 3, 3, 2, 2)], lambda g: O.WindowScatter(WIN
 case("window_max_2d_padded", [(None, 4, 5, 2)], lambda x: O.WindowMax(WINDOW_2D)(x) * 1.5, gen=each(distinct()))
 # stop_gradient cannot be checked by finite differences (the loss does move): see the exact tests.
 
+# --- backend functions composed of existing ops (tests/backend has their values on both backends)
+case("sin", [BT], K.sin, ref=np.sin)
+case("cos", [BT], K.cos, ref=np.cos)
+case("prod_static_keepdims", [(None, 5)], lambda x: K.prod(x, axis=1, keepdims=True),
+     ref=lambda x: x.prod(1, keepdims=True))
+case("prod_batch_axis", [(None, 3)], lambda x: K.prod(x, axis=0), gen=each(avoiding(0.0, gap=0.3)),
+     ref=lambda x: x.prod(0))
+case("prod_rank3_two_axes", [(2, 3, 2)], lambda x: K.prod(x, (0, 2)), ref=lambda x: x.prod((0, 2)))
+case("cumsum_axis1", [(None, 5)], lambda x: K.cumsum(x, axis=1), ref=lambda x: x.cumsum(1))
+case("cumprod_axis1", [(None, 5)], lambda x: K.cumprod(x, axis=1), ref=lambda x: x.cumprod(1))
+case("cumprod_static_axis0", [(3, 2)], K.cumprod, ref=lambda x: x.cumprod(0))
+case("tile_batch", [(None, 3)], lambda x: K.tile(x, (1, 2)) ** 2, ref=lambda x: np.tile(x, (1, 2)) ** 2)
+case("tile_static", [(2, 3)], lambda x: K.tile(x, (2, 2)) ** 2, ref=lambda x: np.tile(x, (2, 2)) ** 2)
+case("stack_axis1", [BT, BT], lambda a, b: K.stack([a, a * b], axis=1), ref=lambda a, b: np.stack([a, a * b], 1))
+case("reverse_slice", [(None, 5)], lambda x: K.reverse(K.slice(x, (0, 1), (-1, 3)), 1) * x[:, :3],
+     ref=lambda x: x[:, 3:0:-1] * x[:, :3])
+case("switch_row_condition", [BT, BT], lambda a, b: K.switch(K.any(K.greater(a, 1.0), axis=1), a * b, b),
+     gen=each(avoiding(1.0)), ref=lambda a, b: np.where((a > 1).any(1)[:, None], a * b, b))
+case("categorical_crossentropy", [BT], lambda z, t: K.categorical_crossentropy(t, K.softmax(z)),
+     extra=[((None, 4), lambda rng, shape: np.eye(shape[1])[rng.randint(0, shape[1], shape[0])])],
+     ref=lambda z, t: -(t * np.log(np_softmax(z, -1))).sum(-1))
+case("categorical_crossentropy_logits_axis1", [(None, 3, 2)],
+     lambda z, t: K.categorical_crossentropy(t, z, from_logits=True, axis=1),
+     extra=[((None, 3, 2), lambda rng, shape: rng.uniform(0, 1, shape))],
+     ref=lambda z, t: -(t * np.log(np_softmax(z, 1))).sum(1))
+case("sparse_categorical_crossentropy", [BT], lambda z, t: K.sparse_categorical_crossentropy(t, K.softmax(z)),
+     extra=[((None, 1), lambda rng, shape: rng.randint(0, 4, shape).astype(float))],
+     ref=lambda z, t: -np.log(np_softmax(z, -1))[np.arange(len(t)), t[:, 0].astype(int)])
+case("binary_crossentropy", [BT], lambda z, t: K.binary_crossentropy(t, K.sigmoid(z)),
+     extra=[((None, 4), lambda rng, shape: rng.uniform(0, 1, shape))],
+     ref=lambda z, t: -(t * np.log(np_sigmoid(z)) + (1 - t) * np.log(1 - np_sigmoid(z))))
+case("binary_crossentropy_logits", [BT, BT], lambda z, t: K.binary_crossentropy(t, z, from_logits=True),
+     ref=lambda z, t: np_softplus(z) - z * t)
+case("normalize_batch_in_training", [(None, 3), (3,), (3,)],
+     lambda x, g, b: K.normalize_batch_in_training(x, g, b, [0])[0],
+     ref=lambda x, g, b: (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-3) * g + b)
+case("normalize_batch_in_training_fused_variance", [(None, 2, 2, 3)],
+     lambda x: K.normalize_batch_in_training(x, None, None, [0, 1, 2])[2], ref=lambda x: x.var((0, 1, 2), ddof=1))
+case("local_conv1d", [(None, 4, 2), (3, 4, 2)], lambda x, k: K.local_conv1d(x, k, (2,), (1,)),
+     ref=lambda x, k: np.stack([x[:, t:t + 2].reshape(len(x), -1) @ k[t] for t in range(3)], 1))
+case("foldl_map_fn", [(3, 4)], lambda x: K.foldl(lambda a, r: a * r + r, K.map_fn(K.tanh, x)),
+     ref=lambda x: (np.tanh(x[0]) * np.tanh(x[1]) + np.tanh(x[1])) * np.tanh(x[2]) + np.tanh(x[2]))
+
+
+def _unrolled_rnn(x, w, mask):
+    step = lambda inputs, states: (lambda h: (h, [h]))(K.tanh(K.dot(inputs, w) + states[0]))
+    return K.rnn(step, x, [K.zeros_like(x[:, 0, :2])], mask=mask, unroll=True, go_backwards=True)[1]
+
+
+def _np_unrolled_rnn(x, w, mask):
+    h, hs = np.zeros((len(x), 2)), []
+    for t in (2, 1, 0):
+        h = np.where(mask[:, t:t + 1] != 0, np.tanh(x[:, t] @ w + h), h)
+        hs.append(h)
+    return np.stack(hs, 1)
+
+
+case("rnn_unrolled_masked", [(None, 3, 2), (2, 2)], _unrolled_rnn,
+     extra=[((None, 3), lambda rng, shape: (rng.uniform(0, 1, shape) > 0.3).astype(float))], ref=_np_unrolled_rnn)
+
 
 # --- second order: y = d sum(fn(x) * S) / dx, so the gradient rules are differentiated too
 def _first_gradient(fn):
