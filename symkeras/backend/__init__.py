@@ -75,9 +75,14 @@ def placeholder(shape=None, ndim=None, dtype=None, sparse=False, name=None):
 
 
 def variable(value, dtype=None, name=None, constraint=None):
-    """A persistent tensor initialised from ``value``; its array is updated in place."""
+    """A persistent tensor initialised from ``value``; its array is updated in place. A
+    ``constraint`` (a callable) is applied after each optimizer update, as a layer weight's."""
+    if constraint is not None and not callable(constraint):
+        raise TypeError(f"variable: `constraint` must be callable, got {constraint!r}")
     arr = np.array(value, dtype=_float_dtype(dtype))
     storage = O.VariableStorage(arr, name or f"variable_{session.next_tensor_id()}")
+    if constraint is not None:
+        storage.constraint = constraint
     node = O.variable(storage)
     return node
 
@@ -138,6 +143,11 @@ def dtype(x):
 
 
 def count_params(x):
+    """The number of elements of ``x`` (a variable, or any tensor of static shape)."""
+    if isinstance(x, Node) and not isinstance(x.op, O.Variable):
+        if not builtins.all(dims.is_static(d) for d in x.shape):
+            raise ValueError(f"count_params: the shape {int_shape(x)} is not fully known")
+        return int(np.prod(x.shape, dtype=np.int64))
     return int(np.prod(_storage(x).value.shape))
 
 
@@ -422,15 +432,24 @@ def batch_flatten(x):
     return B.reshape(x, (x.shape[0], dims.size(x.shape[1:])))
 
 
+def _axis_of(axis, rank, name):
+    """``axis`` as a non-negative int below ``rank`` (Python's negative indexing allowed)."""
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{name}: `axis` must be an integer, got {axis!r}")
+    if not -rank <= axis < rank:
+        raise ValueError(f"{name}: `axis` {axis} is out of range for {rank} axes")
+    return int(axis) % rank
+
+
 def expand_dims(x, axis=-1):
     x = _tensor(x)
-    axis = axis % (x.ndim + 1)
+    axis = _axis_of(axis, x.ndim + 1, "expand_dims")
     return B.reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
 
 
 def squeeze(x, axis):
     x = _tensor(x)
-    axis = axis % x.ndim
+    axis = _axis_of(axis, x.ndim, "squeeze")
     if x.shape[axis] != 1:
         raise ValueError(f"squeeze: axis {axis} has size {x.shape[axis]}, not 1")
     return B.reshape(x, x.shape[:axis] + x.shape[axis + 1:])
@@ -450,12 +469,23 @@ def concatenate(tensors, axis=-1):
     return O.Concat(axis)(*tensors)
 
 
+def _indices(indices):
+    """Integer indices: an array or a tensor; a float or bool tensor is cast to int64."""
+    indices = _tensor(indices, dtype="int64")
+    return indices if indices.dtype in ("int32", "int64") else cast(indices, "int64")
+
+
 def gather(reference, indices):
-    return O.Gather()(_tensor(reference), _tensor(indices, dtype="int64"))
+    """The rows ``reference[indices]`` (along its first axis)."""
+    return O.Gather()(_tensor(reference), _indices(indices))
 
 
 def one_hot(indices, num_classes):
-    return O.OneHot(num_classes, floatx())(_tensor(indices, dtype="int64"))
+    """``floatx()`` one-hot vectors of ``num_classes`` along a new last axis (an index outside
+    [0, num_classes) gives zeros)."""
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
+        raise ValueError(f"one_hot: `num_classes` must be a positive integer, got {num_classes!r}")
+    return O.OneHot(num_classes, floatx())(_indices(indices))
 
 
 # ----------------------------------------------------------------------------- images

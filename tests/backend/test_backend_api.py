@@ -187,6 +187,15 @@ def test_shape_function_errors():
     with pytest.raises(ValueError, match="step"):
         K.arange(0, 3, 0)
     assert K.arange(-3).shape == (0,)
+    with pytest.raises(ValueError, match="`axis`"):
+        K.expand_dims(x, 3)
+    with pytest.raises(TypeError, match="`axis`"):
+        K.squeeze(x, None)
+    with pytest.raises(ValueError, match="not 1"):
+        K.squeeze(x, 1)
+    with pytest.raises(ValueError, match="`num_classes`"):
+        K.one_hot(K.placeholder((None,), dtype="int32"), 0)
+    assert K.one_hot(K.placeholder((None,)), 3).op.depth == 3          # float labels are cast
 
 
 # ----------------------------------------------------------------------------- conditionals and phases
@@ -468,6 +477,13 @@ def test_small_namespace_functions():
     K.reset_uids()
     assert [K.get_uid("a"), K.get_uid("a"), K.get_uid("b")] == [1, 2, 1]
     assert K.get_variable_shape(K.variable(np.ones((2, 3)))) == (2, 3)
+    assert K.count_params(K.variable(np.ones((2, 3)))) == 6 and K.count_params(K.constant(np.ones((4, 5)))) == 20
+    with pytest.raises(ValueError, match="not fully known"):
+        K.count_params(x)
+    nonneg = K.variable(np.ones(2), constraint=lambda w: K.maximum(w, 0.0))
+    assert callable(nonneg.op.storage.constraint)
+    with pytest.raises(TypeError, match="`constraint`"):
+        K.variable(np.ones(2), constraint="non_neg_please")
     assert K.image_dim_ordering() == "tf"
     K.set_image_dim_ordering("th")
     try:
@@ -484,3 +500,23 @@ def test_small_namespace_functions():
         K.set_epsilon(old)
     assert K.floatx() == "float32"
     assert K.stop_gradient([x, x])[1].op == K.stop_gradient(x).op
+
+
+def test_comparisons_in_a_custom_metric_and_loss_of_a_model(backend):
+    from symkeras import layers, models
+
+    def above_half_accuracy(y_true, y_pred):
+        return K.mean(K.equal(y_true, K.cast(y_pred > 0.5, K.floatx())), axis=-1)
+
+    def hinge_where_wrong(y_true, y_pred):
+        wrong = K.not_equal(y_true, K.cast(y_pred >= 0.5, K.floatx()))
+        return K.mean(K.switch(wrong, K.abs(y_pred - y_true), K.zeros_like(y_pred)), axis=-1)
+
+    inp = layers.Input((4,))
+    model = models.Model(inp, layers.Dense(2, activation="sigmoid", kernel_initializer="ones")(inp))
+    model.compile("sgd", hinge_where_wrong, metrics=[above_half_accuracy], backend=backend)
+    y = np.array([[1, 0], [0, 1], [1, 1]], dtype=np.float32)
+    loss, accuracy = model.evaluate(XV, y, verbose=0)
+    p = 1 / (1 + np.exp(-XV.sum(1, keepdims=True) * np.ones((1, 2))))
+    close(accuracy, np.mean(y == (p > 0.5)), rtol=1e-5)
+    close(loss, np.mean(np.where(y != (p >= 0.5), np.abs(p - y), 0.0)), rtol=1e-5)
