@@ -53,15 +53,45 @@ class LayerNode:
     A node without input tensors is an input node (an InputLayer, or a model's own node 0).
     """
 
-    def __init__(self, layer, inputs, outputs, arguments, called_on_list=False):
+    def __init__(self, layer, inputs, outputs, arguments, called_on_list=False, call_args=()):
         self.layer, self.input_tensors, self.output_tensors = layer, list(inputs), list(outputs)
         self.arguments = dict(arguments)
+        self.call_args = tuple(call_args)         # positional arguments after the inputs
         self.called_on_list = called_on_list      # replay passes a list even for one tensor
         self.inbound = [t._keras_history for t in self.input_tensors]
+        # Keras tensors passed as other arguments (``layer(x, y)``, ``mask=m``) are inputs too:
+        # the graph computes them first and a replay passes their new values.
+        extra = [t for t in _flatten((self.call_args, list(self.arguments.values()))) if is_keras_tensor(t)]
+        self.dependencies = self.input_tensors + [t for t in extra if all(t is not x for x in self.input_tensors)]
+
+    def substitute(self, values):
+        """(call_args, arguments) with each Keras tensor replaced by ``values[id(tensor)]``."""
+        return _replaced(self.call_args, values), _replaced(self.arguments, values)
 
     @property
     def is_input(self):
         return not self.input_tensors
+
+
+def _flatten(value):
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _flatten(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _flatten(item)
+    else:
+        yield value
+
+
+def _replaced(value, values):
+    if is_keras_tensor(value):
+        return values[id(value)]
+    if isinstance(value, (list, tuple)):
+        return type(value)(_replaced(item, values) for item in value)
+    if isinstance(value, dict):
+        return {k: _replaced(v, values) for k, v in value.items()}
+    return value
 
 
 class Layer:
@@ -197,7 +227,7 @@ class Layer:
                 self.set_weights(self._initial_weights)
                 self._initial_weights = None
 
-    def __call__(self, inputs, **kwargs):
+    def __call__(self, inputs, *args, **kwargs):
         flat = to_list(inputs)
         for x in flat:
             if not isinstance(x, Node):
@@ -206,35 +236,45 @@ class Layer:
         self._check_input_spec(flat)
         self._maybe_build(inputs)
         self._check_input_spec(flat)        # build may have fixed axis sizes (Dense's input_dim)
+        kwargs = self._accepted(kwargs)
         with name_scope(self.name):
-            outputs = self.call(inputs, **kwargs)
+            outputs = self.call(inputs, *args, **kwargs)
         if not all(is_keras_tensor(x) for x in flat):
             return outputs          # a call inside another layer's replay: plain IR
-        return self._record_call(inputs, outputs, kwargs)
+        return self._record_call(inputs, outputs, kwargs, args)
 
-    def _record_call(self, inputs, outputs, arguments):
+    def _accepted(self, kwargs):
+        """``kwargs`` without ``training`` and ``mask`` when ``call`` does not take them (Keras passes
+        those only to layers that want them)."""
+        parameters = inspect.signature(self.call).parameters
+        if any(p.kind == inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+            return kwargs
+        return {k: v for k, v in kwargs.items() if k not in ("training", "mask") or k in parameters}
+
+    def _record_call(self, inputs, outputs, arguments, call_args=()):
         """Wrap ``outputs`` as Keras tensors and append the LayerNode of this call."""
         called_on_list, inputs = isinstance(inputs, (list, tuple)), to_list(inputs)
         out_list = to_list(outputs)
         index = len(self._inbound_nodes)
         batch = next((x._static_batch for x in inputs if x._static_batch is not None), None)
         wrapped = [KerasTensor.wrap(o, self, index, i, batch) for i, o in enumerate(out_list)]
-        node = LayerNode(self, inputs, wrapped, arguments, called_on_list)
+        node = LayerNode(self, inputs, wrapped, arguments, called_on_list, call_args)
         self._inbound_nodes.append(node)
-        for x in inputs:
+        for x in node.dependencies:
             x._keras_history[0]._outbound_nodes.append(node)
         return wrapped if isinstance(outputs, (list, tuple)) else wrapped[0]
 
-    def apply(self, inputs, training=False, losses=None, updates=None, **kwargs):
+    def apply(self, inputs, *args, training=False, losses=None, updates=None, **kwargs):
         """Run ``call`` on plain IR nodes (a replay of the graph); activity penalties go to ``losses``,
         variable updates (``add_update``) to ``updates``."""
         self._maybe_build(inputs)
         with name_scope(self.name):
             if "training" in inspect.signature(self.call).parameters:
                 kwargs.setdefault("training", training)
+            kwargs = self._accepted(kwargs)
             self._update_sink = updates
             try:
-                outputs = self.call(inputs, **kwargs)
+                outputs = self.call(inputs, *args, **kwargs)
             finally:
                 self._update_sink = None
             if losses is not None and self.activity_regularizer is not None:

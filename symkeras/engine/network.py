@@ -84,7 +84,7 @@ class Network(Layer):
         for node in reversed(decreasing):
             depth = max(node_depth.setdefault(node, 0), layer_depth.get(node.layer, 0))
             layer_depth[node.layer] = node_depth[node] = depth
-            for layer, node_index, _ in node.inbound:
+            for layer, node_index, _ in (x._keras_history for x in node.dependencies):
                 parent = layer._inbound_nodes[node_index]
                 node_depth[parent] = max(depth + 1, node_depth.get(parent, 0))
         self._network_nodes = set(decreasing)
@@ -118,7 +118,7 @@ class Network(Layer):
         for node in self._nodes_in_order:
             if node.is_input:
                 continue
-            for x in node.input_tensors:
+            for x in node.dependencies:
                 if id(x) not in computable:
                     raise ValueError(f"Graph disconnected: cannot obtain value for tensor {x!r} at layer "
                                      f'"{node.layer.name}". The following previous layers were accessed '
@@ -139,8 +139,9 @@ class Network(Layer):
                 continue
             args = [values[id(x)] for x in node.input_tensors]
             args = args if node.called_on_list else args[0]
-            kwargs = {"training": training, **node.arguments}     # an explicit training=... wins
-            outputs = to_list(node.layer.apply(args, losses=losses, updates=updates, **kwargs))
+            call_args, arguments = node.substitute(values)
+            kwargs = {"training": training, **arguments}          # an explicit training=... wins
+            outputs = to_list(node.layer.apply(args, *call_args, losses=losses, updates=updates, **kwargs))
             for k, v in zip(node.output_tensors, outputs):
                 values[id(k)] = v
         return [values[id(x)] for x in self.outputs]
@@ -148,7 +149,9 @@ class Network(Layer):
     def call(self, inputs, training=False):
         return unpack_singleton(self.run_graph(inputs, training))
 
-    def apply(self, inputs, training=False, losses=None, updates=None, **kwargs):
+    def apply(self, inputs, *args, training=False, losses=None, updates=None, **kwargs):
+        if not self._is_graph_network:        # a subclassed model not built yet: its own ``call``
+            return super().apply(inputs, *args, training=training, losses=losses, updates=updates, **kwargs)
         return unpack_singleton(self.run_graph(inputs, training, losses, updates))
 
     # ------------------------------------------------------------------ properties
@@ -297,7 +300,7 @@ def _build_map(outputs):
             raise ValueError(f'Tensor {tensor!r} from layer "{layer.name}" is part of a cycle.')
         layer_indices.setdefault(layer, len(layer_indices))
         in_progress.add(node)
-        for x in node.input_tensors:
+        for x in node.dependencies:
             visit(x)
         finished.add(node)
         in_progress.discard(node)

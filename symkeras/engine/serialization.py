@@ -60,6 +60,10 @@ def network_config(network):
 
 
 def _call_kwargs(node):
+    if node.call_args:
+        raise NotImplementedError(f"Layer {node.layer.name} was called with {len(node.call_args)} positional "
+                                  "argument(s) after its inputs; a model holding such a call cannot be written "
+                                  "to a config yet (pass them in a list as the layer's inputs instead)")
     kwargs = {}
     for key, value in node.arguments.items():
         if _jsonable(value):

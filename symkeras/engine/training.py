@@ -18,6 +18,7 @@ from symkeras import config
 from symkeras import losses as losses_module
 from symkeras import optimizers as optimizers_module
 from symkeras.engine import compile_utils, data_adapter, data_checks, saving, training_loop
+from symkeras.engine.input_layer import Input
 from symkeras.engine.network import Network
 from symkeras.engine.training_generator import GeneratorMethods
 from symkeras.engine.training_loop import Results
@@ -360,9 +361,27 @@ class Model(GeneratorMethods, Network):
                              "integer classes, you can convert them via `to_categorical` or use "
                              "`sparse_categorical_crossentropy`.")
 
+    # ------------------------------------------------------------------ subclassed models
+    def _ensure_built(self, x):
+        """A model written by subclassing (its own ``call``) builds its graph from the first data, as
+        tf-keras does: one Input per input array, shaped as one sample, then ``call`` on them."""
+        if self._is_graph_network or type(self).call is Network.call:
+            return
+        arrays = list(x) if isinstance(x, (list, tuple)) else [x]
+        if not arrays or not all(isinstance(a, np.ndarray) and a.ndim >= 1 for a in arrays):
+            return                      # a generator or a dict: the model stays unbuilt and says so
+        inputs = [Input(batch_shape=(None,) + a.shape[1:],
+                        dtype=str(a.dtype) if np.issubdtype(a.dtype, np.integer) else None) for a in arrays]
+        outputs = self.call(inputs if isinstance(x, (list, tuple)) else inputs[0])
+        self._init_graph_network(inputs, outputs)
+        pending = self.__dict__.pop("_pending_compile", None)
+        if pending is not None:
+            self.compile(**pending)
+
     # ------------------------------------------------------------------ one batch
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True,
                        return_dict=False):
+        self._ensure_built(x)
         self._check_compiled("training")
         if sample_weight is None and class_weight is None and reset_metrics is True and \
                 (return_dict is False or return_dict is True) and self._batch_results is None:
@@ -381,6 +400,7 @@ class Model(GeneratorMethods, Network):
                                   return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
+        self._ensure_built(x)
         self._check_compiled("evaluating")
         if sample_weight is None and reset_metrics is True and (return_dict is False or return_dict is True) \
                 and self._batch_results is None:
@@ -397,6 +417,7 @@ class Model(GeneratorMethods, Network):
                                   return_dict)
 
     def predict_on_batch(self, x):
+        self._ensure_built(x)
         fn = self.make_predict_function()
         specs = getattr(fn, "input_specs", ())
         if len(specs) == 1 and specs[0].accepts(x) and len(x) > 0:
@@ -429,6 +450,7 @@ class Model(GeneratorMethods, Network):
             epochs = kwargs.pop("nb_epoch")
         if kwargs:
             raise TypeError(f"fit: unrecognized keyword arguments: {sorted(kwargs)}")
+        self._ensure_built(x)
         self._check_compiled("training")
         data_checks.check_arguments(
             "fit", epochs=epochs, batch_size=batch_size, verbose=verbose, callbacks=callbacks,
@@ -446,6 +468,7 @@ class Model(GeneratorMethods, Network):
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None, steps=None, callbacks=None,
                  max_queue_size=10, workers=1, use_multiprocessing=False, return_dict=False):
+        self._ensure_built(x)
         self._check_compiled("evaluating")
         data_checks.check_arguments("evaluate", batch_size=batch_size, verbose=verbose, steps=steps,
                                     callbacks=callbacks, max_queue_size=max_queue_size, workers=workers,
@@ -457,6 +480,7 @@ class Model(GeneratorMethods, Network):
 
     def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None, max_queue_size=10, workers=1,
                 use_multiprocessing=False):
+        self._ensure_built(x)
         if type(x) is np.ndarray and _plain_predict_call(batch_size, verbose, steps, callbacks, max_queue_size,
                                                         workers, use_multiprocessing):
             fn = self.make_predict_function()
