@@ -109,6 +109,9 @@ def _storage(x):
 
 
 def get_value(x):
+    """A copy of a variable's value; the value of any tensor that needs no input."""
+    if isinstance(x, Node) and not isinstance(x.op, O.Variable):
+        return function([], [x], backend="numpy", name="get_value")([])[0]
     return _storage(x).value.copy()
 
 
@@ -369,6 +372,10 @@ def batch_dot(x, y, axes=None):
     """Keras ``K.batch_dot``: per sample, contract axis ``axes[0]`` of x with ``axes[1]`` of y.
 
     The result has x's other axes then y's other non-batch axes, (batch, 1) if nothing is left.
+    Ranks 2 and 3 give Keras 2.2's numbers. Two differences from its TensorFlow code: with
+    ``axes=None`` and a rank-2 ``y`` the last axes are contracted (Keras 2.2 names y's batch axis,
+    which only works for square inputs), and at rank 4 and above the result is the shape rule
+    above (as Keras 2.3 computes it) rather than a matrix product batched over the leading axes.
     """
     x, y = _tensor(x), _tensor(y)
     if x.ndim < 2 or y.ndim < 2:
@@ -419,7 +426,10 @@ def reshape(x, shape):
     if len(free) > 1:
         raise ValueError(f"reshape: at most one unknown dimension, got {tuple(shape)}")
     if free:
-        shape[free[0]] = dims.as_dim(sympy.simplify(total / dims.size(known)))
+        inferred = sympy.simplify(sympy.sympify(total) / sympy.sympify(dims.size(known)))
+        if inferred.is_Rational and not inferred.is_Integer:
+            raise ValueError(f"reshape: cannot reshape {int_shape(x)} into {tuple(shape)}")
+        shape[free[0]] = dims.as_dim(inferred)
     return B.reshape(x, shape)
 
 

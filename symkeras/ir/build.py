@@ -157,12 +157,15 @@ def getitem(x, key):
 # for, and installed on Node once (node.py stays free of ops and build; see its docstring).
 
 def _operand(node, other):
-    """A Python number beside a float tensor takes the tensor's dtype; a dimension that holds the
-    batch size (``K.shape(x)[0]``) becomes a scalar computed at call time."""
+    """A Python number beside a float tensor takes the tensor's dtype, a float beside a bool one
+    float32; a dimension that holds the batch size (``K.shape(x)[0]``) becomes a scalar computed
+    at call time."""
     if isinstance(other, Node):
         return other
     if isinstance(other, sympy.Basic) and other.free_symbols:
         return dim_scalar(other, node.dtype if is_float(node) else "int32")
+    if node.dtype == "bool" and isinstance(other, float):
+        return O.constant(other, dtype="float32")
     return O.constant(other, dtype=node.dtype if is_float(node) else None)
 
 

@@ -196,6 +196,9 @@ def test_shape_function_errors():
     with pytest.raises(ValueError, match="`num_classes`"):
         K.one_hot(K.placeholder((None,), dtype="int32"), 0)
     assert K.one_hot(K.placeholder((None,)), 3).op.depth == 3          # float labels are cast
+    assert K.int_shape(K.flatten(K.constant(XV))) == (12,) and K.int_shape(K.reshape(x, (-1, 2))) == (None, 2)
+    with pytest.raises(ValueError, match="cannot reshape"):
+        K.reshape(K.constant(XV), (-1, 5))
 
 
 # ----------------------------------------------------------------------------- conditionals and phases
@@ -328,6 +331,8 @@ def test_tensors_made_like_others_and_variables(backend):
     close(out["eye_dot"], XV)
     assert K.cast_to_floatx([1, 2]).dtype == np.float32
     close(K.eval(K.variable(XV) * 2), 2 * XV)
+    close(K.get_value(K.variable(XV) + 1), XV + 1)
+    assert ((x > 0) * 2.0).dtype == "float32" and ((x > 0) * K.cast(x, "float64")).dtype == "float64"
 
 
 def test_random_binomial_and_truncated_normal(backend):

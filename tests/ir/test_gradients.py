@@ -374,6 +374,14 @@ case("normalize_batch_in_training_fused_variance", [(None, 2, 2, 3)],
      lambda x: K.normalize_batch_in_training(x, None, None, [0, 1, 2])[2], ref=lambda x: x.var((0, 1, 2), ddof=1))
 case("local_conv1d", [(None, 4, 2), (3, 4, 2)], lambda x, k: K.local_conv1d(x, k, (2,), (1,)),
      ref=lambda x, k: np.stack([x[:, t:t + 2].reshape(len(x), -1) @ k[t] for t in range(3)], 1))
+case("repeat", [BT], lambda x: K.repeat(x, 3) * K.constant(np.arange(3.0)[:, None], "float64"),
+     ref=lambda x: np.repeat(x[:, None], 3, 1) * np.arange(3.0)[:, None])
+case("repeat_elements_flatten", [(2, 3)], lambda x: K.flatten(K.repeat_elements(x, 2, axis=1)) ** 2,
+     ref=lambda x: np.repeat(x, 2, 1).reshape(-1) ** 2)
+case("l2_normalize", [BT], lambda x: K.l2_normalize(x, axis=-1),
+     ref=lambda x: x / np.sqrt((x ** 2).sum(-1, keepdims=True)))
+case("in_train_phase_fed", [BT], lambda x, p: K.in_train_phase(x * x, K.exp(x), training=K.cast(p, "int32")),
+     extra=[((), lambda rng, shape: np.array(1.0))], ref=lambda x, p: x * x)
 case("foldl_map_fn", [(3, 4)], lambda x: K.foldl(lambda a, r: a * r + r, K.map_fn(K.tanh, x)),
      ref=lambda x: (np.tanh(x[0]) * np.tanh(x[1]) + np.tanh(x[1])) * np.tanh(x[2]) + np.tanh(x[2]))
 
@@ -642,6 +650,12 @@ def test_kink_conventions_of_hard_sigmoid_elu_and_leaky_relu(backend):
     np.testing.assert_allclose(g, [R4[0], R4[1], R4[2], np.exp(-1.0) * R4[3]], rtol=1e-15)
     (g,) = _exact_grads(backend, "leaky_relu_at_0", [(4,)], lambda t: K.relu(t, alpha=0.25), [z], R4)
     np.testing.assert_allclose(g, [0.25 * R4[0], 0.25 * R4[1], R4[2], 0.25 * R4[3]], rtol=1e-15)
+
+
+def test_round_has_no_gradient_as_in_tensorflow():
+    x = K.placeholder((None, 4), dtype="float64", name="x")
+    assert K.gradients(K.sum(K.round(x)), [x]) == [None]
+    assert K.gradients(K.sum(K.round(x) + x), [x])[0] is not None
 
 
 def test_unconnected_input_has_no_gradient():
