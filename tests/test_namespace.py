@@ -12,7 +12,7 @@ import pytest
 import symkeras
 
 SUBMODULES = ["activations", "backend", "callbacks", "constraints", "datasets", "engine", "initializers", "layers",
-              "losses", "metrics", "models", "optimizers", "preprocessing", "regularizers", "utils"]
+              "losses", "metrics", "models", "optimizers", "preprocessing", "regularizers", "utils", "wrappers"]
 
 
 def _fresh(code):
@@ -67,6 +67,7 @@ def test_keras_2_utils_paths():
     assert utils.to_categorical is np_utils.to_categorical and utils.normalize is np_utils.normalize
     assert utils.get_file is data_utils.get_file and utils.Sequence is data_utils.Sequence
     assert utils.CustomObjectScope is generic_utils.CustomObjectScope
+    assert generic_utils.Progbar is utils.Progbar
     assert utils.plot_model is vis_utils.plot_model and utils.print_summary is layer_utils.print_summary
     assert utils.pad_sequences is symkeras.preprocessing.sequence.pad_sequences
     assert utils.img_to_array is symkeras.preprocessing.image.img_to_array

@@ -29,6 +29,7 @@ import numpy as np
 
 from symkeras import session
 from symkeras.session import global_random_state  # noqa: F401  (the Keras utils API)
+from symkeras.utils.progbar import Progbar  # noqa: F401  (keras.utils.generic_utils.Progbar in Keras 2)
 
 _GLOBAL_CUSTOM_OBJECTS = {}
 _GLOBAL_CUSTOM_NAMES = {}
