@@ -4,7 +4,7 @@ the Keras 2 backend that have no meaning for compiled functions (sessions) or no
 import numpy as np
 
 from symkeras import backend as K
-from symkeras.backend import state
+from symkeras.backend import state, vectorize
 from symkeras.ir import build as B
 from symkeras.ir import dims, scalar
 from symkeras.ir import ops as O
@@ -72,12 +72,24 @@ def _leading(elems, name):
 
 
 def map_fn(fn, elems, name=None, dtype=None):
-    """``stack([fn(e) for e in elems])`` over the static leading axis of ``elems``."""
-    _, items = _leading(elems, "map_fn")
-    if not items:
-        raise ValueError("map_fn: `elems` is empty")
-    outs = [K._tensor(fn(e)) for e in items]
-    out = K.stack(outs, axis=0)
+    """``stack([fn(e) for e in elems])`` over the leading axis of ``elems``: unrolled when the axis
+    is static; over the batch axis, ``fn`` is traced once on one element and its graph applied to
+    the whole batch (see ``vectorize``)."""
+    elems = K._tensor(elems)
+
+    def element(e):
+        out = fn(e)
+        if isinstance(out, (list, tuple)):
+            raise TypeError(f"map_fn: `fn` must return one tensor, got a {type(out).__name__}")
+        return K._tensor(out)
+
+    if elems.ndim and not dims.is_static(elems.shape[0]):
+        out = vectorize.map_over_batch(element, elems)
+    else:
+        _, items = _leading(elems, "map_fn")
+        if not items:
+            raise ValueError("map_fn: `elems` is empty")
+        out = K.stack([element(e) for e in items], axis=0)
     return K.cast(out, dtype) if dtype is not None and dtype != out.dtype else out
 
 

@@ -300,10 +300,35 @@ def test_map_fn_foldl_foldr_and_unrolled_rnn(backend):
     close(out["outputs_b"], np.stack(hs, 1), rtol=1e-5)
 
 
+def test_map_fn_over_the_batch_axis_applies_fn_to_the_whole_batch(backend):
+    x = K.placeholder((None, 3, 2), name="x")
+    w = np.array([[1.0, -1.0], [0.5, 2.0]], dtype=np.float32)
+    xv = np.random.RandomState(0).standard_normal((4, 3, 2)).astype(np.float32)
+    out = run(backend, [x], {
+        "sum": K.map_fn(lambda m: K.sum(m * m), x),
+        "dot_softmax": K.map_fn(lambda m: K.softmax(K.dot(m, K.constant(w))) * m[0], x),
+        "transpose_max": K.map_fn(lambda m: K.transpose(m)[1] + K.max(m, axis=1), x),
+        "constant": K.map_fn(lambda m: K.constant(2.0), x, dtype="float64"),
+        "concat_reverse": K.map_fn(lambda m: K.concatenate([m, K.ones_like(m)], 0)[:, ::-1], x),
+        "argmax_one_hot": K.map_fn(lambda m: K.one_hot(K.argmax(m, -1), 2), x),
+    }, [xv], "map_fn_batch")
+    e = np.exp(xv @ w)
+    close(out["sum"], (xv ** 2).sum((1, 2)), rtol=1e-5)
+    close(out["dot_softmax"], e / e.sum(-1, keepdims=True) * xv[:, :1], rtol=1e-5)
+    close(out["transpose_max"], xv[:, :, 1] + xv.max(2))
+    close(out["constant"], np.full(4, 2.0))
+    assert out["constant"].dtype == np.float64
+    close(out["concat_reverse"], np.concatenate([xv, np.ones_like(xv)], 1)[:, :, ::-1])
+    close(out["argmax_one_hot"], np.eye(2)[xv.argmax(-1)])
+    with pytest.raises(NotImplementedError, match="Random"):
+        K.map_fn(lambda m: m * K.random_normal((3, 2)), x)
+    with pytest.raises(TypeError, match="one tensor"):
+        K.map_fn(lambda m: [m, m], x)
+
+
 def test_loops_over_the_batch_axis_and_rolled_rnn_are_not_implemented():
     x = K.placeholder((None, 3), name="x")
-    for fn in (lambda: K.map_fn(K.sum, x), lambda: K.foldl(lambda a, b: a + b, x),
-               lambda: K.foldr(lambda a, b: a + b, x)):
+    for fn in (lambda: K.foldl(lambda a, b: a + b, x), lambda: K.foldr(lambda a, b: a + b, x)):
         with pytest.raises(NotImplementedError, match="batch axis"):
             fn()
     with pytest.raises(NotImplementedError, match="scan"):

@@ -382,6 +382,8 @@ case("l2_normalize", [BT], lambda x: K.l2_normalize(x, axis=-1),
      ref=lambda x: x / np.sqrt((x ** 2).sum(-1, keepdims=True)))
 case("in_train_phase_fed", [BT], lambda x, p: K.in_train_phase(x * x, K.exp(x), training=K.cast(p, "int32")),
      extra=[((), lambda rng, shape: np.array(1.0))], ref=lambda x, p: x * x)
+case("map_fn_batch_axis", [(None, 3, 2), (2, 2)], lambda x, w: K.map_fn(lambda m: K.softmax(K.dot(m, w)) * m[0], x),
+     ref=lambda x, w: np_softmax(x @ w, -1) * x[:, :1])
 case("foldl_map_fn", [(3, 4)], lambda x: K.foldl(lambda a, r: a * r + r, K.map_fn(K.tanh, x)),
      ref=lambda x: (np.tanh(x[0]) * np.tanh(x[1]) + np.tanh(x[1])) * np.tanh(x[2]) + np.tanh(x[2]))
 
