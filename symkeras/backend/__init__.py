@@ -417,8 +417,12 @@ def permute_dimensions(x, pattern):
 
 
 def reshape(x, shape):
-    """``shape`` may hold one -1 (inferred) and None/-1 for the batch axis in position 0."""
+    """``shape`` may hold one -1 (inferred) and None/-1 for the batch axis in position 0; it may be
+    ``K.shape(y)`` or hold its entries."""
     x = _tensor(x)
+    if isinstance(shape, Node):
+        raise TypeError("reshape: `shape` must be a tuple (ints, or entries of K.shape(x)), not a tensor: "
+                        "the IR fixes shapes when the graph is built")
     shape = list(shape)
     total = dims.size(x.shape)
     known = [d for d in shape if d not in (-1, None)]

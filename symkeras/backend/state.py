@@ -10,6 +10,7 @@ int32 placeholder, ``keras_learning_phase``, that a function may take as an inpu
 import contextlib
 
 from symkeras.ir import ops as O
+from symkeras.ir import scalar
 from symkeras.ir.graph import copy_node
 from symkeras.ir.node import Node, toposort
 
@@ -67,8 +68,15 @@ def feed_default_phase(inputs, roots):
     if not any(n is phase for n in order):
         return roots
     memo = {id(phase): O.constant(0, dtype="int32")}
+    choice = scalar.select(scalar.X[0], scalar.X[1], scalar.X[2])
     for n in order:
-        if id(n) not in memo:
+        if id(n) in memo:
+            continue
+        test_branch = n.inputs[2] if len(n.inputs) == 3 else None
+        if (n.inputs and n.inputs[0] is phase and isinstance(n.op, O.Elemwise) and n.op.expr == choice
+                and test_branch.shape == n.shape and test_branch.dtype == n.dtype):
+            memo[id(n)] = memo[id(test_branch)]          # in_train_phase's switch: its test branch
+        else:
             memo[id(n)] = copy_node(n, tuple(memo[id(x)] for x in n.inputs))
     return [memo[id(r)] for r in roots]
 

@@ -26,12 +26,13 @@ class Shape(tuple):
     """``K.shape(x)``: the shape as a tuple of dimensions, each an int or, for the batch axis, an
     expression in the batch size that generated code evaluates at call time.
 
-    It goes wherever a shape goes (``K.reshape``, ``K.zeros_like``' shapes, ``K.random_normal``,
-    ``K.tile``), its entries combine with Python arithmetic (``K.shape(x)[0] * 2``), and a batch
-    entry becomes a scalar tensor in arithmetic with tensors or through ``K.cast``
-    (``K.cast(K.shape(x)[0], 'float32')``). As a tensor (``K.function`` output, ``K.gather``) it
-    is a rank-1 int32 tensor. Limits: it is not a tensor a function takes as input, and the
-    IR's shapes are fixed when the graph is built, so only the batch entry may vary per call.
+    It goes where a shape goes (``K.reshape(x, (K.shape(x)[0], -1))``, ``K.random_normal(K.shape(x))``),
+    its entries combine with Python arithmetic (``K.shape(x)[0] * 2``), and a batch entry becomes
+    a scalar tensor in arithmetic with tensors or through ``K.cast``
+    (``K.cast(K.shape(x)[0], 'float32')``). As a tensor (a ``K.function`` output) it is a rank-1
+    int32 tensor. Limits: the IR's shapes are fixed when the graph is built, so only the batch
+    entry varies per call; a shape computed from tensor values (``K.reshape(x, some_tensor)``)
+    is refused, and so are repeats of the batch axis that depend on it (``K.tile``).
     """
 
     def __getitem__(self, key):

@@ -199,6 +199,9 @@ def test_shape_function_errors():
     assert K.int_shape(K.flatten(K.constant(XV))) == (12,) and K.int_shape(K.reshape(x, (-1, 2))) == (None, 2)
     with pytest.raises(ValueError, match="cannot reshape"):
         K.reshape(K.constant(XV), (-1, 5))
+    with pytest.raises(TypeError, match="`shape`"):
+        K.reshape(x, K.constant([3, 4], "int32"))
+    assert K.int_shape(K.reshape(K.expand_dims(x), K.shape(x))) == (None, 4)
 
 
 # ----------------------------------------------------------------------------- conditionals and phases
