@@ -320,7 +320,11 @@ def batch_normalization(x, mean, var, beta, gamma, axis=-1, epsilon=1e-3):
 
 
 def moving_average_update(x, value, momentum):
-    """The update ``x = x * momentum + value * (1 - momentum)`` (tf-keras 2)."""
+    """The update ``x = x * momentum + value * (1 - momentum)`` (tf-keras 2).
+
+    Keras 2.2's TensorFlow backend debiases instead (``zero_debias=True``: two hidden variables
+    per average, and ``x`` becomes ``biased / (1 - momentum ** step)``, so its initial value is
+    ignored); BatchNormalization's moving statistics here follow tf-keras 2."""
     return update(x, B.ew(X[0] * sympy.Float(momentum) + X[1] * sympy.Float(1 - momentum), x,
                           _tensor(value, x.dtype)))
 
