@@ -1,6 +1,8 @@
-"""Saving and loading weights and whole models — one NumPy ``.npz`` file, whatever the file name.
+"""Saving and loading weights and whole models.
 
-The file layout is in ``engine/weights_file.py`` (the Keras HDF5 layout is later work):
+A path ending in ``.h5`` or ``.hdf5`` is written in Keras 2's HDF5 layout (``engine/hdf5_format.py``),
+and an HDF5 file is read as one whatever its name; any other path is symkeras's NumPy ``.npz``
+file, whose layout is in ``engine/weights_file.py``:
 
 - ``save_weights``: every weight of ``model.weights``, in that order, with its name;
 - ``save_model``: the same, plus the ``model.to_json()`` text and the optimizer's state.
@@ -14,7 +16,7 @@ the previous file intact. A load assigns every weight or none.
 import json
 import warnings
 
-from symkeras.engine import weights_file
+from symkeras.engine import hdf5_format, weights_file
 
 
 def _names_and_values(model):
@@ -23,6 +25,8 @@ def _names_and_values(model):
 
 def save_weights(model, filepath, overwrite=True):
     """Writes ``model``'s weights, with their names, to ``filepath``."""
+    if hdf5_format.is_hdf5(filepath, reading=False):
+        return hdf5_format.save_weights(model, filepath, overwrite)
     weights_file.write(filepath, *_names_and_values(model), overwrite=overwrite)
 
 
@@ -34,6 +38,8 @@ def load_weights(model, filepath, by_name=False, skip_mismatch=False):
     if skip_mismatch and not by_name:
         raise ValueError("When calling model.load_weights, skip_mismatch can only be set to True when by_name "
                          "is True.")
+    if hdf5_format.is_hdf5(filepath, reading=True):
+        return hdf5_format.load_weights(model, filepath, by_name, skip_mismatch)
     saved = weights_file.read(filepath, "load_weights")
     _assign(model, saved, filepath, by_name, skip_mismatch)
 
@@ -72,6 +78,8 @@ def _assign(model, saved, filepath, by_name=False, skip_mismatch=False):
 
 def save_model(model, filepath, overwrite=True, include_optimizer=True):
     """Writes the model's config (JSON), its weights and its optimizer state to ``filepath``."""
+    if hdf5_format.is_hdf5(filepath, reading=False):
+        return hdf5_format.save_model(model, filepath, overwrite, include_optimizer)
     optimizer = getattr(model, "optimizer", None)
     optimizer_values = optimizer.get_weights() if include_optimizer and optimizer is not None else ()
     weights_file.write(filepath, *_names_and_values(model), config=model.to_json(),
@@ -86,10 +94,23 @@ def load_model(filepath, custom_objects=None, *, safe_mode=True):
     from the file); pass ``safe_mode=False`` only for files you trust. Functions named in the
     file are taken from ``custom_objects`` (or symkeras itself)."""
     from symkeras.models import model_from_json     # models imports this module (load_model)
+    if hdf5_format.is_hdf5(filepath, reading=True):
+        return _load_hdf5_model(filepath, custom_objects, safe_mode, model_from_json)
     saved = weights_file.read(filepath, "load_model")
     model = model_from_json(_config_text(saved, filepath, "load_model"), custom_objects=custom_objects,
                             safe_mode=safe_mode)
     _assign(model, saved, filepath)
+    return model
+
+
+def _load_hdf5_model(filepath, custom_objects, safe_mode, model_from_json):
+    """A Keras 2 HDF5 model file: the model, its weights and, when the file says how it was
+    compiled, compiled again with its optimizer state restored (as Keras 2's load_model)."""
+    config, training, layers, optimizer_values = hdf5_format.read_model(filepath)
+    model = model_from_json(config, custom_objects=custom_objects, safe_mode=safe_mode)
+    hdf5_format.assign_layers(model, layers, filepath)
+    if training is not None:
+        hdf5_format.compile_from(model, training, optimizer_values, custom_objects)
     return model
 
 

@@ -107,6 +107,9 @@ class Model(GeneratorMethods, Network):
         self._compiled = spec
         self.optimizer = spec["optimizer"]
         self.loss = loss                         # as given, as Keras keeps it
+        # What a Keras 2 model file records of compile (its training_config).
+        self._compile_args = dict(loss=loss, metrics=metrics, loss_weights=loss_weights,
+                                  sample_weight_mode=sample_weight_mode, weighted_metrics=weighted_metrics)
         self._backend = backend
         self.train_function = self.test_function = None
         self._batch_results = None

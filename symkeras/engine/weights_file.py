@@ -32,8 +32,7 @@ OPTIMIZER_PREFIX = "__optimizer__/"
 
 EXPECTED = "expected a NumPy .npz archive written by symkeras's save_weights or save"
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
-_OTHER_FORMATS = {b"\x89HDF\r\n\x1a\n": "an HDF5 file (Keras's .h5 format), which symkeras does not read",
-                  b"\x93NUMPY": "a single NumPy array (.npy)"}
+_OTHER_FORMATS = {b"\x93NUMPY": "a single NumPy array (.npy)"}   # (HDF5 files are read by hdf5_format)
 
 SavedFile = collections.namedtuple("SavedFile", "names values config")
 
