@@ -385,11 +385,14 @@ def batch_dot(x, y, axes=None):
     if x.ndim < 2 or y.ndim < 2:
         raise ValueError(f"Cannot do batch_dot on inputs with rank < 2. Received inputs with shapes "
                          f"{int_shape(x)} and {int_shape(y)}.")
-    if isinstance(axes, int):
+    if isinstance(axes, (int, np.integer)):
         axes = (axes, axes)
     if axes is None:
         axes = (x.ndim - 1, y.ndim - 2 if y.ndim > 2 else y.ndim - 1)
-    ax, ay = (a % t.ndim for a, t in zip(axes, (x, y)))
+    if len(axes) != 2 or not builtins.all(isinstance(a, (int, np.integer)) for a in axes):
+        raise ValueError(f"Multiple target dimensions are not supported. Expected: None, int, (int, int), "
+                         f"Provided: axes={axes!r}")
+    ax, ay = (_axis_of(a, t.ndim, "batch_dot") for a, t in zip(axes, (x, y)))
     if ax == 0 or ay == 0:
         raise ValueError("Cannot perform batch_dot over axis 0. If your inputs are not batched, add a dummy "
                          "batch dimension to your inputs using K.expand_dims(x, 0)")
@@ -483,8 +486,10 @@ def repeat(x, n):
 
 def concatenate(tensors, axis=-1):
     tensors = [_tensor(t) for t in tensors]
-    axis = axis % tensors[0].ndim
-    return O.Concat(axis)(*tensors)
+    if not tensors:
+        raise ValueError("concatenate: `tensors` must hold at least one tensor")
+    axis = _axis_of(axis, tensors[0].ndim, "concatenate")
+    return O.Concat(axis)(*tensors) if len(tensors) > 1 else tensors[0]
 
 
 def _indices(indices):

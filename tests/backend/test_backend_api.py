@@ -201,6 +201,15 @@ def test_shape_function_errors():
         K.reshape(K.constant(XV), (-1, 5))
     with pytest.raises(TypeError, match="`shape`"):
         K.reshape(x, K.constant([3, 4], "int32"))
+    with pytest.raises(ValueError, match="Multiple target dimensions"):
+        K.batch_dot(x, x, axes=[[1], [1]])
+    with pytest.raises(ValueError, match="`axis`"):
+        K.batch_dot(x, x, axes=(1, 4))
+    with pytest.raises(ValueError, match="`tensors`"):
+        K.concatenate([])
+    with pytest.raises(ValueError, match="`axis`"):
+        K.concatenate([x, x], axis=2)
+    assert K.concatenate([x]) is x
     assert K.int_shape(K.reshape(K.expand_dims(x), K.shape(x))) == (None, 4)
 
 
