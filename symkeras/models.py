@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 
+from symkeras.engine import keras3_config
 from symkeras.engine.base_layer import Layer, to_list
 from symkeras.engine.input_layer import Input, InputLayer
 from symkeras.engine.keras_tensor import is_keras_tensor
@@ -228,6 +229,8 @@ def model_from_config(config, custom_objects=None, *, safe_mode=True):
     if isinstance(config, list):
         raise TypeError("`model_from_config` expects a dictionary, not a list. Maybe you meant to use "
                         "`Sequential.from_config(config)`?")
+    if keras3_config.is_keras3(config):          # written by Keras 3: read in tf-keras 2's form
+        config = keras3_config.to_keras2(config)
     with SafeModeScope(safe_mode):
         return deserialize(config, custom_objects=custom_objects)
 

@@ -23,6 +23,7 @@ import warnings
 import numpy as np
 
 from symkeras import optimizers, version
+from symkeras.engine import keras3_config
 from symkeras.utils.atomic_files import write_atomically
 
 HDF5_SUFFIXES = (".h5", ".hdf5")
@@ -230,7 +231,8 @@ def read_model(filepath, caller="load_model"):
 
 def compile_from(model, training, optimizer_values, custom_objects=None):
     """Compile ``model`` as ``training`` (a training_config) says and restore the optimizer state."""
-    optimizer = optimizers.deserialize(training["optimizer_config"], custom_objects=custom_objects)
+    optimizer = optimizers.deserialize(keras3_config.optimizer_to_keras2(training["optimizer_config"]),
+                                       custom_objects=custom_objects)
     model.compile(optimizer=optimizer, loss=training.get("loss"), metrics=training.get("metrics"),
                   loss_weights=training.get("loss_weights"), sample_weight_mode=training.get("sample_weight_mode"),
                   weighted_metrics=training.get("weighted_metrics"))

@@ -4,6 +4,7 @@ exactly), weights by order and by name, a file written the way Keras 2 writes it
 files that change nothing."""
 
 import json
+import os
 
 import h5py
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 import symkeras.backend as K
 from symkeras import optimizers
 from symkeras.layers import Dense, Dropout, Input
-from symkeras.models import Model, Sequential, load_model
+from symkeras.models import Model, Sequential, load_model, model_from_config
 
 
 @pytest.fixture(autouse=True)
@@ -150,3 +151,43 @@ def test_a_damaged_file_changes_nothing(tmp_path):
     model.save_weights(str(weights_only))
     with pytest.raises(ValueError, match="no model config"):
         load_model(str(weights_only))
+
+
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+
+
+def test_a_keras_3_h5_file_loads_with_its_predictions():
+    """keras3_dense.h5 was written by Keras 3.15 (JAX) with model.save after one epoch of fit;
+    keras3_dense_io.npz holds inputs and the predictions Keras made for them."""
+    with pytest.warns(UserWarning, match="optimizer starts afresh"):      # Keras 3 keeps other optimizer variables
+        model = load_model(os.path.join(DATA, "keras3_dense.h5"))
+    io = np.load(os.path.join(DATA, "keras3_dense_io.npz"))
+    np.testing.assert_allclose(model.predict(io["x"]), io["y"], rtol=1e-5, atol=1e-6)
+    assert model.loss == "categorical_crossentropy" and model.metrics_names == ["loss", "accuracy"]
+    history = model.fit(io["x"], np.eye(2, dtype="float32")[np.arange(len(io["x"])) % 2], epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+
+
+def test_a_keras_3_config_of_several_inputs_reads_as_tf_keras():
+    tensor = lambda name: {"class_name": "__keras_tensor__",                              # noqa: E731
+                           "config": {"shape": [None, 3], "dtype": "float32", "keras_history": [name, 0, 0]}}
+    policy = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": None}
+    config = {"module": "keras", "class_name": "Functional", "registered_name": "Functional", "config": {
+        "name": "joined", "trainable": True,
+        "layers": [
+            {"module": "keras.layers", "class_name": "InputLayer", "name": "a", "inbound_nodes": [],
+             "config": {"batch_shape": [None, 3], "dtype": "float32", "sparse": False, "name": "a", "optional": False}},
+            {"module": "keras.layers", "class_name": "InputLayer", "name": "b", "inbound_nodes": [],
+             "config": {"batch_shape": [None, 3], "dtype": "float32", "sparse": False, "name": "b", "optional": False}},
+            {"module": "keras.layers", "class_name": "Concatenate", "name": "both",
+             "config": {"name": "both", "trainable": True, "dtype": policy, "axis": -1},
+             "build_config": {"input_shape": [[None, 3], [None, 3]]},
+             "inbound_nodes": [{"args": [[tensor("a"), tensor("b")]], "kwargs": {}}]}],
+        "input_layers": [["a", 0, 0], ["b", 0, 0]], "output_layers": ["both", 0, 0]}}
+    model = model_from_config(config)
+    assert model.output_shape == (None, 6) and len(model.inputs) == 2
+    a, b = np.ones((2, 3), "float32"), np.full((2, 3), 2.0, "float32")
+    np.testing.assert_array_equal(model.predict([a, b]), np.concatenate([a, b], axis=1))
+    config["config"]["layers"][2]["config"]["quantization_config"] = {"mode": "int8"}
+    with pytest.raises(NotImplementedError, match="quantization_config"):
+        model_from_config(config)

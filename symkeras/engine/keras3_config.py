@@ -1,0 +1,114 @@
+"""Model configs written by Keras 3, read as the tf-keras 2 configs symkeras understands.
+
+Keras 3 writes the same layers with a few differences of form, all undone here before the usual
+deserialisation (``to_keras2``):
+
+- every object config may carry ``module``, ``registered_name`` and ``build_config`` keys;
+- a layer's ``dtype`` is a policy object (``{"class_name": "DTypePolicy", "config": {"name": …}}``);
+- ``InputLayer`` says ``batch_shape`` (and ``optional``) for ``batch_input_shape``;
+- a model with one input or output names it unnested in ``input_layers``/``output_layers``;
+- a call of a layer (``inbound_nodes``) is ``{"args": [tensor, …], "kwargs": {…}}`` with each tensor a
+  ``__keras_tensor__`` naming its ``keras_history``, where tf-keras writes
+  ``[[layer, node_index, tensor_index, kwargs], …]``;
+- arguments tf-keras does not have and that mean nothing when left at their defaults
+  (``quantization_config: None``, an initializer's ``input_axes: None`` …) are dropped; one set to
+  anything else raises NotImplementedError naming it.
+
+Only data is read and rewritten: nothing from the config is evaluated.
+"""
+
+_OBJECT_KEYS = ("module", "registered_name", "build_config", "compile_config", "shared_object_id")
+# Keras 3 arguments with no tf-keras counterpart, and the values that make them no-ops.
+_NEUTRAL = {"quantization_config": (None,), "lora_rank": (None,), "lora_alpha": (None,), "optional": (False,),
+            "input_axes": (None,), "output_axes": (None,)}
+
+
+def is_keras3(config):
+    """Whether ``config`` (any part of it) has Keras 3's form."""
+    if isinstance(config, dict):
+        if "module" in config or "registered_name" in config or "__keras_tensor__" == config.get("class_name"):
+            return True
+        return any(is_keras3(v) for v in config.values())
+    if isinstance(config, list):
+        return any(is_keras3(v) for v in config)
+    return False
+
+
+def to_keras2(config):
+    """``config`` in tf-keras 2's form (a new structure; ``config`` is left alone)."""
+    return _object(config) if isinstance(config, dict) else config
+
+
+# Keras 3 optimizer arguments symkeras's optimizers do not take, and their no-op values.
+_OPTIMIZER_NEUTRAL = {"loss_scale_factor": (None,), "gradient_accumulation_steps": (None,)}
+
+
+def optimizer_to_keras2(entry):
+    """An optimizer's ``{"class_name", "config"}`` without Keras 3's extra arguments."""
+    entry = _object(entry)
+    config = dict(entry.get("config") or {})
+    for key, neutral in _OPTIMIZER_NEUTRAL.items():
+        if key in config:
+            if config[key] not in neutral:
+                raise NotImplementedError(f"{entry.get('class_name')}: the Keras 3 argument {key}={config[key]!r} "
+                                          "has no symkeras counterpart")
+            del config[key]
+    return dict(entry, config=config)
+
+
+def _object(entry):
+    """A ``{"class_name", "config", …}`` entry, or any dict inside one."""
+    out = {}
+    for key, value in entry.items():
+        if key in _OBJECT_KEYS:
+            continue
+        if key == "config" and isinstance(value, dict):
+            value = _layer_config(entry.get("class_name"), value)
+        elif key == "inbound_nodes" and isinstance(value, list):
+            value = [_inbound_node(node) for node in value]
+        else:
+            value = _value(value)
+        out[key] = value
+    return out
+
+
+def _layer_config(class_name, config):
+    out = {}
+    for key, value in config.items():
+        if key in _NEUTRAL:
+            if value not in _NEUTRAL[key]:
+                raise NotImplementedError(f"{class_name}: the Keras 3 argument {key}={value!r} has no symkeras "
+                                          "counterpart")
+            continue
+        if key == "dtype" and isinstance(value, dict):
+            value = (value.get("config") or {}).get("name", "float32")
+        elif class_name == "InputLayer" and key == "batch_shape":
+            key = "batch_input_shape"
+        elif key in ("input_layers", "output_layers") and value and isinstance(value[0], str):
+            value = [value]                      # Keras 3 writes one tensor unnested: [name, node, index]
+        out[key] = _value(value)
+    return out
+
+
+def _value(value):
+    if isinstance(value, dict):
+        return _object(value)
+    if isinstance(value, list):
+        return [_value(v) for v in value]
+    return value
+
+
+def _inbound_node(node):
+    """One call of a layer: Keras 3's ``{"args", "kwargs"}`` as tf-keras's list of inbound tensors."""
+    if not isinstance(node, dict):
+        return _value(node)
+    args, kwargs = node.get("args", []), _value(node.get("kwargs", {}))
+    tensors = args[0] if len(args) == 1 and isinstance(args[0], list) else args
+    inbound = []
+    for tensor in tensors:
+        if not (isinstance(tensor, dict) and tensor.get("class_name") == "__keras_tensor__"):
+            raise NotImplementedError(f"a layer call with a non-tensor positional argument ({tensor!r}) cannot be "
+                                      "read yet")
+        layer, node_index, tensor_index = tensor["config"]["keras_history"]
+        inbound.append([layer, node_index, tensor_index, kwargs])
+    return inbound
