@@ -31,7 +31,7 @@ HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 KERAS_VERSION = "2.2.4"          # the layout followed (Keras 2 reads it without conversions)
 
 
-def _h5py():
+def h5py():
     # Imported on first use: h5py costs tens of milliseconds, and most programs never save to HDF5.
     import h5py
     return h5py
@@ -71,7 +71,7 @@ def _write_layers(group, layers):
 
 def save_weights(model, filepath, overwrite=True):
     def write(f):
-        with _h5py().File(f, "w") as h5:
+        with h5py().File(f, "w") as h5:
             _write_layers(h5, model.layers)
             h5.attrs["symkeras_version"] = version.__version__.encode("utf8")
     write_atomically(filepath, write, overwrite)
@@ -79,12 +79,12 @@ def save_weights(model, filepath, overwrite=True):
 
 def save_model(model, filepath, overwrite=True, include_optimizer=True):
     config = model.to_json()
-    training = _training_config(model)
+    training = training_config(model)
     optimizer = getattr(model, "optimizer", None)
     optimizer_weights = optimizer.weights if include_optimizer and optimizer is not None and optimizer.built else []
 
     def write(f):
-        with _h5py().File(f, "w") as h5:
+        with h5py().File(f, "w") as h5:
             h5.attrs["keras_version"] = KERAS_VERSION.encode("utf8")
             h5.attrs["backend"] = b"tensorflow"
             h5.attrs["symkeras_version"] = version.__version__.encode("utf8")
@@ -101,7 +101,7 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
     write_atomically(filepath, write, overwrite)
 
 
-def _training_config(model):
+def training_config(model):
     """Keras 2's training_config of a compiled model, or None (with a warning when it cannot be
     written as JSON: the model then loads uncompiled, as in Keras)."""
     compile_args = getattr(model, "_compile_args", None)
@@ -133,12 +133,12 @@ def _plain(value):
 
 # ----------------------------------------------------------------------------- reading
 
-def _text(value):
+def text(value):
     return value.decode("utf8") if isinstance(value, bytes) else str(value)
 
 
 def _names(attrs, key):
-    return [_text(n) for n in attrs.get(key, [])]
+    return [text(n) for n in attrs.get(key, [])]
 
 
 def _read_layers(group, filepath):
@@ -161,7 +161,7 @@ def _read_layers(group, filepath):
 
 def _open(filepath, caller):
     try:
-        return _h5py().File(str(filepath), "r")
+        return h5py().File(str(filepath), "r")
     except OSError as error:
         raise ValueError(f"{caller}: {filepath} is not a readable HDF5 file ({error})") from None
 
@@ -219,8 +219,8 @@ def read_model(filepath, caller="load_model"):
         if "model_config" not in h5.attrs:
             raise ValueError(f"{caller}: {filepath} holds no model config (a weights file? load it into a model "
                              "with `model.load_weights`)")
-        config = _text(h5.attrs["model_config"])
-        training = json.loads(_text(h5.attrs["training_config"])) if "training_config" in h5.attrs else None
+        config = text(h5.attrs["model_config"])
+        training = json.loads(text(h5.attrs["training_config"])) if "training_config" in h5.attrs else None
         layers = _read_layers(h5["model_weights"], filepath) if "model_weights" in h5 else []
         optimizer = []
         if "optimizer_weights" in h5:
@@ -230,10 +230,12 @@ def read_model(filepath, caller="load_model"):
 
 
 def compile_from(model, training, optimizer_values, custom_objects=None):
-    """Compile ``model`` as ``training`` (a training_config) says and restore the optimizer state."""
-    optimizer = optimizers.deserialize(keras3_config.optimizer_to_keras2(training["optimizer_config"]),
-                                       custom_objects=custom_objects)
-    model.compile(optimizer=optimizer, loss=training.get("loss"), metrics=training.get("metrics"),
+    """Compile ``model`` as ``training`` says (Keras 2's training_config or Keras 3's compile_config)
+    and restore the optimizer state."""
+    spec = training.get("optimizer_config", training.get("optimizer")) or "rmsprop"
+    if isinstance(spec, dict):
+        spec = optimizers.deserialize(keras3_config.optimizer_to_keras2(spec), custom_objects=custom_objects)
+    model.compile(optimizer=spec, loss=training.get("loss"), metrics=training.get("metrics"),
                   loss_weights=training.get("loss_weights"), sample_weight_mode=training.get("sample_weight_mode"),
                   weighted_metrics=training.get("weighted_metrics"))
     if optimizer_values:

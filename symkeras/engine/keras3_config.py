@@ -17,6 +17,8 @@ deserialisation (``to_keras2``):
 Only data is read and rewritten: nothing from the config is evaluated.
 """
 
+from symkeras.engine.keras_tensor import keras_shape
+
 _OBJECT_KEYS = ("module", "registered_name", "build_config", "compile_config", "shared_object_id")
 # Keras 3 arguments with no tf-keras counterpart, and the values that make them no-ops.
 _NEUTRAL = {"quantization_config": (None,), "lora_rank": (None,), "lora_alpha": (None,), "optional": (False,),
@@ -112,3 +114,66 @@ def _inbound_node(node):
         layer, node_index, tensor_index = tensor["config"]["keras_history"]
         inbound.append([layer, node_index, tensor_index, kwargs])
     return inbound
+
+
+# ----------------------------------------------------------------------------- the other way
+
+# Which Keras 3 module names an object config found under a layer-config key ending so.
+_OBJECT_MODULES = (("_initializer", "keras.initializers"), ("_regularizer", "keras.regularizers"),
+                   ("_constraint", "keras.constraints"))
+
+
+def to_keras3(config, model):
+    """A model's tf-keras config (``{"class_name", "config"}``) in Keras 3's form, as its ``.keras``
+    archives hold it. A Sequential is written as the functional model it is (Keras 3 loads it so)."""
+    inner = config["config"]
+    layers = []
+    for entry in inner["layers"]:
+        layers.append({"module": "keras.layers", "class_name": entry["class_name"],
+                       "config": _layer_config3(entry["class_name"], entry["config"]), "registered_name": None,
+                       "name": entry["name"],
+                       "inbound_nodes": [_inbound_node3(model, node) for node in entry["inbound_nodes"]]})
+    return {"module": "keras.src.models.functional", "class_name": "Functional", "registered_name": "Functional",
+            "config": {"name": inner["name"], "trainable": inner.get("trainable", True), "layers": layers,
+                       "input_layers": _unnest_one(inner["input_layers"]),
+                       "output_layers": _unnest_one(inner["output_layers"])},
+            "build_config": {"input_shape": None}}
+
+
+def _layer_config3(class_name, config):
+    out = {}
+    for key, value in config.items():
+        if key == "dtype" and isinstance(value, str):
+            value = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": value},
+                     "registered_name": None}
+        elif class_name == "InputLayer" and key == "batch_input_shape":
+            key = "batch_shape"
+        elif class_name == "BatchNormalization" and key == "axis" and isinstance(value, list) and len(value) == 1:
+            value = value[0]                     # tf-keras lists a built layer's axis; Keras 3 takes one int
+        elif isinstance(value, dict) and "class_name" in value:
+            module = next((m for suffix, m in _OBJECT_MODULES if key.endswith(suffix)), None)
+            if module is not None:
+                value = {"module": module, "class_name": value["class_name"], "config": value.get("config", {}),
+                         "registered_name": None}
+        out[key] = value
+    return out
+
+
+def _inbound_node3(model, node):
+    """One tf-keras inbound node ([[layer, node, tensor, kwargs], …]) as Keras 3's args/kwargs."""
+    tensors = [_tensor3(model, name, node_index, tensor_index) for name, node_index, tensor_index, _ in node]
+    kwargs = node[0][3] if node and len(node[0]) > 3 and node[0][3] else {}
+    return {"args": tensors if len(tensors) == 1 else [tensors], "kwargs": kwargs}
+
+
+def _tensor3(model, name, node_index, tensor_index):
+    """Keras 3's description of output ``tensor_index`` of layer ``name``'s call ``node_index``."""
+    outputs = model.get_layer(name)._inbound_nodes[node_index].output_tensors
+    tensor = outputs[tensor_index]
+    shape = [None if d is None else int(d) for d in keras_shape(tensor)]
+    return {"class_name": "__keras_tensor__",
+            "config": {"shape": shape, "dtype": tensor.dtype, "keras_history": [name, node_index, tensor_index]}}
+
+
+def _unnest_one(entries):
+    return entries[0] if len(entries) == 1 else entries

@@ -1,8 +1,9 @@
 """Saving and loading weights and whole models.
 
 A path ending in ``.h5`` or ``.hdf5`` is written in Keras 2's HDF5 layout (``engine/hdf5_format.py``),
-and an HDF5 file is read as one whatever its name; any other path is symkeras's NumPy ``.npz``
-file, whose layout is in ``engine/weights_file.py``:
+one ending in ``.keras`` as Keras 3's archive (``engine/keras_archive.py``); files of those kinds are
+read as such whatever their names. Any other path is symkeras's NumPy ``.npz`` file, whose layout
+is in ``engine/weights_file.py``:
 
 - ``save_weights``: every weight of ``model.weights``, in that order, with its name;
 - ``save_model``: the same, plus the ``model.to_json()`` text and the optimizer's state.
@@ -16,7 +17,7 @@ the previous file intact. A load assigns every weight or none.
 import json
 import warnings
 
-from symkeras.engine import hdf5_format, weights_file
+from symkeras.engine import hdf5_format, keras_archive, weights_file
 
 
 def _names_and_values(model):
@@ -80,6 +81,8 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
     """Writes the model's config (JSON), its weights and its optimizer state to ``filepath``."""
     if hdf5_format.is_hdf5(filepath, reading=False):
         return hdf5_format.save_model(model, filepath, overwrite, include_optimizer)
+    if keras_archive.is_archive(filepath, reading=False):
+        return keras_archive.save_model(model, filepath, overwrite, include_optimizer)
     optimizer = getattr(model, "optimizer", None)
     optimizer_values = optimizer.get_weights() if include_optimizer and optimizer is not None else ()
     weights_file.write(filepath, *_names_and_values(model), config=model.to_json(),
@@ -93,9 +96,11 @@ def load_model(filepath, custom_objects=None, *, safe_mode=True):
     ``safe_mode=True`` refuses Lambda layers stored as Python bytecode (loading them runs code
     from the file); pass ``safe_mode=False`` only for files you trust. Functions named in the
     file are taken from ``custom_objects`` (or symkeras itself)."""
-    from symkeras.models import model_from_json     # models imports this module (load_model)
+    from symkeras.models import model_from_config, model_from_json   # models imports this module (load_model)
     if hdf5_format.is_hdf5(filepath, reading=True):
         return _load_hdf5_model(filepath, custom_objects, safe_mode, model_from_json)
+    if keras_archive.is_archive(filepath, reading=True):
+        return keras_archive.load_model(filepath, custom_objects, safe_mode, model_from_config)
     saved = weights_file.read(filepath, "load_model")
     model = model_from_json(_config_text(saved, filepath, "load_model"), custom_objects=custom_objects,
                             safe_mode=safe_mode)
