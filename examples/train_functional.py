@@ -42,15 +42,8 @@ def build_model():
 
 
 def write_sources(model, out_dir):
-    os.makedirs(out_dir, exist_ok=True)
-    written = []
-    for fn in (model.make_train_function(), model.make_test_function(), model.make_predict_function()):
-        suffix = ".c" if fn.backend == "c" else ".py"
-        path = os.path.join(out_dir, fn.name + suffix)
-        with open(path, "w") as handle:
-            handle.write(fn.source)
-        written.append(path)
-    return written
+    """The generated train, test and predict code, written for the model's backend."""
+    return model.export_source(out_dir, functions=("train", "test", "predict"))
 
 
 def main():

@@ -9,6 +9,7 @@ or the running result of a metric object, whose state variables the train and te
 update.
 """
 
+import os
 import warnings
 
 import numpy as np
@@ -25,6 +26,8 @@ from symkeras.engine.training_loop import Results
 from symkeras.ir import build, dims
 from symkeras.ir import ops as O
 from symkeras.ir.node import toposort
+from symkeras.runtime.function import render_source
+from symkeras.utils.atomic_files import write_atomically
 
 
 class _MetricSpec:
@@ -261,6 +264,29 @@ class Model(GeneratorMethods, Network):
         """The FunctionGraph of the 'train', 'test' or 'predict' function, its outputs named."""
         inputs, outputs, updates, name = self.function_spec(kind)
         return K.function_graph(inputs, outputs, updates, name, output_names=self.function_output_names(kind))
+
+    def export_source(self, directory, backend=None, functions=("predict",)):
+        """Write the generated source of ``functions`` ('predict', 'train', 'test') into ``directory``
+        for ``backend`` ('c' or 'numpy'; default: the model's) and return the paths written. The
+        bytes depend on the model alone, not on the machine; nothing is compiled."""
+        functions = [functions] if isinstance(functions, str) else list(functions)
+        unknown = [f for f in functions if f not in ("predict", "train", "test")]
+        if unknown or not functions:
+            raise ValueError(f"export_source: functions must name 'predict', 'train' or 'test', got {functions!r}")
+        if any(f != "predict" for f in functions):
+            self._check_compiled("exporting its training and test functions")
+        backend = config.requested_backend(backend if backend is not None else self._backend)
+        sources = []
+        for kind in functions:                      # everything rendered before anything is written
+            graph = self.function_graph(kind)
+            sources.append((graph.name + (".c" if backend == "c" else ".py"), render_source(graph, backend)))
+        os.makedirs(directory, exist_ok=True)
+        paths = []
+        for name, source in sources:
+            path = os.path.join(directory, name)
+            write_atomically(path, lambda f, source=source: f.write(source.encode("utf-8")))
+            paths.append(path)
+        return paths
 
     def make_train_function(self):
         if self.train_function is None:
