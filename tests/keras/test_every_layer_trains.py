@@ -1,5 +1,6 @@
 """One functional model holding a layer of every kind trains end to end: its loss falls, the C
-and NumPy backends agree on its first steps, and it survives a save and reload."""
+and NumPy backends agree on its first steps, and it survives a save and reload in every file
+format (symkeras's .npz, Keras 2's .h5, Keras 3's .keras)."""
 
 import numpy as np
 import pytest
@@ -70,10 +71,11 @@ def test_every_layer_kind_trains_and_backends_agree(data, tmp_path):
         if backend == "c":
             history = model.fit([images, words], targets, batch_size=16, epochs=12, verbose=0)
             assert history.history["loss"][-1] < 0.8 * history.history["loss"][0]
-            path = str(tmp_path / "every_layer.skw")
-            model.save(path)
-            again = load_model(path)
-            np.testing.assert_allclose(again.predict([images, words]), model.predict([images, words]),
-                                       rtol=1e-4, atol=1e-6)
+            for name in ("every_layer.skw", "every_layer.h5", "every_layer.keras"):      # each file format
+                path = str(tmp_path / name)
+                model.save(path)
+                again = load_model(path)
+                np.testing.assert_allclose(again.predict([images, words]), model.predict([images, words]),
+                                           rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(losses["c"][0], losses["numpy"][0], rtol=1e-4)
     np.testing.assert_allclose(losses["c"][1], losses["numpy"][1], rtol=1e-4, atol=1e-6)
