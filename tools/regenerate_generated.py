@@ -23,6 +23,8 @@ def reference_models():
     import symkeras.backend as K
     import train_cnn
     import train_functional
+    from symkeras.layers import Dense
+    from symkeras.models import Sequential
     from symkeras.optimizers import Adam
     K.clear_session()
     model = train_functional.build_model()
@@ -30,7 +32,12 @@ def reference_models():
                   loss_weights={"level": 1.0, "kind": 0.5}, metrics={"kind": ["accuracy"], "level": ["mae"]})
     cnn = train_cnn.build_model()
     train_cnn.compile_model(cnn)
-    return {"demo": model, "cnn": cnn}
+    # The MNIST MLP of the peer benchmark's W2: the plainest model there is to read.
+    mlp = Sequential([Dense(512, activation="relu", input_shape=(784,), name="hidden_1"),
+                      Dense(512, activation="relu", name="hidden_2"),
+                      Dense(10, activation="softmax", name="digits")], name="mlp")
+    mlp.compile(optimizer=Adam(learning_rate=1e-3), loss="categorical_crossentropy", metrics=["accuracy"])
+    return {"demo": model, "cnn": cnn, "mlp": mlp}
 
 
 def expected_files():
