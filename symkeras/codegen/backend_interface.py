@@ -33,8 +33,9 @@ class Backend:
         raise NotImplementedError
 
     def load(self, artifact, storages):
-        """A runner: ``path``, ``compiled``, ``workspace_bytes(batch)``, ``prepare(batch, buffer)``,
-        ``new_args()`` and ``run(context, batch, inputs, outputs, workspace)``."""
+        """A runner: ``path``, ``compiled``, ``workspace_bytes(*sizes)``, ``prepare(sizes, buffer)``,
+        ``new_args()`` and ``run(context, sizes, inputs, outputs, workspace)``; ``sizes`` is
+        ``(batch, *others)``, the values of the function's size symbols."""
         raise NotImplementedError
 
     def encode(self, artifact):

@@ -4,7 +4,7 @@
 of kernels reading and writing named buffers; ``program_passes`` then optimises it and
 packs its workspace. Each backend renders the same Program with its own templates,
 dispatching on each kernel's ``kind``, so the NumPy and C versions of a function agree
-line by line. Sizes are ints or SymPy expressions in ``batch``.
+line by line. Sizes are ints or SymPy expressions in the size symbols (``batch``, ``signal_1`` …).
 
 Each kernel kind is a frozen dataclass. Fields holding buffers say whether the kernel reads
 or writes them (``read()``/``written()``), so what a kernel touches, and swapping one buffer
@@ -41,7 +41,8 @@ class Buffer:
 
     @property
     def keras_shape(self):
-        return dims.to_keras(self.shape)
+        """The shape as comments show it (``dims.describe``)."""
+        return dims.describe(self.shape)
 
 
 # ----------------------------------------------------------------------------- buffer fields
@@ -393,3 +394,4 @@ class Program:
     temps: list
     kernels: list
     regions: list = field(default_factory=list)   # (dtype, size in elements) of each temp region
+    sizes: tuple = ()     # the size symbols after batch (named by the inputs' unknown axes), in order

@@ -161,6 +161,12 @@ def identifier(text, is_reserved=reserved, fallback="v"):
     return name if name[0].isalpha() and not is_reserved(name) else "v_" + name
 
 
+def size_name(input_name, axis):
+    """The name of the size symbol for the unknown axis ``axis`` of an input (``signal_1``): it
+    becomes a local and an argument of generated code in both targets."""
+    return identifier(f"{input_name}_{axis}", fallback="size")
+
+
 def function_name(text):
     """The name of a generated function (the C symbol and the Python function)."""
     return identifier(text, exported_reserved, fallback="function")

@@ -25,11 +25,29 @@ def lower_unoptimized(graph, name="function"):
     return _Lowering(graph, name).run()
 
 
+def _extra_sizes(graph):
+    """The size symbols other than batch, in the order the inputs show them. Each becomes a local
+    and an argument of generated code, so its name must suit both targets; every size the
+    function computes with must be known from its inputs."""
+    sizes = dims.sizes_of(x.shape for x in graph.inputs)[1:]
+    for s in sizes:
+        if names.reserved(s.name):
+            raise ValueError(f"size symbol {s.name!r}: a reserved name in generated code")
+    known = set(sizes) | {dims.BATCH}
+    for node in graph.nodes():
+        unknown = set().union(*(dims.symbols_in(d) for d in node.shape)) - known
+        if unknown:
+            raise ValueError(f"graph disconnected: the sizes {sorted(map(str, unknown))} of {node.name!r} are "
+                             "not the size of any input's axis")
+    return sizes
+
+
 class _Lowering:
     def __init__(self, graph, name):
         self.graph, self.name = graph, names.function_name(name)
-        # Buffer names are shared by both backends' sources, beside the function's own name.
-        self.names = names.UniqueNames(taken={self.name})
+        self.sizes = _extra_sizes(graph)
+        # Buffer names are shared by both backends' sources, beside the function's own name and sizes.
+        self.names = names.UniqueNames(taken={self.name, *(s.name for s in self.sizes)})
         self.buffers = {}         # id(node) -> Buffer
         self.kernels = []
         self.inputs = [self._leaf(x, "input") for x in graph.inputs]
@@ -64,7 +82,7 @@ class _Lowering:
         self._bind_outputs()
         self._emit_updates()
         return Program(self.name, self.inputs, self.outputs, self.variables, self.constants,
-                       [t for t in self.temps if t.role == "temp"], self.kernels)
+                       [t for t in self.temps if t.role == "temp"], self.kernels, sizes=self.sizes)
 
     def _lower_node(self, node):
         op = node.op

@@ -4,6 +4,7 @@ from symkeras import config
 from symkeras.engine.base_layer import Layer, LayerNode
 from symkeras.engine.keras_tensor import KerasTensor
 from symkeras.ir import ops as O
+from symkeras.runtime.inputs import symbolic_shape
 from symkeras.session import unique_layer_name
 
 
@@ -30,16 +31,12 @@ class InputLayer(Layer):
             batch_input_shape = (batch_size,) + tuple(input_shape)
         batch_input_shape = tuple(None if d is None else int(d) for d in batch_input_shape)
         name = name or unique_layer_name("input", zero_based=False)
-        if None in batch_input_shape[1:]:
-            # The IR has one symbolic dimension, the batch; every other one is static.
-            raise ValueError(f"InputLayer {name!r}: only the batch dimension may be None, "
-                             f"got shape {batch_input_shape}")
         super().__init__(name=name, dtype=dtype or config.floatx())
         self._batch_input_shape = batch_input_shape
         self.batch_size = batch_input_shape[0] if batch_input_shape else None
         self.sparse, self.ragged = False, False
         self.built = True
-        placeholder = O.placeholder((None,) + batch_input_shape[1:], dtype=self.dtype, name=self.name)
+        placeholder = O.placeholder(symbolic_shape(batch_input_shape, self.name), dtype=self.dtype, name=self.name)
         tensor = KerasTensor.wrap(placeholder, self, 0, 0, static_batch=self.batch_size)
         self._inbound_nodes.append(LayerNode(self, [], [tensor], {}))
 

@@ -236,6 +236,11 @@ class Reshape(Op):
 
     def __init__(self, shape):
         self.shape = dims.as_shape(shape)
+        for d in self.shape:
+            # Sizes are computed in integers at call time: an unknown size may be multiplied, not divided.
+            if dims.symbols_in(d) - {dims.BATCH} and not dims.is_integer_polynomial(d):
+                raise ValueError(f"reshape: the target shape would divide an unknown size ({d}); only whole "
+                                 "multiples of an axis of unknown size can be reshaped into")
 
     def infer(self, inputs):
         (x,) = inputs
@@ -340,6 +345,9 @@ class Window:
     padding before and after. Hashable, so ops holding it compare by value."""
 
     def __init__(self, spatial, size, strides, dilation, pad_before, pad_after):
+        if not all(dims.is_static(s) for s in spatial):
+            raise ValueError(f"window: the spatial axes {dims.to_keras(spatial)} must have known sizes: a window "
+                             "op cannot slide over an axis of unknown size (None)")
         self.spatial = tuple(int(s) for s in spatial)
         self.size = tuple(int(s) for s in size)
         self.strides = tuple(int(s) for s in strides)

@@ -28,6 +28,7 @@ class Signature:
     variables: tuple           # position of each variable the code uses in the graph's variables
     updates: bool              # whether a call writes variables (such calls take turns)
     workspace: tuple           # (dtype, elements) per workspace region
+    sizes: tuple = ()          # the size symbols after batch the code takes, in order
 
     @property
     def argument_counts(self):
@@ -54,6 +55,8 @@ def encode(artifact, backend):
         "updates": s.updates,
         "workspace": [[dtype, dims.encode(size)] for dtype, size in s.workspace],
     }
+    if s.sizes:
+        data["sizes"] = [dims.encode(symbol) for symbol in s.sizes]
     data.update(backend.encode(artifact.code))
     return data
 
@@ -62,7 +65,11 @@ def decode(data, backend, n_variables):
     """The artifact stored as ``data``, or None when it is malformed in any way."""
     try:
         signature = _signature(data, n_variables)
-        return Artifact(signature, backend.decode(data, signature.argument_counts))
+        code = backend.decode(data, signature.argument_counts)
+        # A C argument block has one field per size symbol after batch: the same names, in order.
+        if hasattr(code, "size_fields") and code.size_fields != tuple(s.name for s in signature.sizes):
+            raise ValueError("artifact: the code's size fields do not match the signature")
+        return Artifact(signature, code)
     except (ValueError, TypeError, KeyError, RecursionError):
         return None
 
@@ -89,15 +96,29 @@ def _signature(data, n_variables):
         name, shape, dtype, bound = _entry(entry, 4)
         if type(name) is not str or (bound is not None and (type(bound) is not int or bound <= 0)):
             raise ValueError("artifact: malformed input")
-        shape = _shape(shape, dtype)
-        if any(not dims.is_static(d) and d != dims.BATCH for d in shape):
-            raise ValueError("artifact: an input's unknown dimension is not the batch size")
-        inputs.append(InputSlot(name, shape, dtype, bound))
+        inputs.append(InputSlot(name, _shape(shape, dtype), dtype, bound))
     outputs = tuple((_shape(shape, dtype), dtype) for shape, dtype in (_entry(e, 2) for e in data["outputs"]))
     workspace = tuple((dtype, _shape([size], dtype)[0]) for dtype, size in (_entry(e, 2) for e in data["workspace"]))
     if any(type(i) is not int or not 0 <= i < n_variables for i in data["variables"]):
         raise ValueError("artifact: variable index out of range")
-    return Signature(tuple(inputs), outputs, tuple(data["variables"]), data["updates"], workspace)
+    sizes = _sizes(data.get("sizes", []), inputs, outputs, workspace)
+    return Signature(tuple(inputs), outputs, tuple(data["variables"]), data["updates"], workspace, sizes)
+
+
+def _sizes(stored, inputs, outputs, workspace):
+    """The size symbols after batch: exactly those the inputs show, in their order, and every
+    size of the outputs and workspace made of them."""
+    if type(stored) is not list:
+        raise ValueError("artifact: sizes is not a list")
+    sizes = tuple(dims.decode(s) for s in stored)
+    if sizes != dims.sizes_of(slot.shape for slot in inputs)[1:] or not all(s.is_Symbol for s in sizes):
+        raise ValueError("artifact: the size symbols do not match the inputs' unknown axes")
+    known = {dims.BATCH, *sizes}
+    shapes = [shape for shape, _ in outputs] + [[size] for _, size in workspace]
+    if any(not dims.symbols_in(d) <= known or not dims.symbols_in(d) == d.free_symbols
+           for shape in shapes for d in shape if not dims.is_static(d)):
+        raise ValueError("artifact: a size is not made of the inputs' unknown sizes")
+    return sizes
 
 
 def _entry(entry, length):

@@ -20,25 +20,26 @@ _HANDLES_PER_CONTEXT = 4
 
 
 class MemoryLayout:
-    """The byte counts a batch size needs (workspace, outputs), computed in Python ints."""
+    """The byte counts the sizes of a call need (workspace, outputs), computed in Python ints;
+    ``sizes`` is ``(batch, *others)`` throughout."""
 
     def __init__(self, regions, outputs):
         self.regions = [(size_of, np.dtype(dtype).itemsize) for dtype, size_of in regions]
         self.outputs = [(shape_of, np.dtype(dtype).itemsize) for shape_of, dtype in outputs]
 
-    def workspace_bytes(self, batch):
-        """Workspace bytes for ``batch`` (64-byte aligned regions, plus 64 for aligning the
+    def workspace_bytes(self, sizes):
+        """Workspace bytes for ``sizes`` (64-byte aligned regions, plus 64 for aligning the
         start), after checking that it and the outputs can exist at all."""
-        workspace = sum(-(-size_of(batch) * itemsize // 64) * 64 for size_of, itemsize in self.regions) + 64
-        outputs = sum(math.prod(shape_of(batch)) * itemsize for shape_of, itemsize in self.outputs)
+        workspace = sum(-(-size_of(*sizes) * itemsize // 64) * 64 for size_of, itemsize in self.regions) + 64
+        outputs = sum(math.prod(shape_of(*sizes)) * itemsize for shape_of, itemsize in self.outputs)
         if workspace + outputs > ADDRESSABLE_BYTES:
-            raise MemoryError(f"batch size {batch}: the outputs and workspace would take {outputs + workspace} "
+            raise MemoryError(f"{_describe(sizes)}: the outputs and workspace would take {outputs + workspace} "
                               f"bytes, more than can be allocated")
         return workspace
 
 
 class CallContext:
-    """A workspace buffer and what was prepared from it, per batch size; ``args`` is the C
+    """A workspace buffer and what was prepared from it, per ``sizes``; ``args`` is the C
     argument block (None for NumPy), bound to the arrays ``variables`` of ``epoch``."""
 
     __slots__ = ("buffer", "nbytes", "handles", "args", "epoch", "variables")
@@ -51,8 +52,8 @@ class CallContext:
 class ContextPool:
     """The idle contexts of one function, most recently used last.
 
-    ``new_args()`` makes a context's argument block; ``prepare(batch, buffer)`` the handle the
-    generated code gets as its workspace; ``runtime_bytes(batch)`` the generated code's own
+    ``new_args()`` makes a context's argument block; ``prepare(sizes, buffer)`` the handle the
+    generated code gets as its workspace; ``runtime_bytes(*sizes)`` the generated code's own
     count of workspace bytes (the buffer holds the larger of that and the layout's).
     """
 
@@ -92,22 +93,22 @@ class ContextPool:
             finally:
                 self._waiting -= 1
 
-    def workspace(self, context, batch):
-        """The workspace handle of ``context`` for ``batch``, allocating or shrinking its buffer."""
-        handle = context.handles.get(batch)
+    def workspace(self, context, sizes):
+        """The workspace handle of ``context`` for ``sizes``, allocating or shrinking its buffer."""
+        handle = context.handles.get(sizes)
         if handle is not None:
             return handle
-        needed = self.layout.workspace_bytes(batch)        # MemoryError before anything is allocated
-        needed = max(needed, int(self._runtime_bytes(batch)))
+        needed = self.layout.workspace_bytes(sizes)        # MemoryError before anything is allocated
+        needed = max(needed, int(self._runtime_bytes(*sizes)))
         oversized = context.nbytes > self.retained_bytes and needed < context.nbytes // 2
         if needed > context.nbytes or oversized:
             context.handles.clear()
             context.buffer, context.nbytes = None, 0        # the old buffer may go before the new one comes
-            context.buffer = _allocate(needed, batch)
+            context.buffer = _allocate(needed, sizes)
             context.nbytes = needed
         if len(context.handles) >= _HANDLES_PER_CONTEXT:
             context.handles.pop(next(iter(context.handles)))
-        handle = context.handles[batch] = self._prepare(batch, context.buffer)
+        handle = context.handles[sizes] = self._prepare(sizes, context.buffer)
         return handle
 
     def idle_bytes(self):
@@ -129,8 +130,13 @@ class ContextPool:
             held -= oldest.nbytes
 
 
-def _allocate(nbytes, batch):
+def _describe(sizes):
+    batch, *others = sizes
+    return f"batch size {batch}" + (f" (other sizes {tuple(others)})" if others else "")
+
+
+def _allocate(nbytes, sizes):
     try:
         return np.empty(nbytes, dtype=np.uint8)
     except MemoryError:
-        raise MemoryError(f"batch size {batch}: cannot allocate its workspace of {nbytes} bytes") from None
+        raise MemoryError(f"{_describe(sizes)}: cannot allocate its workspace of {nbytes} bytes") from None

@@ -1,9 +1,10 @@
 """GeneratedFunction: a compiled graph callable on NumPy arrays.
 
 Build: optimise the graph, lower it to a Program, render it for the backend, build
-(C: through the on-disk cache). Call: validate and convert the inputs, take a call context
-(workspace and argument block, bound to the variables' arrays) so that concurrent calls share
-nothing, check the sizes the batch needs, allocate the outputs, run the generated code.
+(C: through the on-disk cache). Call: validate and convert the inputs, binding the batch size and
+any other unknown size from their shapes, take a call context (workspace and argument block,
+bound to the variables' arrays) so that concurrent calls share nothing, check the bytes those
+sizes need, allocate the outputs, run the generated code with the sizes as its first arguments.
 """
 
 import sys
@@ -60,9 +61,12 @@ class GeneratedFunction:
         signature = artifact.signature
         self.storages = [variables[i].op.storage for i in signature.variables]
         self.input_specs = [InputSpec(slot.name, slot.shape, slot.dtype, slot.bound) for slot in signature.inputs]
-        self._outputs = [(dims.shape_function(shape), np.dtype(dtype)) for shape, dtype in signature.outputs]
+        # The values a call binds, in the generated code's order: batch, then the inputs' other unknown sizes.
+        self.sizes = (dims.BATCH,) + signature.sizes
+        self._outputs = [(dims.shape_function(shape, self.sizes), np.dtype(dtype))
+                         for shape, dtype in signature.outputs]
         self._runner = backend.load(artifact.code, self.storages)
-        layout = MemoryLayout([(dtype, dims.dim_function(size)) for dtype, size in signature.workspace],
+        layout = MemoryLayout([(dtype, dims.dim_function(size, self.sizes)) for dtype, size in signature.workspace],
                               self._outputs)
         # Each call takes its own workspace (and C argument block) from here, so calls may overlap;
         # calls that update variables take turns (overlapping ones would lose updates).
@@ -78,13 +82,13 @@ class GeneratedFunction:
         return list(self.input_specs)
 
     def __call__(self, inputs):
-        arrays, batch = convert_all(self.input_specs, inputs)
+        arrays, sizes = convert_all(self.input_specs, inputs, self.sizes)
         contexts = self.contexts
         context = contexts.acquire()
         try:
-            workspace = contexts.workspace(context, batch)      # sizes are checked here, first
-            outputs = [np.empty(shape_of(batch), dtype) for shape_of, dtype in self._outputs]
-            self._runner.run(context, batch, arrays, outputs, workspace)
+            workspace = contexts.workspace(context, sizes)      # sizes are checked here, first
+            outputs = [np.empty(shape_of(*sizes), dtype) for shape_of, dtype in self._outputs]
+            self._runner.run(context, sizes, arrays, outputs, workspace)
         finally:
             contexts.release(context)
         return [o[()] if o.ndim == 0 else o for o in outputs]
@@ -124,6 +128,7 @@ def _render(graph, backend, profile=False):
         variables=tuple(position[id(v.op.storage)] for v in optimized.variables()),
         updates=bool(optimized.assigns),
         workspace=tuple((dtype, size) for dtype, size in program.regions),
+        sizes=tuple(program.sizes),
     )
     return artifacts.Artifact(signature, backend.render(program, profile))
 

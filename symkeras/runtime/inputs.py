@@ -1,26 +1,40 @@
 """Validation of the arrays fed to a generated function: nothing malformed reaches
-generated code, and every error names the argument and what was expected."""
+generated code, and every error names the argument and what was expected.
+
+The unknown sizes of a call (``batch`` and the inputs' other size symbols) are read off the
+arrays' shapes: the first input showing a symbol binds it, every other one must agree.
+"""
 
 import numpy as np
 
+from symkeras.codegen import names
 from symkeras.ir import dims
+
+
+def symbolic_shape(batch_shape, name):
+    """The IR shape of an input named ``name`` whose shape (batch axis included) is ``batch_shape``:
+    the batch axis is ``batch``; any other None gets a size symbol of its own (``signal_1`` for
+    axis 1 of input ``signal``), bound from the array fed at each call. Two inputs' unknown axes
+    are therefore independent (tf-keras does the same: each None is its own unknown), and an
+    elementwise op between them is refused at graph build."""
+    return (None,) + tuple(dims.size_symbol(names.size_name(name, axis)) if d is None else d
+                           for axis, d in enumerate(tuple(batch_shape)[1:], start=1))
 
 
 class InputSpec:
     """What one placeholder accepts."""
 
-    __slots__ = ("name", "shape", "dtype", "batch_axes", "static", "tail", "index_bound")
+    __slots__ = ("name", "shape", "dtype", "symbolic", "static", "tail", "index_bound")
 
     def __init__(self, name, shape, dtype, index_bound=None):
         self.name, self.shape, self.dtype = name, tuple(shape), np.dtype(dtype)
         self.index_bound = index_bound      # used as table indices: values must lie in [0, bound)
-        self.batch_axes = tuple(i for i, d in enumerate(shape) if not dims.is_static(d))
-        for i in self.batch_axes:
-            if shape[i] != dims.BATCH:
-                raise ValueError(f"placeholder {name!r}: only the batch dimension may be unknown")
+        # (axis, size symbol) of each unknown axis; an axis sized by an expression (a target shaped
+        # like an output) is checked once the symbols are bound.
+        self.symbolic = tuple((i, d) for i, d in enumerate(shape) if not dims.is_static(d))
         self.static = tuple((i, d) for i, d in enumerate(shape) if dims.is_static(d))
         # The common case, batch first and every other axis known: one tuple comparison.
-        self.tail = tuple(shape[1:]) if self.batch_axes == (0,) else None
+        self.tail = tuple(shape[1:]) if self.symbolic == ((0, dims.BATCH),) else None
 
     def accepts(self, value):
         """Whether ``value`` is already exactly what the generated code reads (no conversion)."""
@@ -46,7 +60,7 @@ class InputSpec:
         for i, d in self.static:
             if arr.shape[i] != d:
                 raise ValueError(f"input {position} ({self.name!r}): expected shape {self.keras_shape}, "
-                                 f"got {arr.shape}")
+                                 f"got {arr.shape}: axis {i} has size {arr.shape[i]}, expected {d}")
         if not arr.flags.c_contiguous:
             arr = np.ascontiguousarray(arr)
         return arr
@@ -60,25 +74,46 @@ def _check_indices(arr, spec, position):
                          f"[0, {spec.index_bound}), got values from {arr.min()} to {arr.max()}")
 
 
-def convert_all(specs, values):
-    """Check the number of inputs, convert each, and agree on one batch size."""
+def convert_all(specs, values, sizes=(dims.BATCH,)):
+    """Check the number of inputs, convert each, and bind the size symbols ``sizes`` (batch first)
+    from their shapes: ``(arrays, (batch, *others))``."""
     if isinstance(values, np.ndarray) or not isinstance(values, (list, tuple)):
         values = [values]
     if len(values) != len(specs):
         names = [s.name for s in specs]
         raise ValueError(f"inputs: expected {len(specs)} arrays {names}, got {len(values)}")
-    arrays, batch, batch_from = [], None, None
+    arrays, bound, derived = [], {}, []    # bound: symbol -> (value, input name, axis)
     for position, (spec, value) in enumerate(zip(specs, values)):
         arr = value if spec.accepts(value) else spec.convert(value, position)
         if spec.index_bound is not None:
             _check_indices(arr, spec, position)
-        for axis in spec.batch_axes:
-            if batch is None:
-                batch, batch_from = arr.shape[axis], spec.name
-            elif arr.shape[axis] != batch:
-                raise ValueError(f"input {position} ({spec.name!r}): batch size {arr.shape[axis]} differs "
-                                 f"from {batch} of input {batch_from!r}")
+        for axis, d in spec.symbolic:
+            if d.is_Symbol:
+                _bind(bound, d, arr.shape[axis], spec.name, position, axis)
+            else:
+                derived.append((position, spec, axis, d))
         arrays.append(arr)
+    batch = bound.get(dims.BATCH, (1,))[0]
     if batch == 0:
         raise ValueError("inputs: the batch is empty (0 samples)")
-    return arrays, (1 if batch is None else batch)
+    values = tuple(bound[s][0] if s in bound else 1 for s in sizes)
+    for position, spec, axis, d in derived:
+        expected = dims.dim_function(d, sizes)(*values)
+        if arrays[position].shape[axis] != expected:
+            raise ValueError(f"input {position} ({spec.name!r}): axis {axis} has size {arrays[position].shape[axis]}, "
+                             f"expected {expected} ({d}, from the shapes of the other inputs)")
+    return arrays, values
+
+
+def _bind(bound, symbol, value, name, position, axis):
+    """The first input showing ``symbol`` sets its value; the others must agree."""
+    seen = bound.get(symbol)
+    if seen is None:
+        bound[symbol] = (value, name, axis)
+        return
+    if value != seen[0]:
+        if symbol == dims.BATCH:
+            raise ValueError(f"input {position} ({name!r}): batch size {value} differs from {seen[0]} of "
+                             f"input {seen[1]!r}")
+        raise ValueError(f"input {position} ({name!r}): axis {axis} has size {value}, expected {seen[0]} "
+                         f"(the size {symbol} set by axis {seen[2]} of input {seen[1]!r})")

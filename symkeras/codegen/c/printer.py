@@ -68,8 +68,8 @@ class _FloatPrinter(_CPrinter):
     def _print_Symbol(self, symbol):
         if symbol in OPERAND_NAMES:
             return OPERAND_NAMES[symbol]
-        if symbol == dims.BATCH:
-            return f"(({self.ctype})batch)"
+        if dims.is_size_symbol(symbol):
+            return f"(({self.ctype}){symbol.name})"
         return symbol.name
 
     # ------------------------------------------------------------------ literals
@@ -205,7 +205,8 @@ _INDEX_PRINTER = IntegerPrinter()
 
 
 def dim(expr):
-    """An int or a SymPy expression in ``batch`` as a C integer expression."""
+    """An int or a SymPy expression in the size symbols as a C integer expression (each symbol is a
+    local of its name)."""
     if isinstance(expr, (int, np.integer)):
         return str(int(expr))
     expr = sympy.sympify(expr)

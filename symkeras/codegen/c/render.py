@@ -8,6 +8,7 @@ kernels touch (``-Wall -Werror`` clean, and shorter to read).
 """
 
 import dataclasses
+import re
 
 import numpy as np
 import sympy
@@ -39,9 +40,10 @@ class CSource:
     symbol: str
     args_type: str
     workspace_symbol: str
-    fields: tuple   # ((field name, role, dtype), ...) in struct order after ``batch``
+    fields: tuple   # ((field name, role, dtype), ...) in struct order after ``batch`` and ``size_fields``
     profile_symbol: str = ""   # with profiling: the function returning each kernel's seconds so far
     kernel_labels: tuple = ()  # with profiling: each kernel's comment, in order
+    size_fields: tuple = ()    # the int64_t fields after ``batch``: the inputs' other unknown sizes
 
     def check(self, argument_counts):
         """ValueError/TypeError unless every field is what ``render`` makes (for one read back)."""
@@ -54,6 +56,8 @@ class CSource:
             check_identifier(self.profile_symbol, "profile_symbol")
         if not all(type(label) is str for label in self.kernel_labels):
             raise TypeError("artifact: a kernel label is not a string")
+        for name in self.size_fields:
+            check_identifier(name, "a size field")
         roles = []
         for entry in self.fields:
             if type(entry) is not tuple or len(entry) != 3:
@@ -73,8 +77,9 @@ def render(program, profile=False) -> CSource:
     returns."""
     symbol = function_name(program.name)
     profile_symbol = symbol + "_profile" if profile else ""
+    sizes = [s.name for s in program.sizes]
     buffer_names = _BufferNames(program, taken={symbol, symbol + "_args", symbol + "_workspace_bytes",
-                                                symbol + "_profile"})
+                                                symbol + "_profile", *sizes})
     kernels, helpers, touched = [], set(), set()
     for kernel in program.kernels:
         plan = _PLANNERS.get(kernel.kind, _plan_fields)(kernel, buffer_names)
@@ -98,26 +103,38 @@ def render(program, profile=False) -> CSource:
         temps=temps,
         constants=[_constant(c, buffer_names) for c in program.constants if id(c) in touched],
         pointer_fields=pointer_fields,
-        uses_batch=_uses_batch(program, touched, temps),
+        uses_batch=_uses_batch(program, touched, temps) or bool(_used_sizes(["batch"], kernels, [])),
+        sizes=[{"name": name, "comment": c_comment(f"an unknown size: the {name} of the shapes below")}
+               for name in sizes],
+        size_params="".join(f", int64_t {name}" for name in sizes),
+        size_args="".join(f", {name}" for name in sizes),
         helpers=_with_dependencies(helpers),
         kernels=kernels,
         memory=_memory(program, regions, buffer_names),
         profile_symbol=profile_symbol,
     )
     context["uses_workspace"] = bool(temps)
+    context["used_sizes"] = _used_sizes(sizes, kernels, temps)
     source = templates.render(TEMPLATE, **context)
     cdef = templates.render(CDEF_TEMPLATE, **context)
     return CSource(source, cdef, symbol, context["args_type"], context["workspace_symbol"],
                    tuple((name, role, buf.dtype) for name, role, buf in fields), profile_symbol,
-                   tuple(k["comment"] for k in kernels) if profile else ())
+                   tuple(k["comment"] for k in kernels) if profile else (), tuple(sizes))
 
 
 def _uses_batch(program, touched, temps):
     """Whether the function body reads ``batch``: a kernel over a batch-sized buffer, or a
     temp whose workspace offset depends on it."""
-    symbolic = any(not dims.is_static(d) for b in _all_buffers(program) if id(b.root) in touched
+    symbolic = any(dims.BATCH in dims.symbols_in(d) for b in _all_buffers(program) if id(b.root) in touched
                    for d in b.shape)
     return symbolic or any("batch" in t["local"] for t in temps)
+
+
+def _used_sizes(sizes, kernels, temps):
+    """The sizes after ``batch`` the function body reads (an unused local fails -Werror); their
+    names are unique in the file, so a whole-word match is exact."""
+    text = "\n".join([k["code"] for k in kernels] + [t["local"] for t in temps])
+    return [name for name in sizes if re.search(rf"\b{name}\b", text)]
 
 
 def _all_buffers(program):
@@ -153,14 +170,14 @@ def _field(name, role, buf):
 
 
 def _keras_shape(shape):
-    return str(dims.to_keras(shape)).replace("'", "")
+    return dims.describe(shape)
 
 
 def _round64(nbytes):
     nbytes = sympy.expand(nbytes)
     if nbytes.is_Integer:
         return -(-int(nbytes) // 64) * 64
-    coefficients = sympy.Poly(nbytes, dims.BATCH).all_coeffs()
+    coefficients = sympy.Poly(nbytes, *sorted(dims.symbols_in(nbytes), key=str)).coeffs()
     if all(int(c) % 64 == 0 for c in coefficients):
         return nbytes
     return Round64(nbytes)

@@ -15,6 +15,7 @@ class CRunner:
         self.fn = getattr(lib, code.symbol)
         self.args_type = f"{code.args_type} *"
         self.workspace_bytes = getattr(lib, code.workspace_symbol)
+        self.size_fields = code.size_fields
         roles = {"input": [], "output": [], "variable": []}
         for field, role, dtype in code.fields:
             roles[role].append((field, CTYPES[dtype] + "[]"))
@@ -33,7 +34,7 @@ class CRunner:
     def new_args(self):
         return self.ffi.new(self.args_type)
 
-    def prepare(self, batch, buffer):
+    def prepare(self, sizes, buffer):
         """The workspace pointer: the buffer's first 64-byte aligned address."""
         return self.ffi.from_buffer("char[]", buffer[(-buffer.ctypes.data) % 64:])
 
@@ -48,11 +49,13 @@ class CRunner:
             setattr(context.args, field, self.ffi.from_buffer(ctype, arr))
         context.variables, context.epoch = arrays, epoch
 
-    def run(self, context, batch, inputs, outputs, workspace):
+    def run(self, context, sizes, inputs, outputs, workspace):
         if context.epoch != VariableStorage.epoch:
             self._bind_variables(context)
         args, from_buffer = context.args, self.ffi.from_buffer
-        args.batch = batch
+        args.batch = sizes[0]
+        for field, size in zip(self.size_fields, sizes[1:]):
+            setattr(args, field, size)
         for (field, ctype), arr in zip(self.input_fields, inputs):
             setattr(args, field, from_buffer(ctype, arr))
         for (field, ctype), arr in zip(self.output_fields, outputs):

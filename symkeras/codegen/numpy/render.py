@@ -154,7 +154,8 @@ def render(program, profile=False) -> PythonSource:
         signature=", ".join(b.name for b in arguments), version=version.__version__, regions=regions,
         region_names=", ".join(f"sk_ws{i}" for i in range(len(program.regions))),
         workspace_formula=" + ".join(f"{size} x {dtype}" for dtype, size in regions) or "empty",
-        rng_source=_rng_source(), used=used, profile=profile)
+        rng_source=_rng_source(), used=used, profile=profile,
+        sizes=", ".join(["batch"] + [s.name for s in program.sizes]))
     return PythonSource(source, program.name, tuple(k.comment for k in kernels) if profile else ())
 
 

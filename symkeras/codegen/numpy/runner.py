@@ -15,7 +15,7 @@ class NumPyRunner:
         self.path, module, self.compiled = _load_python_module(code.source, code.symbol)
         self.fn = getattr(module, code.symbol)
         self.storages = storages
-        self.workspace_bytes, self.prepare = module.workspace_bytes, module.workspace_views
+        self.workspace_bytes, self._views = module.workspace_bytes, module.workspace_views
         self._profile = getattr(module, "_sk_profile_seconds", None)
         self.kernel_labels = code.kernel_labels
 
@@ -27,11 +27,14 @@ class NumPyRunner:
     def new_args():
         return None
 
-    def run(self, context, batch, inputs, outputs, workspace):
+    def prepare(self, sizes, buffer):
+        return self._views(*sizes, buffer)
+
+    def run(self, context, sizes, inputs, outputs, workspace):
         # NumPy evaluates both branches of np.where: its warnings there are not the user's business
         # (the C backend computes the same values silently).
         with np.errstate(all="ignore"):
-            self.fn(batch, *inputs, *outputs, *[s.value for s in self.storages], workspace)
+            self.fn(*sizes, *inputs, *outputs, *[s.value for s in self.storages], workspace)
 
 
 def _load_python_module(source, name):
