@@ -225,12 +225,18 @@ class Reshape(Layer):
         self.target_shape = tuple(target_shape)
 
     def _resolved(self, input_shape):
-        """``target_shape`` with its -1 filled in, checking the size is unchanged."""
-        size = int(np.prod(input_shape[1:]))
+        """``target_shape`` with its -1 filled in, checking the size is unchanged. With an input
+        axis of unknown size the -1 stays unknown (None), as in Keras."""
         unknown = [i for i, d in enumerate(self.target_shape) if d == -1]
         if len(unknown) > 1:
             raise ValueError("There must be at most one unknown dimension in output_shape. "
                              f"Received: output_shape={self.target_shape}.")
+        if any(d is None for d in input_shape[1:]):
+            if not unknown:
+                raise ValueError(f"Reshape: the input shape {tuple(input_shape)} has an axis of unknown size, so "
+                                 f"target_shape {self.target_shape} needs a -1 for it")
+            return tuple(None if d == -1 else d for d in self.target_shape)
+        size = int(np.prod(input_shape[1:]))
         known = int(np.prod([d for d in self.target_shape if d != -1]))
         shape = list(self.target_shape)
         if unknown and known and size % known == 0:
@@ -245,7 +251,9 @@ class Reshape(Layer):
         self.built = True
 
     def call(self, inputs):
-        shape = self._resolved((None,) + tuple(inputs.shape[1:]))
+        shape = self._resolved(K.int_shape(inputs))
+        if None in shape:                 # the -1 covers an unknown size: the IR works it out
+            return K.reshape(inputs, (inputs.shape[0],) + self.target_shape)
         return K.reshape(inputs, (-1,) + shape)
 
     def compute_output_shape(self, input_shape):

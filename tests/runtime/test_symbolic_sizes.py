@@ -12,7 +12,7 @@ from symkeras import version
 from symkeras.codegen import backends
 from symkeras.ir import dims
 from symkeras.ir import ops as O
-from symkeras.layers import Conv1D, Dense, Embedding, GlobalAveragePooling1D, Input, Lambda
+from symkeras.layers import Conv1D, Dense, Embedding, GlobalAveragePooling1D, Input, Lambda, Reshape
 from symkeras.models import Model
 from symkeras.runtime import artifact, graph_cache
 from symkeras.runtime.function import GeneratedFunction
@@ -39,6 +39,18 @@ def test_one_function_serves_every_sequence_length(backend, pooling):
         expected = np.maximum(x @ w1 + b1, 0).mean(axis=1) @ w2 + b2
         np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
     assert "signal_1" in f.source
+
+
+def test_reshape_layer_with_an_unknown_axis_infers_it(backend):
+    x = Input((None, 8))
+    model = Model(x, GlobalAveragePooling1D()(Reshape((-1, 4))(x)))
+    model.compile("sgd", "mse", backend=backend)
+    assert model.output_shape == (None, 4)
+    for steps in (1, 5):
+        values = np.random.RandomState(steps).rand(2, steps, 8).astype("float32")
+        np.testing.assert_allclose(model.predict(values), values.reshape(2, 2 * steps, 4).mean(axis=1), rtol=1e-6)
+    with pytest.raises(ValueError, match="needs a -1"):
+        Reshape((2, 4))(x)
 
 
 def test_batch_only_functions_take_no_size_argument(backend):
