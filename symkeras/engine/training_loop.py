@@ -11,6 +11,7 @@ import numbers
 import warnings
 
 import numpy as np
+import sympy
 
 from symkeras import callbacks as callbacks_module
 from symkeras.engine import data_handler
@@ -153,10 +154,22 @@ def predict(model, method, x, *, verbose=0, callbacks=None, **data_options):
     if outputs:
         result = [np.concatenate(parts) for parts in zip(*outputs)]
     elif data.samples == 0:                             # arrays without samples: empty predictions
-        result = [np.empty(dims.concrete_shape(out.shape, 0), out.dtype) for out in model.outputs]
+        result = [np.empty(_empty_shape(out.shape, model, x), out.dtype) for out in model.outputs]
     else:
         raise ValueError(f"{method}: the data yielded no batch")
     return result[0] if len(result) == 1 else result
+
+
+def _empty_shape(shape, model, x):
+    """An output's shape for zero samples: batch 0, any other size as the input arrays show it."""
+    arrays = [x[name] for name in model.input_names] if isinstance(x, dict) else \
+        list(x) if isinstance(x, (list, tuple)) else [x]
+    values = {dims.BATCH: 0}
+    for tensor, array in zip(model.inputs, arrays):
+        for d, n in zip(tensor.shape, np.shape(array)):
+            if isinstance(d, sympy.Symbol):
+                values.setdefault(d, n)
+    return tuple(d if isinstance(d, int) else int(sympy.sympify(d).subs(values)) for d in shape)
 
 
 def _epoch(model, fn, data, begin, end, record, stoppable=False):

@@ -53,6 +53,12 @@ def test_reshape_layer_with_an_unknown_axis_infers_it(backend):
         Reshape((2, 4))(x)
 
 
+def test_predict_on_no_samples_keeps_the_other_sizes():
+    x = Input((None, 8))
+    model = Model(x, Dense(2)(x))
+    assert model.predict(np.zeros((0, 5, 8), "float32")).shape == (0, 5, 2)
+
+
 def test_batch_only_functions_take_no_size_argument(backend):
     x = Input((8,), name="flat")
     f = K.function([x], [Dense(2)(x)], backend=backend, name="batch_only")
