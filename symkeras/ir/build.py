@@ -223,6 +223,11 @@ def _invert(self):
     return ew(sympy.Piecewise((1, sympy.Eq(X[0], 0)), (0, True)), self, dtype="bool")
 
 
+def _no_truth_value(self):
+    raise TypeError("a symbolic tensor has no truth value when the graph is built: use K.switch, "
+                    "K.in_train_phase or K.any/K.all (a layer's `training` flag is a Python bool)")
+
+
 def _not_iterable(self):
     raise TypeError("a symbolic tensor is not iterable; index it with x[i] or slice it with x[a:b]")
 
@@ -240,7 +245,7 @@ NODE_OPERATORS = {
     "__and__": _logical(sympy.And, "&"), "__rand__": _logical(sympy.And, "&"),
     "__or__": _logical(sympy.Or, "|"), "__ror__": _logical(sympy.Or, "|"),
     "__xor__": _logical(sympy.Xor, "^"), "__rxor__": _logical(sympy.Xor, "^"),
-    "__invert__": _invert,
+    "__invert__": _invert, "__bool__": _no_truth_value,
     # NumPy arrays and scalars defer to these operators rather than making arrays of nodes.
     "__array_ufunc__": None,
 }

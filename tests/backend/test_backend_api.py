@@ -63,6 +63,9 @@ def test_python_equality_keeps_identity():
     assert len({x, y, x}) == 2 and {x: 1}[x] == 1 and x in [y, x]
     assert (x < 0.5).dtype == "bool" and K.int_shape(x < y) == (None, 4)
     assert isinstance(np.ones(4) * x, K.Node) and isinstance(np.float32(0.5) < x, K.Node)
+    with pytest.raises(TypeError, match="no truth value"):
+        if x > 0.5:
+            pass
 
 
 def test_logical_operators_need_bool_tensors():
