@@ -382,6 +382,9 @@ case("l2_normalize", [BT], lambda x: K.l2_normalize(x, axis=-1),
      ref=lambda x: x / np.sqrt((x ** 2).sum(-1, keepdims=True)))
 case("in_train_phase_fed", [BT], lambda x, p: K.in_train_phase(x * x, K.exp(x), training=K.cast(p, "int32")),
      extra=[((), lambda rng, shape: np.array(1.0))], ref=lambda x, p: x * x)
+case("local_conv2d_channels_first", [(None, 2, 3, 2), (2, 8, 2)],
+     lambda x, k: K.local_conv2d(x, k, (2, 2), (1, 1), (2, 1), data_format="channels_first"),
+     ref=lambda x, k: np.stack([x[:, :, r:r + 2, 0:2].reshape(len(x), -1) @ k[r] for r in range(2)], -1)[..., None])
 case("map_fn_batch_axis", [(None, 3, 2), (2, 2)], lambda x, w: K.map_fn(lambda m: K.softmax(K.dot(m, w)) * m[0], x),
      ref=lambda x, w: np_softmax(x @ w, -1) * x[:, :1])
 case("foldl_map_fn", [(3, 4)], lambda x: K.foldl(lambda a, r: a * r + r, K.map_fn(K.tanh, x)),
