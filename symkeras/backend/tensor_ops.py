@@ -44,6 +44,10 @@ class Shape(tuple):
         return 1
 
     @property
+    def shape(self):
+        return (len(self),)
+
+    @property
     def dtype(self):
         return "int32"
 

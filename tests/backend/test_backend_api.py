@@ -125,6 +125,8 @@ def test_shape_functions(backend):
     i = K.placeholder((None,), dtype="int32", name="i")
     s = K.shape(x)
     assert s[1] == 4 and K.int_shape(x) == (None, 4) and K.ndim(x) == 2 and K.dtype(x) == "float32"
+    assert K.int_shape(s) == (2,) and K.ndim(s) == 1 and K.dtype(s) == "int32"
+    np.testing.assert_array_equal(K.eval(K.shape(K.constant(XV))), [3, 4])
     out = run(backend, [x, i], {
         "shape": s, "batch_size": K.cast(s[0], "float32"), "per_sample": x / s[0],
         "reshape": K.reshape(x, (s[0], 2, 2)), "reshape_neg": K.reshape(x, (-1, 2, 2)),
