@@ -21,6 +21,7 @@ from symkeras.ir.grad import gradients as _gradients
 from symkeras.ir.graph import FunctionGraph
 from symkeras.ir.node import Node, current_scope, name_scope, scope_of, toposort  # noqa: F401
 from symkeras.runtime.function import GeneratedFunction
+from symkeras.runtime.inputs import symbolic_shape
 
 X = scalar.X
 floatx, set_floatx, epsilon, set_epsilon = config.floatx, config.set_floatx, config.epsilon, config.set_epsilon
@@ -61,17 +62,19 @@ def _float_dtype(dtype):
 
 
 def placeholder(shape=None, ndim=None, dtype=None, sparse=False, name=None):
-    """A symbolic input. ``shape`` includes the batch axis: ``(None, 32)``."""
+    """A symbolic input. ``shape`` includes the batch axis: ``(None, 32)``; a None elsewhere is a
+    size of its own, bound from the array fed at each call (``(None, None, 8)``)."""
     if shape is None:
         if ndim is None:
             raise ValueError("placeholder: give shape or ndim")
         shape = (None,) * ndim
     if sparse:
         raise ValueError("placeholder: sparse tensors are not supported")
-    for i, d in enumerate(shape):
-        if d is None and i != 0:
-            raise ValueError(f"placeholder: only the first (batch) dimension may be None, got {tuple(shape)}")
-    return O.placeholder(shape, dtype=_float_dtype(dtype), name=name or f"placeholder_{session.next_tensor_id()}")
+    shape = tuple(shape)
+    name = name or f"placeholder_{session.next_tensor_id()}"
+    if shape:
+        shape = shape[:1] + symbolic_shape(shape, name)[1:]
+    return O.placeholder(shape, dtype=_float_dtype(dtype), name=name)
 
 
 def variable(value, dtype=None, name=None, constraint=None):

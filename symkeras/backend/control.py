@@ -65,9 +65,9 @@ def _leading(elems, name):
         raise ValueError(f"{name}: `elems` must have at least one axis to iterate over")
     n = elems.shape[0]
     if not dims.is_static(n):
-        raise NotImplementedError(f"{name}: over the batch axis. Loops are unrolled into the graph, which "
-                                  "needs a static number of steps; the batch size is known only when "
-                                  "the function is called")
+        raise NotImplementedError(f"{name}: over an axis of unknown size, such as the batch axis. Loops are "
+                                  "unrolled into the graph, which needs a static number of steps; that size "
+                                  "is known only when the function is called")
     return elems, [B.getitem(elems, i) for i in range(n)]
 
 

@@ -23,16 +23,17 @@ X = scalar.X
 # ----------------------------------------------------------------------------- shapes
 
 class Shape(tuple):
-    """``K.shape(x)``: the shape as a tuple of dimensions, each an int or, for the batch axis, an
-    expression in the batch size that generated code evaluates at call time.
+    """``K.shape(x)``: the shape as a tuple of dimensions, each an int or, for an axis of unknown
+    size (the batch axis, an input's other None), an expression that generated code evaluates at
+    call time.
 
     It goes where a shape goes (``K.reshape(x, (K.shape(x)[0], -1))``, ``K.random_normal(K.shape(x))``),
     its entries combine with Python arithmetic (``K.shape(x)[0] * 2``), and a batch entry becomes
     a scalar tensor in arithmetic with tensors or through ``K.cast``
     (``K.cast(K.shape(x)[0], 'float32')``). As a tensor (a ``K.function`` output) it is a rank-1
-    int32 tensor. Limits: the IR's shapes are fixed when the graph is built, so only the batch
-    entry varies per call; a shape computed from tensor values (``K.reshape(x, some_tensor)``)
-    is refused, and so are repeats of the batch axis that depend on it (``K.tile``).
+    int32 tensor. Limits: the IR's shapes are fixed when the graph is built, so only the unknown
+    entries vary per call; a shape computed from tensor values (``K.reshape(x, some_tensor)``)
+    is refused, and so are repeat counts that depend on it (``K.tile``).
     """
 
     def __getitem__(self, key):
@@ -58,9 +59,10 @@ def shape(x):
 
 
 def is_dim(d):
-    """An int, or an expression in the batch size (a symbolic dimension)."""
+    """An int, or an expression in the sizes known only at call time (the batch size, an input's
+    other unknown axes)."""
     return isinstance(d, (int, np.integer)) and not isinstance(d, bool) or (
-        isinstance(d, sympy.Basic) and d.free_symbols == {dims.BATCH})
+        isinstance(d, sympy.Basic) and bool(d.free_symbols))
 
 
 def _static_shape(shape_, name):
@@ -212,8 +214,8 @@ def _scan(x, axis, combine, name):
     axis = _axis(axis, x.ndim, name)
     n = x.shape[axis]
     if not dims.is_static(n):
-        raise NotImplementedError(f"{name}: along the batch axis (its size is known only when called, so "
-                                  "the scan cannot be unrolled)")
+        raise NotImplementedError(f"{name}: along an axis of unknown size, such as the batch axis (its size is "
+                                  "known only when called, so the scan cannot be unrolled)")
     if x.dtype == "bool":
         x = K.cast(x, "int32")
     step = 1
@@ -258,7 +260,7 @@ def unstack(x, axis=0):
     axis = _axis(axis, x.ndim, "unstack")
     n = x.shape[axis]
     if not dims.is_static(n):
-        raise ValueError("unstack: the batch axis has no static size to split into a list")
+        raise ValueError("unstack: an axis of unknown size, such as the batch axis, cannot be split into a list")
     key = [builtins.slice(None)] * x.ndim
     out = []
     for i in range(n):
@@ -302,8 +304,8 @@ def reverse(x, axes):
     starts, stops, steps = [0] * x.ndim, list(x.shape), [1] * x.ndim
     for a in axes:
         if not dims.is_static(x.shape[a]):
-            raise NotImplementedError("reverse: along the batch axis (the IR reads the batch axis only "
-                                      "whole and in order)")
+            raise NotImplementedError("reverse: along an axis of unknown size, such as the batch axis (the IR "
+                                      "reads such an axis only whole and in order)")
         starts[a], stops[a], steps[a] = x.shape[a] - 1, -1, -1
     return O.Slice(starts, stops, steps)(x) if axes else x
 
@@ -319,7 +321,8 @@ def slice(x, start, size):
     for axis, (d, a, n) in enumerate(zip(x.shape, start, size)):
         if not dims.is_static(d):
             if a != 0 or n not in (-1, d):
-                raise ValueError("slice: the batch axis can only be taken whole (start 0, size -1)")
+                raise ValueError("slice: an axis of unknown size, such as the batch axis, can only be taken whole "
+                                 "(start 0, size -1)")
             starts.append(0), stops.append(d)
             continue
         a, n = int(a), int(n)

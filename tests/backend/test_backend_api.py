@@ -173,6 +173,18 @@ def test_shape_functions(backend):
     close(out["concatenate"], np.concatenate([XV, 2 * XV], -1))
 
 
+def test_placeholders_with_unknown_axes_after_the_batch(backend):
+    x = K.placeholder((None, None, 3), name="seq")
+    assert K.int_shape(x) == (None, None, 3)
+    out = run(backend, [x], {"sum": K.sum(x * 2.0, axis=1), "steps": K.cast(K.shape(x)[1], "float32"),
+                             "mean": x / K.shape(x)[1], "map": K.map_fn(lambda s: K.max(s, axis=0), x)},
+              [np.arange(30, dtype=np.float32).reshape(2, 5, 3)], "unknown_axes")
+    v = np.arange(30, dtype=np.float32).reshape(2, 5, 3)
+    close(out["sum"], 2 * v.sum(1)), close(out["steps"], 5.0), close(out["mean"], v / 5), close(out["map"], v.max(1))
+    with pytest.raises(NotImplementedError, match="unknown size"):
+        K.cumsum(x, axis=1)
+
+
 def test_shape_function_errors():
     x = K.placeholder((None, 4), name="x")
     with pytest.raises(ValueError, match="stack"):
