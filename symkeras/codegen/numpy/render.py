@@ -96,8 +96,21 @@ def _elementwise_view(kernel, helpers):
     operands = {scalar.X[i]: _operand_name(b) for i, b in enumerate(kernel.operands)}
     symbols = (sympy.Symbol(f"sk_t{i}", real=True) for i in range(10 ** 6))
     temps, results = sympy.cse(list(kernel.exprs), symbols=symbols, order="none")
+    printed = [print_expr(e, dtype, operands, helpers) for e in results]
+    for i, e in enumerate(results):
+        # A result that is an operand as it is stays a view of that operand's buffer; when the
+        # loop's other outputs may share that memory (a workspace region), copy it before storing.
+        if e in operands:
+            operand = kernel.operands[scalar.X.index(e)]
+            if any(_shares_memory(operand, out) for j, out in enumerate(kernel.outputs) if j != i):
+                printed[i] = f"np.array({printed[i]})"
     return {"temps": [(s.name, print_expr(e, dtype, operands, helpers)) for s, e in temps],
-            "results": [print_expr(e, dtype, operands, helpers) for e in results]}
+            "results": printed}
+
+
+def _shares_memory(a, b):
+    a, b = a.root, b.root
+    return a is b or (a.role == b.role == "temp" and a.region is not None and a.region == b.region)
 
 
 def _operand_name(buf):
