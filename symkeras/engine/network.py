@@ -7,6 +7,8 @@ import warnings
 
 import numpy as np
 
+from symkeras import backend as K
+
 from symkeras.engine.base_layer import Layer, LayerNode, to_list, unpack_singleton
 from symkeras.engine.input_layer import InputLayer
 from symkeras.engine.keras_tensor import is_keras_tensor, keras_shape
@@ -134,16 +136,18 @@ class Network(Layer):
         if len(inputs) != len(self.inputs):
             raise ValueError(f"Model {self.name!r} expects {len(self.inputs)} inputs, got {len(inputs)}")
         values = {id(k): v for k, v in zip(self.inputs, inputs)}
-        for node in self._nodes_in_order:
-            if node.is_input:
-                continue
-            args = [values[id(x)] for x in node.input_tensors]
-            args = args if node.called_on_list else args[0]
-            call_args, arguments = node.substitute(values)
-            kwargs = {"training": training, **arguments}          # an explicit training=... wins
-            outputs = to_list(node.layer.apply(args, *call_args, losses=losses, updates=updates, **kwargs))
-            for k, v in zip(node.output_tensors, outputs):
-                values[id(k)] = v
+        # A layer that asks K.learning_phase() (K.in_train_phase without a flag) sees this replay's phase.
+        with K.learning_phase_scope(1 if training else 0):
+            for node in self._nodes_in_order:
+                if node.is_input:
+                    continue
+                args = [values[id(x)] for x in node.input_tensors]
+                args = args if node.called_on_list else args[0]
+                call_args, arguments = node.substitute(values)
+                kwargs = {"training": training, **arguments}          # an explicit training=... wins
+                outputs = to_list(node.layer.apply(args, *call_args, losses=losses, updates=updates, **kwargs))
+                for k, v in zip(node.output_tensors, outputs):
+                    values[id(k)] = v
         return [values[id(x)] for x in self.outputs]
 
     def call(self, inputs, training=False):

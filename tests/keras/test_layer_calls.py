@@ -134,3 +134,21 @@ def test_a_subclassed_call_with_a_backend_op_between_layers_says_to_use_a_layer(
     first = np.zeros((2, 2), "int64")
     with pytest.raises(ValueError, match="wrap backend operations in a `Lambda` layer"):
         model.fit([first, first], np.zeros((2, 2, 1), "float32"), verbose=0)
+
+
+class TrainOnlyNoise(Layer):
+    """Doubles its input in the training phase, asked through K.in_train_phase with no flag."""
+
+    def call(self, inputs):
+        return K.in_train_phase(inputs * 2.0, inputs)
+
+
+def test_a_layer_asking_the_learning_phase_sees_the_phase_of_the_function():
+    x = Input((2,))
+    model = Model(x, TrainOnlyNoise()(x))
+    model.compile("sgd", "mse")
+    ones = np.ones((3, 2), "float32")
+    np.testing.assert_array_equal(model.predict(ones), ones)                # test phase
+    loss = model.train_on_batch(ones, np.zeros((3, 2), "float32"))           # training phase: 2 * x
+    assert loss == pytest.approx(4.0)
+    assert model.evaluate(ones, np.zeros((3, 2), "float32"), verbose=0) == pytest.approx(1.0)
