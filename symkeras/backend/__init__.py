@@ -563,6 +563,8 @@ def _pool(x, pool_size, strides, padding, data_format, pool_mode, rank):
         raise ValueError(f"Invalid pooling mode: {pool_mode}")
     x, back = _channels_last(x, _data_format(data_format))
     spatial = tuple(x.shape[1:-1])
+    if not all(dims.is_static(d) for d in spatial):
+        raise ValueError(f"pooling: the spatial dimensions of the input must be known, got {int_shape(x)}")
     pads = [_same_padding(*a) if padding == "same" else (0, 0) for a in zip(spatial, pool_size, strides)]
     out = [(s + b + a - k) // st + 1 for s, (b, a), k, st in zip(spatial, pads, pool_size, strides)]
     if builtins.any(o < 1 for o in out):

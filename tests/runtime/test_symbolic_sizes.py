@@ -12,7 +12,8 @@ from symkeras import version
 from symkeras.codegen import backends
 from symkeras.ir import dims
 from symkeras.ir import ops as O
-from symkeras.layers import Conv1D, Dense, Embedding, GlobalAveragePooling1D, Input, Lambda, Reshape
+from symkeras.layers import (Conv1D, Dense, Embedding, GlobalAveragePooling1D, Input, Lambda, MaxPooling1D,
+                             Reshape)
 from symkeras.models import Model
 from symkeras.runtime import artifact, graph_cache
 from symkeras.runtime.function import GeneratedFunction
@@ -124,6 +125,8 @@ def test_ops_that_cannot_take_an_unknown_size_say_so_at_graph_build():
     x = Input((None, 8), name="signal")
     with pytest.raises(ValueError, match="spatial"):
         Conv1D(2, 3)(x)
+    with pytest.raises(ValueError, match="spatial"):
+        MaxPooling1D(2)(x)
     length = dims.size_symbol("signal_1")
     with pytest.raises(ValueError, match="unknown size"):
         O.Window((length,), (2,), (1,), (1,), (0,), (0,))
