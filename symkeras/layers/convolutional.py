@@ -220,7 +220,7 @@ class _ConvTranspose(Conv):
                       use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
                       activity_regularizer, kernel_constraint, bias_constraint, **kwargs)
         if self.filters is None:
-            raise TypeError(f"Invalid value for argument `filters`. Expected a positive integer. Received: None")
+            raise TypeError("Invalid value for argument `filters`. Expected a positive integer. Received: None")
         self.output_padding = output_padding
         if output_padding is not None:
             self.output_padding = normalize_tuple(output_padding, rank, "output_padding", allow_zero=True)
