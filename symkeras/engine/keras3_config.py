@@ -123,6 +123,17 @@ _OBJECT_MODULES = (("_initializer", "keras.initializers"), ("_regularizer", "ker
                    ("_constraint", "keras.constraints"))
 
 
+_ANY = object()
+# Keys tf-keras writes that Keras 3's constructors refuse, with the values that mean nothing there.
+_NOT_IN_KERAS3 = {
+    **{f"Conv{n}DTranspose": {"groups": (1,)} for n in (1, 2, 3)},
+    **{f"DepthwiseConv{n}D": {"groups": (1,)} for n in (1, 2)},
+    **{f"SeparableConv{n}D": {"groups": (1,), "kernel_initializer": _ANY, "kernel_regularizer": _ANY,
+                              "kernel_constraint": _ANY} for n in (1, 2)},
+    **{f"SpatialDropout{n}D": {"noise_shape": (None,), "trainable": (True,)} for n in (1, 2, 3)},
+}
+
+
 def to_keras3(config, model):
     """A model's tf-keras config (``{"class_name", "config"}``) in Keras 3's form, as its ``.keras``
     archives hold it. A Sequential is written as the functional model it is (Keras 3 loads it so)."""
@@ -142,7 +153,13 @@ def to_keras3(config, model):
 
 def _layer_config3(class_name, config):
     out = {}
+    refused = _NOT_IN_KERAS3.get(class_name, {})
     for key, value in config.items():
+        if key in refused:
+            if refused[key] is not _ANY and value not in refused[key]:
+                raise NotImplementedError(f"{class_name}: {key}={value!r} has no Keras 3 counterpart; save the model "
+                                          "as .h5")
+            continue
         if key == "dtype" and isinstance(value, str):
             value = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": value},
                      "registered_name": None}

@@ -98,3 +98,24 @@ def test_a_nested_model_cannot_be_archived_yet(tmp_path):
     with pytest.raises(NotImplementedError, match="inner.*save it as .h5"):
         outer.save(str(tmp_path / "nested.keras"))
     assert not (tmp_path / "nested.keras").exists()
+
+
+def test_keys_keras_3_refuses_are_left_out_and_the_archive_still_round_trips(tmp_path):
+    """tf-keras writes groups for every convolution, kernel_* for separable ones and noise_shape and
+    trainable for spatial dropout; Keras 3's constructors refuse them, so the archive omits them
+    (checked against Keras 3.15: these models load there with the same predictions)."""
+    from symkeras.layers import Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, SpatialDropout2D
+    x = Input((6, 6, 2))
+    h = SeparableConv2D(3, 3, padding="same", name="separable")(x)
+    h = DepthwiseConv2D(3, padding="same", name="depthwise")(h)
+    h = SpatialDropout2D(0.2, name="spatial")(h)
+    model = Model(x, Conv2DTranspose(2, 3, strides=2, padding="same", name="transposed")(h))
+    path = str(tmp_path / "convs.keras")
+    model.save(path)
+    with zipfile.ZipFile(path) as archive:
+        layers = {entry["name"]: entry["config"] for entry in json.loads(archive.read("config.json"))["config"]["layers"]}
+    assert "groups" not in layers["separable"] and "kernel_initializer" not in layers["separable"]
+    assert "groups" not in layers["depthwise"] and "groups" not in layers["transposed"]
+    assert "noise_shape" not in layers["spatial"] and "trainable" not in layers["spatial"]
+    data = np.random.RandomState(1).rand(2, 6, 6, 2).astype("float32")
+    np.testing.assert_allclose(load_model(path).predict(data), model.predict(data), rtol=1e-6)
