@@ -5,7 +5,8 @@ deserialisation (``to_keras2``):
 
 - every object config may carry ``module``, ``registered_name`` and ``build_config`` keys;
 - a layer's ``dtype`` is a policy object (``{"class_name": "DTypePolicy", "config": {"name": …}}``);
-- ``InputLayer`` says ``batch_shape`` (and ``optional``) for ``batch_input_shape``;
+- ``InputLayer`` says ``batch_shape`` (and ``optional``) for ``batch_input_shape``, ``LeakyReLU``
+  ``negative_slope`` for ``alpha``;
 - a model with one input or output names it unnested in ``input_layers``/``output_layers``;
 - a call of a layer (``inbound_nodes``) is ``{"args": [tensor, …], "kwargs": {…}}`` with each tensor a
   ``__keras_tensor__`` naming its ``keras_history``, where tf-keras writes
@@ -22,7 +23,9 @@ from symkeras.engine.keras_tensor import keras_shape
 _OBJECT_KEYS = ("module", "registered_name", "build_config", "compile_config", "shared_object_id")
 # Keras 3 arguments with no tf-keras counterpart, and the values that make them no-ops.
 _NEUTRAL = {"quantization_config": (None,), "lora_rank": (None,), "lora_alpha": (None,), "optional": (False,),
-            "input_axes": (None,), "output_axes": (None,)}
+            "input_axes": (None,), "output_axes": (None,), "synchronized": (False,), "rms_scaling": (False,)}
+# Arguments Keras 3 renamed, per class: Keras 3's name -> tf-keras's.
+_RENAMED = {"LeakyReLU": {"negative_slope": "alpha"}}
 
 
 def is_keras3(config):
@@ -86,6 +89,8 @@ def _layer_config(class_name, config):
             value = (value.get("config") or {}).get("name", "float32")
         elif class_name == "InputLayer" and key == "batch_shape":
             key = "batch_input_shape"
+        elif key in _RENAMED.get(class_name, {}):
+            key = _RENAMED[class_name][key]
         elif key in ("input_layers", "output_layers") and value and isinstance(value[0], str):
             value = [value]                      # Keras 3 writes one tensor unnested: [name, node, index]
         out[key] = _value(value)

@@ -119,3 +119,14 @@ def test_keys_keras_3_refuses_are_left_out_and_the_archive_still_round_trips(tmp
     assert "noise_shape" not in layers["spatial"] and "trainable" not in layers["spatial"]
     data = np.random.RandomState(1).rand(2, 6, 6, 2).astype("float32")
     np.testing.assert_allclose(load_model(path).predict(data), model.predict(data), rtol=1e-6)
+
+
+def test_a_keras_3_archive_of_many_layer_kinds_loads_with_its_predictions():
+    """keras3_zoo.keras: Conv2D, BatchNormalization, LeakyReLU(negative_slope), DepthwiseConv2D,
+    SeparableConv2D, MaxPooling2D, Conv2DTranspose, LayerNormalization, SpatialDropout2D,
+    GlobalAveragePooling2D and Dense, written by Keras 3.15 (JAX) after two epochs of fit."""
+    model = load_model(os.path.join(DATA, "keras3_zoo.keras"))
+    io_ = np.load(os.path.join(DATA, "keras3_zoo_io.npz"))
+    np.testing.assert_allclose(model.predict(io_["x"]), io_["y"], rtol=1e-4, atol=1e-5)
+    assert model.get_layer("leaky").get_config()["alpha"] == pytest.approx(0.1)
+    assert int(K.get_value(model.optimizer.weights[0])) == 4            # its two epochs of two steps
