@@ -82,6 +82,8 @@ def convert_all(specs, values, sizes=(dims.BATCH,)):
     if len(values) != len(specs):
         names = [s.name for s in specs]
         raise ValueError(f"inputs: expected {len(specs)} arrays {names}, got {len(values)}")
+    if len(sizes) == 1 and specs and all(spec.tail is not None for spec in specs):
+        return _convert_batch_only(specs, values)
     arrays, bound, derived = [], {}, []    # bound: symbol -> (value, input name, axis)
     for position, (spec, value) in enumerate(zip(specs, values)):
         arr = value if spec.accepts(value) else spec.convert(value, position)
@@ -103,6 +105,25 @@ def convert_all(specs, values, sizes=(dims.BATCH,)):
             raise ValueError(f"input {position} ({spec.name!r}): axis {axis} has size {arrays[position].shape[axis]}, "
                              f"expected {expected} ({d}, from the shapes of the other inputs)")
     return arrays, values
+
+
+def _convert_batch_only(specs, values):
+    """``convert_all`` when every input's only unknown axis is its first, the batch: the common case,
+    on every call of a training step, kept to a few comparisons per input."""
+    arrays, batch, first = [], None, None
+    for position, (spec, value) in enumerate(zip(specs, values)):
+        arr = value if spec.accepts(value) else spec.convert(value, position)
+        if spec.index_bound is not None:
+            _check_indices(arr, spec, position)
+        if batch is None:
+            batch, first = arr.shape[0], spec.name
+        elif arr.shape[0] != batch:
+            raise ValueError(f"input {position} ({spec.name!r}): batch size {arr.shape[0]} differs from {batch} of "
+                             f"input {first!r}")
+        arrays.append(arr)
+    if batch == 0:
+        raise ValueError("inputs: the batch is empty (0 samples)")
+    return arrays, (batch,)
 
 
 def _bind(bound, symbol, value, name, position, axis):
