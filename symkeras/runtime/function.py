@@ -63,6 +63,7 @@ class GeneratedFunction:
         self.input_specs = [InputSpec(slot.name, slot.shape, slot.dtype, slot.bound) for slot in signature.inputs]
         # The values a call binds, in the generated code's order: batch, then the inputs' other unknown sizes.
         self.sizes = (dims.BATCH,) + signature.sizes
+        self.output_specs = [(tuple(shape), dtype) for shape, dtype in signature.outputs]   # shapes in the sizes
         self._outputs = [(dims.shape_function(shape, self.sizes), np.dtype(dtype))
                          for shape, dtype in signature.outputs]
         self._runner = backend.load(artifact.code, self.storages)

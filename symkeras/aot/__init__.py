@@ -1,0 +1,1 @@
+"""Ahead-of-time export: a trained model written out as code that runs without symkeras."""
