@@ -5,14 +5,9 @@ its own process on tiny synthetic images: the model has the parameter count Kera
 feature-wise mean is the data's, ``fit`` and ``fit_generator`` take the iterators, and the model
 learns the task."""
 
-import os
-import subprocess
-import sys
-import textwrap
-
 import numpy as np
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from keras2_script import numbers_by_key, run_script
 
 AUGMENTED_CLASSIFIER = """
 import numpy as np
@@ -71,16 +66,8 @@ print('evaluate', *score)
 """
 
 
-def _run(script, tmp_path):
-    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return {line.split()[0]: [float(v) for v in line.split()[1:]] for line in done.stdout.splitlines()}
-
-
 def test_augmented_image_classifier_script(tmp_path):
-    out = _run(AUGMENTED_CLASSIFIER, tmp_path)
+    out = numbers_by_key(run_script(AUGMENTED_CLASSIFIER, tmp_path))
     # Keras's counts: conv 3*3*3*8+8, dense (4*4*8)*16+16, dense 16*2+2
     assert out["params"] == [224 + 2064 + 34]
     # the feature-wise mean is the per-channel mean of the data the script builds

@@ -6,12 +6,8 @@ validation, and the values are those of the data (the counts add up to the class
 rates lie in [0, 1], and the weighted model finds most of the rare class)."""
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from keras2_script import run_script
 
 IMBALANCED = """
 import json
@@ -67,20 +63,16 @@ print('evaluate', json.dumps(model.evaluate(val_features, val_targets, batch_siz
 """
 
 
-def _run(script, tmp_path):
-    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
+def _parsed(stdout):
     out = {}
-    for line in done.stdout.splitlines():
+    for line in stdout.splitlines():
         key, _, rest = line.partition(" ")
         out[key] = json.loads(rest) if rest.startswith("{") else [int(v) for v in rest.split()]
     return out
 
 
 def test_imbalanced_classification_script(tmp_path):
-    out = _run(IMBALANCED, tmp_path)
+    out = _parsed(run_script(IMBALANCED, tmp_path))
     history, negatives, positives = out["history"], *out["counts"]
     val_negatives, val_positives = out["val_counts"]
     names = ["loss", "fn", "fp", "tn", "tp", "precision", "recall", "auc"]

@@ -9,14 +9,11 @@ import hashlib
 import http.server
 import io
 import os
-import subprocess
-import sys
-import textwrap
 import threading
 
 import numpy as np
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from keras2_script import run_script
 
 MNIST_MLP = """
 import symkeras as keras
@@ -94,15 +91,11 @@ def test_mnist_mlp_script(tmp_path):
     try:
         mirror = MIRROR.format(base=f"http://127.0.0.1:{server.server_address[1]}/",
                                digest=hashlib.sha256(data).hexdigest())
-        env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""),
-                   KERAS_HOME=str(tmp_path / "keras-home"))
-        done = subprocess.run([sys.executable, "-c", textwrap.dedent(mirror) + textwrap.dedent(MNIST_MLP)],
-                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        out = run_script(MNIST_MLP, tmp_path, env=dict(os.environ, KERAS_HOME=str(tmp_path / "keras-home")),
+                         prelude=mirror)
     finally:
         server.shutdown()
         server.server_close()
-    assert done.returncode == 0, done.stderr[-3000:]
-    out = done.stdout
     assert "640 train samples" in out and "160 test samples" in out
     assert "Total params: 55,050" in out              # Keras's count: 784*64+64 + 64*64+64 + 64*10+10
     accuracy = float(out.split("Test accuracy:")[1].split()[0])

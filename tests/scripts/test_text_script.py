@@ -3,12 +3,7 @@ Conv1D, GlobalAveragePooling1D, Dense), with only its import changed (``keras`` 
 run end to end in its own process: the vocabulary and padded data are what Keras gives, the model
 has the parameter count Keras prints, and training lowers the loss."""
 
-import os
-import subprocess
-import sys
-import textwrap
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from keras2_script import numbers_by_key, run_script
 
 TEXT_CLASSIFIER = """
 import numpy as np
@@ -62,16 +57,8 @@ def _expected_first_row():
     return words
 
 
-def _run(script, tmp_path):
-    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return {line.split()[0]: [float(v) for v in line.split()[1:]] for line in done.stdout.splitlines()}
-
-
 def test_text_classifier_script(tmp_path):
-    out = _run(TEXT_CLASSIFIER, tmp_path)
+    out = numbers_by_key(run_script(TEXT_CLASSIFIER, tmp_path))
     # 5 filler + 3 positive + 3 negative words, all below num_words=12
     assert out["vocabulary"] == [11]
     assert out["shape"] == [96, 10]

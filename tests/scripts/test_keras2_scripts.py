@@ -2,12 +2,7 @@
 end to end: the models they build have the parameter counts Keras prints, and training lowers
 the loss. Small data and few steps keep them quick; they run on the default backend."""
 
-import os
-import subprocess
-import sys
-import textwrap
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from keras2_script import numbers_by_key, run_script
 
 # An image classifier in the style of the Keras 2 examples: Sequential CNN, Dropout, channels last.
 IMAGE_CLASSIFIER = """
@@ -68,16 +63,8 @@ print('loss', history.history['loss'][0], history.history['loss'][-1])
 """
 
 
-def _run(script, tmp_path):
-    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return {line.split()[0]: [float(v) for v in line.split()[1:]] for line in done.stdout.splitlines()}
-
-
 def test_image_classifier_script(tmp_path):
-    out = _run(IMAGE_CLASSIFIER, tmp_path)
+    out = numbers_by_key(run_script(IMAGE_CLASSIFIER, tmp_path))
     # Keras's counts: conv 3*3*1*8+8, conv 3*3*8*16+16, batchnorm 4*16, dense 5*5*16*32+32, dense 32*2+2
     assert out["params"] == [80 + 1168 + 64 + 12832 + 66]
     first, last = out["loss"]
@@ -85,7 +72,7 @@ def test_image_classifier_script(tmp_path):
 
 
 def test_text_classifier_script(tmp_path):
-    out = _run(TEXT_CLASSIFIER, tmp_path)
+    out = numbers_by_key(run_script(TEXT_CLASSIFIER, tmp_path))
     # embedding 200*16, conv 3*16*24+24, dense 24*16+16, dense 16+1
     assert out["params"] == [3200 + 1176 + 400 + 17]
     first, last = out["loss"]
