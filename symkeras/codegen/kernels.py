@@ -376,9 +376,31 @@ class WindowGemm(_Windows):
     ldb: Any
 
 
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Scan(Kernel):
+    """``steps`` runs of ``body`` (the Program of one step, see ``ir.scan``). Before the loop each
+    state's ``finals`` buffer takes its ``initial`` value and then holds the running state; a
+    step reads its slice of each sequence (at the step's position, counted from the end when
+    ``reverse``), the states and the parameters, writes its new states to ``next_states`` (copied
+    into ``finals`` after the step) and each step output to its slice of ``stacked``. The body's
+    temps are ``scratch``: temps of the enclosing program, live while the loop runs."""
+    kind = "scan"
+    sequences: tuple = read()
+    initial: tuple = read()
+    parameters: tuple = read()
+    constants: tuple = read()
+    finals: tuple = written()
+    stacked: tuple = written()
+    next_states: tuple = written()
+    scratch: tuple = written()
+    body: Any
+    steps: Any
+    reverse: bool
+
+
 KINDS = (Elementwise, Gemm, Reduce, ArgMax, Softmax, Transpose, Copy, Concat, Slice, SliceGrad,
          Gather, ScatterAdd, OneHot, Random, WindowGather, WindowScatter, WindowMax, WindowMaxGrad,
-         WindowGemm)
+         WindowGemm, Scan)
 
 # The IR op names each kind lowers without a lowering method of its own.
 LOWERINGS = {op: kind for kind in KINDS for op in kind.lowers}

@@ -183,7 +183,9 @@ class UniqueNames:
         base = identifier(text, self.is_reserved, fallback)
         name, k = base, 1
         while name in self.taken or self.is_reserved(name):
-            name, k = f"{base}_{k}", k + 1
+            # ``U_1`` would read as a macro to C: such a base repeats as ``U_v1``.
+            name = f"{base}_{k}" if not self.is_reserved(f"{base}_{k}") else f"{base}_v{k}"
+            k += 1
         self.taken.add(name)
         return name
 

@@ -302,6 +302,14 @@ PIPELINE = (
 )
 
 
+# A loop body's program: its temps are placed by the enclosing program (see ``kernels.Scan``).
+BODY_PIPELINE = tuple((phase, passes) for phase, passes in PIPELINE if phase in ("updates", "loops"))
+
+
+def optimize_body(program, log=None):
+    return run_pipeline(BODY_PIPELINE, program, log)
+
+
 def optimize(program, log=None):
     """Run every enabled pass in order; ``log(phase, pass_name, program)`` sees each result."""
     return run_pipeline(PIPELINE, program, log)

@@ -7,9 +7,10 @@ workspace packing) are the program passes of ``program_passes``, which ``lower``
 
 from symkeras.codegen import names, program_passes
 from symkeras.codegen.kernels import (LOWERINGS, ArgMax, Buffer, Concat, Copy, Elementwise, Gather, Gemm, OneHot,
-                                      Program, Random, Reduce, ScatterAdd, Slice, SliceGrad, Softmax, Transpose)
-from symkeras.ir import dims, scalar
+                                      Program, Random, Reduce, Scan, ScatterAdd, Slice, SliceGrad, Softmax, Transpose)
+from symkeras.ir import dims, passes, scalar
 from symkeras.ir import ops as O
+from symkeras.ir.scan import Scan as ScanOp
 
 X = scalar.X
 
@@ -43,11 +44,13 @@ def _extra_sizes(graph):
 
 
 class _Lowering:
-    def __init__(self, graph, name):
+    def __init__(self, graph, name, unique_names=None):
         self.graph, self.name = graph, names.function_name(name)
         self.sizes = _extra_sizes(graph)
-        # Buffer names are shared by both backends' sources, beside the function's own name and sizes.
-        self.names = names.UniqueNames(taken={self.name, *(s.name for s in self.sizes)})
+        # Buffer names are shared by both backends' sources, beside the function's own name and sizes
+        # (a loop body's buffers share the names of the function they are in).
+        self.names = unique_names or names.UniqueNames(taken={self.name, *(s.name for s in self.sizes)})
+        self.results = {}         # id(node of several results) -> the buffer of each result
         self.buffers = {}         # id(node) -> Buffer
         self.kernels = []
         self.inputs = [self._leaf(x, "input") for x in graph.inputs]
@@ -94,6 +97,12 @@ class _Lowering:
             return
         if isinstance(op, O.Placeholder):
             raise ValueError(f"graph disconnected: placeholder {node.name!r} is not a function input")
+        if isinstance(op, O.TupleGet):
+            self.buffers[id(node)] = self.results[id(node.inputs[0])][op.index]
+            return
+        if isinstance(op, ScanOp):
+            self._lower_scan(node)
+            return
         if isinstance(op, O.Reshape):
             src = self.buf(node.inputs[0])
             view = Buffer(src.name, node.shape, node.dtype, "view", base=src.root, scope=node.scope)
@@ -197,6 +206,34 @@ class _Lowering:
     def _lower_Random(self, node, ins, out):
         self.emit(Random, node, state=ins[0], out=out, size=dims.size(node.shape),
                   distribution=node.op.distribution, stream=node.op.stream, dtype=node.dtype)
+
+    def _lower_scan(self, node):
+        """The loop kernel: its body lowered into a Program of its own whose buffers are named
+        with this function's, and whose temps (with each step's new states) become this
+        program's temps, live while the loop runs."""
+        op = node.op
+        body = _Lowering(passes.optimize(op.body), "step", unique_names=self.names).run()
+        body = program_passes.optimize_body(body)
+        n_states = op.counts[1]
+        results = [self._result_temp(node, shape, dtype) for shape, dtype in op.results(node.inputs)]
+        next_states = body.outputs[:n_states]
+        for buf in next_states:
+            buf.role = "temp"
+        self.temps.extend(body.temps)
+        self.temps.extend(next_states)
+        self.constants.extend(body.constants)
+        seqs, inits, params = op.split_inputs([self.buf(x) for x in node.inputs])
+        self.emit(Scan, node, sequences=tuple(seqs), initial=tuple(inits), parameters=tuple(params),
+                  constants=tuple(body.constants), finals=tuple(results[:n_states]),
+                  stacked=tuple(results[n_states:]), next_states=tuple(next_states), scratch=tuple(body.temps),
+                  body=body, steps=node.inputs[0].shape[0], reverse=op.reverse)
+        self.results[id(node)] = results
+
+    def _result_temp(self, node, shape, dtype):
+        buf = Buffer(self.names(f"t{self.temp_count}"), dims.as_shape(shape), dtype, "temp", scope=node.scope)
+        self.temp_count += 1
+        self.temps.append(buf)
+        return buf
 
     # --------------------------------------------------------------- outputs and updates
     def _bind_outputs(self):

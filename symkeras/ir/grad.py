@@ -163,25 +163,51 @@ def gradients(loss, wrt):
 
     A non-scalar ``loss`` is summed first, as ``tf.gradients`` does.
     """
-    wrt = list(wrt)
     if loss.shape != ():
         loss = B.reduce("sum", loss)
-    order = toposort([loss])
-    needed = _nodes_between(order, wrt)
     with gradient_scope(loss):
-        grads = {id(loss): B.broadcast_to(O.constant(1.0, dtype=loss.dtype), ())}
+        one = B.broadcast_to(O.constant(1.0, dtype=loss.dtype), ())
+    return backpropagate([(loss, one)], wrt)
+
+
+def backpropagate(seeds, wrt):
+    """The vector-Jacobian product: for each node in ``wrt``, the sum over the (output, cotangent)
+    pairs of ``seeds`` of cotangent · d output / d w (None where no output depends on it)."""
+    wrt = list(wrt)
+    outputs = [out for out, _ in seeds]
+    order = toposort(outputs)
+    needed = _nodes_between(order, wrt)
     pending = {}
+    for out, cotangent in seeds:
+        pending.setdefault(id(out), []).append(cotangent)
+    grads, result_grads = {}, {}
     for node in reversed(order):
         if id(node) not in needed:
             continue
+        if getattr(node.op, "results", None) is not None:
+            # A node of several results: its gradient is one cotangent per result (None: zero).
+            parts = result_grads.pop(id(node), None)
+            if parts is None:
+                continue
+            count = len(node.op.results(node.inputs))
+            with gradient_scope(node):
+                input_grads = VJP[type(node.op)](node, [parts.get(i) for i in range(count)])
+            _pass_down(node, input_grads, needed, pending)
+            continue
         parts = pending.pop(id(node), [])
-        if id(node) in grads:
-            parts = [grads[id(node)]] + parts
         if not parts:
             continue
         with gradient_scope(node):
             g = B.add_n(parts)
         grads[id(node)] = g
+        if isinstance(node.op, O.TupleGet):
+            whole, index = node.inputs[0], node.op.index
+            slot = result_grads.setdefault(id(whole), {})
+            if index in slot:
+                with gradient_scope(node):
+                    g = B.add_n([slot[index], g])
+            slot[index] = g
+            continue
         if not node.inputs:
             continue
         rule = VJP.get(type(node.op))
@@ -191,12 +217,17 @@ def gradients(loss, wrt):
             continue
         with gradient_scope(node):
             input_grads = rule(node, g)
-            for x, gx in zip(node.inputs, input_grads):
-                if gx is not None and id(x) in needed:
-                    if gx.dtype != x.dtype and B.is_float(x):   # e.g. through a cast: grad has x's dtype
-                        gx = B.ew(X[0], gx, dtype=x.dtype)
-                    pending.setdefault(id(x), []).append(gx)
+        _pass_down(node, input_grads, needed, pending)
     return [grads.get(id(w)) for w in wrt]
+
+
+def _pass_down(node, input_grads, needed, pending):
+    for x, gx in zip(node.inputs, input_grads):
+        if gx is not None and id(x) in needed:
+            if gx.dtype != x.dtype and B.is_float(x):   # e.g. through a cast: grad has x's dtype
+                with gradient_scope(node):
+                    gx = B.ew(X[0], gx, dtype=x.dtype)
+            pending.setdefault(id(x), []).append(gx)
 
 
 def _nodes_between(order, wrt):

@@ -472,6 +472,25 @@ class StopGradient(Op):
         return inputs[0].shape, inputs[0].dtype
 
 
+# ----------------------------------------------------------------------------- several results
+
+class TupleGet(Op):
+    """Result ``index`` of a node whose op computes several values at once (``Scan``). Such an
+    op has ``results(inputs)``: the (shape, dtype) of each; its own node is only the tuple."""
+
+    __props__ = ("index",)
+
+    def __init__(self, index):
+        self.index = int(index)
+
+    def infer(self, inputs):
+        (whole,) = inputs
+        results = whole.op.results(whole.inputs)
+        if not 0 <= self.index < len(results):
+            raise ValueError(f"result {self.index} of {type(whole.op).__name__}: it has {len(results)}")
+        return results[self.index]
+
+
 # ----------------------------------------------------------------------------- randomness
 
 class Random(Op):

@@ -12,6 +12,7 @@ from symkeras.ir.passes.cse import cse
 from symkeras.ir.passes.fold import inline_constants, remove_stop_gradient
 from symkeras.ir.passes.fuse import fuse_elementwise
 from symkeras.ir.passes.gemm import fold_transposes
+from symkeras.ir.scan import scan
 
 
 def _count(graph, op_type):
@@ -192,7 +193,9 @@ def _scoped_graph():
         h = K.stop_gradient(h) * 2.0 + 1.0                         # remove_stop_gradient, inline_constants
         y = K.tanh(h) + K.tanh(h)                                  # cse, fuse_elementwise
         y = K.sum(K.reshape(y, (-1, 3, 1)), axis=-1)               # a reduction over a length-1 axis
-    return FunctionGraph([x], [y])
+        (total,), _ = scan(lambda seq, states: ([states[0] + K.tanh(seq[0])], []),   # prune_scan_outputs
+                           [K.reshape(y, (1, -1, 3))], [K.zeros_like(y)])
+    return FunctionGraph([x], [total])
 
 
 @pytest.mark.parametrize("rewrite", [p for _, passes in PIPELINE for p in passes], ids=lambda p: p.__name__)

@@ -652,10 +652,55 @@ def _plan_window_gemm(k, names):
     return plan
 
 
+def _plan_scan(k, names, depth=0):
+    """The loop: bind the body's inputs and outputs to this step's slices, then its kernels."""
+    body = k.body
+    n_seq, n_states = len(k.sequences), len(k.finals)
+    ph_seqs = body.inputs[:n_seq]
+    ph_states = body.inputs[n_seq:n_seq + n_states]
+    ph_params = body.inputs[n_seq + n_states:]
+    step, position = f"sk_step{depth}", f"sk_at{depth}"
+    kernels, helpers, touched = [], set(), set()
+    for inner in body.kernels:
+        if inner.kind == "scan":
+            plan = _plan_scan(inner, names, depth + 1)
+        else:
+            plan = _PLANNERS.get(inner.kind, _plan_fields)(inner, names)
+        helpers.update(plan.pop("helpers", ()))
+        kernels.append({"comment": _comment(inner, plan.pop("summary")),
+                        "code": templates.render_kernel("c", inner.kind, k=plan).rstrip("\n")})
+        touched.update(id(b.root) for b in inner.reads + inner.writes)
+
+    def pointer(ph, target, offset=None, const=True):
+        qualifier = "const " if const else ""
+        at = "" if offset is None else f" + {position}*{dim_term(dims.size(ph.shape))}"
+        return f"{qualifier}{CTYPES[ph.dtype]} *const {names[ph]} = {names[target]}{at};"
+
+    bindings = [pointer(ph, seq, position) for ph, seq in zip(ph_seqs, k.sequences) if id(ph) in touched]
+    bindings += [pointer(ph, fin) for ph, fin in zip(ph_states, k.finals) if id(ph) in touched]
+    bindings += [pointer(ph, par) for ph, par in zip(ph_params, k.parameters) if id(ph) in touched]
+    bindings += [pointer(out, st, position, const=False) for out, st in zip(body.outputs[n_states:], k.stacked)
+                 if id(out) in touched]
+    starts = [f"if ((const void *){names[fin]} != (const void *){names[init]}) "
+              f"memcpy({names[fin]}, {names[init]}, {dim_term(dims.size(fin.shape))}*sizeof({CTYPES[fin.dtype]}));"
+              for fin, init in zip(k.finals, k.initial)]
+    carries = [f"memcpy({names[fin]}, {names[nxt]}, {dim_term(dims.size(fin.shape))}*sizeof({CTYPES[fin.dtype]}));"
+               for fin, nxt in zip(k.finals, k.next_states)]
+    steps = dim(k.steps)
+    return {"step": step, "t": position, "steps": steps,
+            "position": f"{dim_term(k.steps)} - 1 - {step}" if k.reverse else step,
+            "starts": starts, "bindings": bindings, "kernels": kernels, "carries": carries,
+            "helpers": helpers,
+            "summary": (f"loop over {steps} steps{' from the last' if k.reverse else ''}: "
+                        + ", ".join(names[b] for b in k.finals + k.stacked) + " <- "
+                        + ", ".join(names[b] for b in k.sequences + k.initial + k.parameters))}
+
+
 _PLANNERS = {
     "elementwise": _plan_elementwise, "gemm": _plan_gemm, "reduce": _plan_reduce,
     "argmax": _plan_argmax, "softmax": _plan_softmax, "transpose": _plan_transpose,
     "copy": _plan_copy, "concat": _plan_concat, "slice": _plan_slice,
     "slice_grad": _plan_slice_grad, "gather": _plan_gather, "scatter_add": _plan_scatter_add,
     "one_hot": _plan_one_hot, "random": _plan_random, "window_gemm": _plan_window_gemm,
+    "scan": _plan_scan,
 }

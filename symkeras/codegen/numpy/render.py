@@ -6,6 +6,7 @@ helpers written into the file are those the kernels' expressions call.
 
 import dataclasses
 import inspect
+import textwrap
 from types import SimpleNamespace
 
 import numpy as np
@@ -148,14 +149,8 @@ def render(program, profile=False) -> PythonSource:
     """The module of ``program``; with ``profile``, it also adds each kernel's run time to
     ``_sk_profile_seconds``."""
     refs = _Refs(program)
-    kernels, used = [], set()
-    for k in program.kernels:
-        view = SimpleNamespace(kind=k.kind, comment=python_comment(f"{k.scope or '-'}: {k.kind}{_summary(k)}"),
-                               **k.field_values())
-        if k.kind == "elementwise":
-            view.__dict__.update(_elementwise_view(k, used))
-        view.code = templates.render_kernel("numpy", k.kind, k=view, r=refs)
-        kernels.append(view)
+    used = set()
+    kernels = _kernel_views(program.kernels, refs, used)
     arguments = program.inputs + program.outputs + program.variables
     regions = [(dtype, str(size)) for dtype, size in program.regions]
     if any(k.kind == "random" for k in program.kernels):
@@ -170,6 +165,46 @@ def render(program, profile=False) -> PythonSource:
         rng_source=_rng_source(), used=used, profile=profile,
         sizes=", ".join(["batch"] + [s.name for s in program.sizes]))
     return PythonSource(source, program.name, tuple(k.comment for k in kernels) if profile else ())
+
+
+def _kernel_views(kernels, refs, used, depth=0):
+    """Each kernel's template context, its code rendered (``code``)."""
+    views = []
+    for k in kernels:
+        view = SimpleNamespace(kind=k.kind, comment=python_comment(f"{k.scope or '-'}: {k.kind}{_summary(k)}"),
+                               **k.field_values())
+        if k.kind == "elementwise":
+            view.__dict__.update(_elementwise_view(k, used))
+        if k.kind == "scan":
+            view.__dict__.update(_scan_view(k, refs, used, depth))
+        view.code = templates.render_kernel("numpy", k.kind, k=view, r=refs)
+        views.append(view)
+    return views
+
+
+def _scan_view(k, refs, used, depth):
+    """The loop: the body's inputs and outputs bound to this step's slices, then its kernels."""
+    body = k.body
+    n_seq, n_states = len(k.sequences), len(k.finals)
+    ph_seqs, ph_states = body.inputs[:n_seq], body.inputs[n_seq:n_seq + n_states]
+    ph_params = body.inputs[n_seq + n_states:]
+    step, position = f"sk_step{depth}", f"sk_at{depth}"
+
+    def at_step(buf, ph):
+        return f"{refs.ref(buf)}[{position}:{position} + 1].reshape({refs.shape(ph.shape)})"
+
+    bindings = [f"{ph.name} = {at_step(seq, ph)}" for ph, seq in zip(ph_seqs, k.sequences)]
+    bindings += [f"{ph.name} = {refs.ref(fin)}" for ph, fin in zip(ph_states, k.finals)]
+    bindings += [f"{ph.name} = {refs.ref(par)}" for ph, par in zip(ph_params, k.parameters)]
+    bindings += [f"{out.name} = {at_step(st, out)}" for out, st in zip(body.outputs[n_states:], k.stacked)]
+    inner = _kernel_views(body.kernels, refs, used, depth + 1)
+    code = "".join(f"    # {v.comment}\n{v.code}" for v in inner)
+    steps = refs.dim(k.steps)
+    return {"step": step, "t": position, "steps_text": steps,
+            "position": f"{steps} - 1 - {step}" if k.reverse else step,
+            "starts": [(refs.ref(fin), refs.ref(init)) for fin, init in zip(k.finals, k.initial)],
+            "carries": [(refs.ref(fin), refs.ref(nxt)) for fin, nxt in zip(k.finals, k.next_states)],
+            "bindings": bindings, "body_code": textwrap.indent(code, "    ")}
 
 
 def _rng_source():

@@ -15,10 +15,11 @@ from symkeras.ir.passes.cse import cse
 from symkeras.ir.passes.fold import inline_constants, remove_identities, remove_stop_gradient
 from symkeras.ir.passes.fuse import fuse_elementwise
 from symkeras.ir.passes.gemm import fold_transposes
+from symkeras.ir.passes.scan import prune_scan_outputs
 
 PIPELINE = (
     ("lower", (remove_stop_gradient,)),
-    ("simplify", (inline_constants, remove_identities, cse)),
+    ("simplify", (inline_constants, remove_identities, cse, prune_scan_outputs)),
     ("gemm", (fold_transposes,)),
     ("fuse", (fuse_elementwise, cse)),
 )
