@@ -9,6 +9,7 @@ from symkeras.ir import build as B
 from symkeras.ir import dims, scalar
 from symkeras.ir import ops as O
 from symkeras.ir.node import Node
+from symkeras.ir.scan import scan as scan_loop
 
 X = scalar.X
 
@@ -120,24 +121,65 @@ def _fold(fn, items, initializer, name):
 
 def rnn(step_function, inputs, initial_states, go_backwards=False, mask=None, constants=None, unroll=False,
         input_length=None):
-    """Iterate ``step_function`` over the time axis of ``inputs`` (batch, time, ...).
+    """Iterate ``step_function(x_t, states + constants) -> (output, new_states)`` over the time
+    axis of ``inputs`` (batch, time, ...). Returns ``(last_output, outputs, new_states)``, outputs
+    stacked as (batch, time, ...) in the order the steps ran (reversed with ``go_backwards``).
 
-    With ``unroll=True`` the loop is unrolled into the graph (the time axis must be static), as
-    Keras unrolls it: returns ``(last_output, outputs, new_states)``; a ``mask`` (batch, time)
-    keeps the previous output and states at masked steps. A loop left rolled (``unroll=False``)
-    needs the IR's scan, not there yet."""
-    if not unroll:
-        raise NotImplementedError("rnn: unroll=False needs a loop op in the IR (scan), which is not there "
-                                  "yet; pass unroll=True with a static number of time steps")
+    A ``mask`` (batch, time) keeps the previous output and states at masked steps (the output
+    before the first unmasked step is zeros). The loop is the IR's scan: one compiled loop for
+    any number of steps, differentiated by backpropagation through time. ``unroll=True`` (a static
+    number of steps) writes every step into the graph instead, as Keras unrolls it."""
     inputs = K._tensor(inputs)
     if inputs.ndim < 3:
         raise ValueError(f"rnn: `inputs` must have rank >= 3 (batch, time, ...), got {K.int_shape(inputs)}")
-    steps = inputs.shape[1]
-    if not dims.is_static(steps):
-        raise ValueError("rnn: unroll=True needs a static number of time steps")
     constants = list(constants or [])
     states = [K._tensor(s) for s in initial_states]
     mask = None if mask is None else K._tensor(mask)
+    if mask is not None and (mask.ndim < 2 or mask.shape[:2] != inputs.shape[:2]):
+        raise ValueError(f"rnn: `mask` must be (batch, time) like the inputs {K.int_shape(inputs)[:2]}, got "
+                         f"{K.int_shape(mask)}")
+    if unroll:
+        return _unrolled_rnn(step_function, inputs, states, go_backwards, mask, constants)
+    if go_backwards:
+        inputs = K.reverse(inputs, 1)
+        mask = None if mask is None else K.reverse(mask, 1)
+    time_major = (1, 0) + tuple(range(2, inputs.ndim))
+    sequences = [K.permute_dimensions(inputs, time_major)]
+    if mask is not None:
+        mask = K.cast(K.reshape(mask, tuple(mask.shape[:2])), "bool")
+        sequences.append(K.transpose(mask))
+
+    # One trace on stand-ins tells the output's shape, and whether it is one of the states.
+    stand_ins = [O.placeholder(inputs.shape[:1] + inputs.shape[2:], inputs.dtype, name="x_t")]
+    stand_ins += [O.placeholder(s.shape, s.dtype, name="state") for s in states]
+    probe, probe_states = step_function(stand_ins[0], stand_ins[1:] + constants)
+    probe = K._tensor(probe)
+    probe_states = [K._tensor(s) for s in probe_states]
+    output_state = next((k for k, s in enumerate(probe_states) if s is probe), None)
+    carry_output = mask is not None or output_state is None
+    n = len(states)
+
+    def step(seq, carried):
+        output, new_states = step_function(seq[0], list(carried[:n]) + constants)
+        output, new_states = K._tensor(output), [K._tensor(s) for s in new_states]
+        if len(new_states) != n:
+            raise ValueError(f"rnn: the step function returned {len(new_states)} states for {n}")
+        if mask is not None:
+            m_t = seq[1]
+            output = switch(m_t, output, carried[n])
+            new_states = [switch(m_t, new, old) for new, old in zip(new_states, carried[:n])]
+        return new_states + ([output] if carry_output else []), [output]
+
+    initial = states + ([B.zeros_like(probe)] if carry_output else [])
+    finals, (outputs,) = scan_loop(step, sequences, initial, names={"sequences": ["x_t", "mask_t"]})
+    last = finals[n] if carry_output else finals[output_state]
+    return last, K.permute_dimensions(outputs, time_major), finals[:n]
+
+
+def _unrolled_rnn(step_function, inputs, states, go_backwards, mask, constants):
+    steps = inputs.shape[1]
+    if not dims.is_static(steps):
+        raise ValueError("rnn: unroll=True needs a static number of time steps")
     order = range(steps - 1, -1, -1) if go_backwards else range(steps)
     outputs, last = [], None
     for t in order:

@@ -303,9 +303,6 @@ def reverse(x, axes):
     axes = dims.normalize_axes(axes, x.ndim)
     starts, stops, steps = [0] * x.ndim, list(x.shape), [1] * x.ndim
     for a in axes:
-        if not dims.is_static(x.shape[a]):
-            raise NotImplementedError("reverse: along an axis of unknown size, such as the batch axis (the IR "
-                                      "reads such an axis only whole and in order)")
         starts[a], stops[a], steps[a] = x.shape[a] - 1, -1, -1
     return O.Slice(starts, stops, steps)(x) if axes else x
 

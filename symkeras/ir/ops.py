@@ -296,8 +296,11 @@ class Slice(Op):
             if axis in self.drop:
                 continue
             if not dims.is_static(d):
-                if (a, b, s) != (0, d, 1):
-                    raise ValueError("slice: the batch axis can only be taken whole")
+                # An axis of unknown size is taken whole, in order or reversed.
+                reversed_whole = s == -1 and b == -1 and sympy.expand(a - (d - 1)) == 0
+                if (a, b, s) != (0, d, 1) and not reversed_whole:
+                    raise ValueError("slice: an axis of unknown size (such as the batch axis) can only be "
+                                     "taken whole, in order or reversed")
                 shape.append(d)
             else:
                 shape.append(len(range(a, b, s)))

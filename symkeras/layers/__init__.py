@@ -11,6 +11,8 @@ from symkeras.layers.convolutional import (Conv1D, Conv1DTranspose, Conv2D, Conv
                                            SeparableConv1D, SeparableConv2D, SeparableConvolution1D,
                                            SeparableConvolution2D)
 from symkeras.layers.embeddings import Embedding  # noqa: F401
+from symkeras.layers.recurrent import (GRU, LSTM, RNN, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell,  # noqa: F401
+                                      StackedRNNCells)
 from symkeras.layers.normalization import BatchNormalization, LayerNormalization  # noqa: F401
 from symkeras.layers.core import (ActivityRegularization, Permute, RepeatVector, SpatialDropout1D,  # noqa: F401
                                   SpatialDropout2D, SpatialDropout3D)

@@ -185,14 +185,23 @@ def test_placeholders_with_unknown_axes_after_the_batch(backend):
         K.cumsum(x, axis=1)
 
 
+def test_reverse_along_axes_of_unknown_size(backend):
+    x = K.placeholder((None, None, 3), name="x")
+    (g,) = K.gradients(K.sum(K.reverse(x, 1) * K.reverse(x, 0)), [x])
+    f = K.function([x], [K.reverse(x, 1), K.reverse(x, [0, 1]), g], backend=backend, name="reverse_unknown")
+    v = np.random.RandomState(0).randn(2, 5, 3).astype("float32")
+    by_time, both, grad = f([v])
+    np.testing.assert_array_equal(by_time, v[:, ::-1])
+    np.testing.assert_array_equal(both, v[::-1, ::-1])
+    np.testing.assert_allclose(grad, 2 * v[::-1, ::-1], rtol=1e-6)
+
+
 def test_shape_function_errors():
     x = K.placeholder((None, 4), name="x")
     with pytest.raises(ValueError, match="stack"):
         K.stack([x, K.placeholder((None, 3))])
     with pytest.raises(ValueError, match="`n`"):
         K.tile(x, (2,))
-    with pytest.raises(NotImplementedError, match="batch"):
-        K.reverse(x, 0)
     with pytest.raises(ValueError, match="batch"):
         K.slice(x, (1, 0), (-1, 2))
     with pytest.raises(ValueError, match="start"):
