@@ -7,8 +7,8 @@ import pytest
 
 from symkeras.codegen.c import render as c_render
 from symkeras.codegen.kernels import (KINDS, ArgMax, Buffer, Concat, Copy, Elementwise, Gather, Gemm, OneHot,
-                                      Random, Reduce, ScatterAdd, Slice, SliceGrad, Softmax, Transpose, WindowGather,
-                                      WindowGemm, WindowMax, WindowMaxGrad, WindowScatter)
+                                      Random, Reduce, Scan, ScatterAdd, Slice, SliceGrad, Softmax, Transpose,
+                                      WindowGather, WindowGemm, WindowMax, WindowMaxGrad, WindowScatter)
 from symkeras.codegen.templates import environment, template_dir
 from symkeras.ir.scalar import X
 
@@ -51,6 +51,9 @@ def _example(kind):
         WindowMaxGrad: (dict(x=b["x"], g=b["g"], out=b["out"], dtype="float32", **window), ["x", "g"], ["out"]),
         WindowGemm: (dict(x=b["x"], b=b["b"], c=b["c"], scratch=b["out"], dtype="float32", pad_value=0.0, chunk=1,
                           rows=2, k=2, n=3, tb=False, ldb=3, **window), ["x", "b"], ["c", "out"]),
+        Scan: (dict(sequences=(b["a"],), initial=(b["state"],), parameters=(b["p0"],), constants=(),
+                    finals=(b["out"],), stacked=(b["c"],), next_states=(b["dst"],), scratch=(b["p1"],), body=None,
+                    steps=4, reverse=False), ["a", "state", "p0"], ["out", "c", "dst", "p1"]),
     }
     fields, reads, writes = examples[kind]
     return kind(scope="layer", **fields), reads, writes
