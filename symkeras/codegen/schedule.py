@@ -103,7 +103,7 @@ class _Lowering:
         if isinstance(op, ScanOp):
             self._lower_scan(node)
             return
-        if isinstance(op, O.Reshape):
+        if isinstance(op, (O.Reshape, O.BatchCast)):
             src = self.buf(node.inputs[0])
             view = Buffer(src.name, node.shape, node.dtype, "view", base=src.root, scope=node.scope)
             self.buffers[id(node)] = view

@@ -251,6 +251,16 @@ class Network(Layer):
             out.extend(layer.losses)
         return out
 
+    @property
+    def stateful(self):
+        return any(getattr(layer, "stateful", False) for layer in self.layers)
+
+    def reset_states(self):
+        """Zero the kept states of every stateful layer (stateful RNNs)."""
+        for layer in self.layers:
+            if getattr(layer, "stateful", False) and hasattr(layer, "reset_states"):
+                layer.reset_states()
+
     def get_layer(self, name=None, index=None):
         if index is not None and name is not None:
             raise ValueError(f"Provide only a layer name or a layer index. Received: index={index}, name={name}.")

@@ -18,7 +18,7 @@ from symkeras import backend as K
 from symkeras import config
 from symkeras import losses as losses_module
 from symkeras import optimizers as optimizers_module
-from symkeras.engine import compile_utils, data_adapter, data_checks, saving, training_loop
+from symkeras.engine import compile_utils, data_adapter, data_checks, saving, state_updates, training_loop
 from symkeras.engine.input_layer import Input
 from symkeras.engine.network import Network
 from symkeras.engine.training_generator import GeneratorMethods
@@ -236,7 +236,13 @@ class Model(GeneratorMethods, Network):
         return inputs, losses, metric_outputs, total, layer_updates or [], metric_updates
 
     def function_spec(self, kind):
-        """(inputs, outputs, updates, name) of the 'train', 'test' or 'predict' function."""
+        """(inputs, outputs, updates, name) of the 'train', 'test' or 'predict' function; a stateful
+        layer's state updates are part of every kind."""
+        with state_updates.collect() as kept:
+            inputs, outputs, updates, name = self._function_spec(kind)
+        return inputs, outputs, list(updates) + kept, name
+
+    def _function_spec(self, kind):
         if kind == "predict":
             outputs = self.run_graph(list(self.inputs), training=False)
             return list(self.inputs), outputs, [], f"{self.name}_predict"
@@ -304,8 +310,8 @@ class Model(GeneratorMethods, Network):
 
     def make_predict_function(self):
         if self.predict_function is None:
-            inputs, outputs, _, name = self.function_spec("predict")
-            self.predict_function = K.function(inputs, outputs, backend=self._backend, name=name,
+            inputs, outputs, updates, name = self.function_spec("predict")
+            self.predict_function = K.function(inputs, outputs, updates=updates, backend=self._backend, name=name,
                                                output_names=self.function_output_names("predict"))
         return self.predict_function
 

@@ -249,6 +249,25 @@ class Reshape(Op):
         return self.shape, x.dtype
 
 
+class BatchCast(Op):
+    """The same memory seen with a fixed batch ``size`` as the symbolic batch (``to_symbolic``) or
+    back: a stateful layer's state variables hold exactly ``size`` rows, and a function reading
+    them runs only on batches of that size (the runtime checks it before each call)."""
+
+    __props__ = ("size", "to_symbolic")
+    differentiable = False
+
+    def __init__(self, size, to_symbolic=True):
+        self.size, self.to_symbolic = int(size), bool(to_symbolic)
+
+    def infer(self, inputs):
+        (x,) = inputs
+        expected = self.size if self.to_symbolic else dims.BATCH
+        if not x.shape or x.shape[0] != expected:
+            raise ValueError(f"batch cast: expected a leading axis of {expected}, got {dims.to_keras(x.shape)}")
+        return ((dims.BATCH if self.to_symbolic else self.size),) + x.shape[1:], x.dtype
+
+
 class Transpose(Op):
     __props__ = ("perm",)
 

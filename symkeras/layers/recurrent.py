@@ -14,6 +14,7 @@ import numpy as np
 
 from symkeras import activations, constraints, initializers, regularizers
 from symkeras import backend as K
+from symkeras.engine import state_updates
 from symkeras.engine.base_layer import InputSpec, Layer, to_list
 from symkeras.ir import build as B
 from symkeras.ir import ops as O
@@ -504,6 +505,7 @@ class RNN(Layer):
         extra = to_list(initial_state) if initial_state is not None else []
         consts = to_list(constants) if constants is not None else []
         self._num_constants = len(consts)
+        self.input_spec = [InputSpec(min_ndim=3)] + [None] * (len(extra) + len(consts))
         return super().__call__([inputs] + extra + consts, **kwargs)
 
     def call(self, inputs, mask=None, training=None, initial_state=None, constants=None):
@@ -526,7 +528,8 @@ class RNN(Layer):
                 raise ValueError(f"Layer {self.name} expects {n_states} states, but it received {len(states)} "
                                  "initial states.")
         elif self.stateful:
-            states = list(self.states_variables)
+            # The kept states hold exactly the batch size the layer was built for.
+            states = [O.BatchCast(v.shape[0])(v) for v in self.states_variables]
         else:
             states = self._initial_state(inputs)
         if hasattr(self.cell, "prepare_dropout"):
@@ -547,7 +550,8 @@ class RNN(Layer):
             kept = K.cast(K.expand_dims(K.reverse(mask, 1) if self.go_backwards else mask, -1), outputs.dtype)
             outputs = outputs * kept
         if self.stateful:
-            self.add_update([(v, s) for v, s in zip(self.states_variables, final_states)])
+            state_updates.record([(v, O.BatchCast(v.shape[0], to_symbolic=False)(s))
+                                  for v, s in zip(self.states_variables, final_states)])
         output = outputs if self.return_sequences else last
         if self.return_sequences and self.time_major:
             output = K.permute_dimensions(output, (1, 0) + tuple(range(2, output.ndim)))

@@ -73,6 +73,7 @@ class GeneratedFunction:
         # calls that update variables take turns (overlapping ones would lose updates).
         self.contexts = ContextPool(layout, self._runner.prepare, self._runner.workspace_bytes,
                                     self._runner.new_args, exclusive=signature.updates)
+        self.fixed_batch = _fixed_batch(graph)
         self.source, self.path = artifact.source, self._runner.path
         self.compiled = self._runner.compiled     # False when the build came from the cache
         if config.debug_level() >= 3:
@@ -84,6 +85,9 @@ class GeneratedFunction:
 
     def __call__(self, inputs):
         arrays, sizes = convert_all(self.input_specs, inputs, self.sizes)
+        if self.fixed_batch is not None and sizes[0] != self.fixed_batch[0]:
+            raise ValueError(f"inputs: batch size {sizes[0]}, but {self.fixed_batch[1]} keeps state for batches of "
+                             f"exactly {self.fixed_batch[0]} samples (a stateful layer's batch_input_shape)")
         contexts = self.contexts
         context = contexts.acquire()
         try:
@@ -132,6 +136,14 @@ def _render(graph, backend, profile=False):
         sizes=tuple(program.sizes),
     )
     return artifacts.Artifact(signature, backend.render(program, profile))
+
+
+def _fixed_batch(graph):
+    """(size, what) when the graph reads state kept for a fixed batch size (``BatchCast``), else None."""
+    for node in graph.nodes():
+        if isinstance(node.op, O.BatchCast):
+            return node.op.size, repr(node.scope.split("/")[0] if node.scope else node.name)
+    return None
 
 
 def _index_bounds(graph):

@@ -364,13 +364,40 @@ def test_map_fn_over_the_batch_axis_applies_fn_to_the_whole_batch(backend):
         K.map_fn(lambda m: [m, m], x)
 
 
-def test_loops_over_the_batch_axis_and_rolled_rnn_are_not_implemented():
+def test_loops_over_the_batch_axis_are_not_implemented():
     x = K.placeholder((None, 3), name="x")
     for fn in (lambda: K.foldl(lambda a, b: a + b, x), lambda: K.foldr(lambda a, b: a + b, x)):
         with pytest.raises(NotImplementedError, match="batch axis"):
             fn()
-    with pytest.raises(NotImplementedError, match="scan"):
-        K.rnn(lambda i, s: (i, s), K.placeholder((None, 2, 3)), [x])
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("masked", [False, True])
+def test_rolled_rnn_equals_the_unrolled_one(go_backwards, masked):
+    """K.rnn(unroll=False) is one compiled loop; its outputs, states and gradients are those of the
+    loop written out step by step."""
+    rs = np.random.RandomState(0)
+    w = K.variable(rs.randn(3, 4) * 0.5, dtype="float64", name="w")
+    v = K.variable(rs.randn(4, 4) * 0.5, dtype="float64", name="v")
+    x = K.placeholder((None, 6, 3), dtype="float64", name="x")
+    m = K.placeholder((None, 6), dtype="float64", name="m")
+
+    def step(x_t, states):
+        h = K.tanh(K.dot(x_t, w) + K.dot(states[0], v) + states[1])
+        return h * 2, [h]
+
+    bias = K.zeros_like(K.dot(x[:, 0], w)) + 0.1
+    results = []
+    for unroll in (True, False):
+        last, outputs, (state,) = K.rnn(step, x, [K.zeros_like(bias)], go_backwards=go_backwards,
+                                        mask=m if masked else None, constants=[bias], unroll=unroll)
+        grads = K.gradients(K.sum(outputs) + K.sum(last * state), [w, v, x])
+        f = K.function([x, m], [last, outputs, state] + grads, backend="numpy", name="rnn_rolled")
+        results.append(f([rs.randn(2, 6, 3), (rs.rand(2, 6) > 0.4).astype("float64")]))
+        rs = np.random.RandomState(0)
+        rs.randn(3, 4), rs.randn(4, 4)
+    for rolled, unrolled in zip(results[1], results[0]):
+        np.testing.assert_allclose(rolled, unrolled, rtol=1e-12, atol=1e-12)
 
 
 # ----------------------------------------------------------------------------- tensors like others, random
