@@ -77,6 +77,15 @@
 
 /* n rounded up to a multiple of 64: workspace regions start on cache lines. */
 #define SK_ROUND64(n) ((((n) + 63) / 64) * 64)
+/* Before an elementwise loop: its iterations are independent (no buffer it writes is read at
+   another index), so the compiler may vectorise it without checking the pointers for overlap. */
+#if defined(__clang__)
+#define SK_IVDEP _Pragma("clang loop vectorize(assume_safety)")
+#elif defined(__GNUC__)
+#define SK_IVDEP _Pragma("GCC ivdep")
+#else
+#define SK_IVDEP
+#endif
 
 /* Plain-C c = op(a) @ op(b) for builds without BLAS, and for sizes past CBLAS's int. Four rows of c at a time share each
    row of b; the inner loops run along contiguous rows so the compiler vectorises them. */
@@ -230,6 +239,7 @@ int cnn_predict(const cnn_predict_args *args, void *workspace)
 
     /* edges_norm: elementwise[batch,10,10,8] t2 = edges_norm_gamma*(-edges_norm_moving_mean + (t1 + edges_bias > 0 ? t1 + edges_bias : 0))/sqrt(edges_norm_moving_variance + 0.001) + edges_norm_beta */
     for (int64_t sk_i0 = 0; sk_i0 < 100*batch; ++sk_i0) {
+        SK_IVDEP
         for (int64_t sk_i1 = 0; sk_i1 < 8; ++sk_i1) {
             const float sk_x0 = t1[8*sk_i0 + sk_i1];
             const float sk_x1 = edges_bias[sk_i1];
@@ -294,6 +304,7 @@ int cnn_predict(const cnn_predict_args *args, void *workspace)
 
     /* bars: elementwise[batch,5,5,16] t6 = t5 + bars_bias > 0 ? t5 + bars_bias : 0 */
     for (int64_t sk_i0 = 0; sk_i0 < 25*batch; ++sk_i0) {
+        SK_IVDEP
         for (int64_t sk_i1 = 0; sk_i1 < 16; ++sk_i1) {
             const float sk_x0 = t5[16*sk_i0 + sk_i1];
             const float sk_x1 = bars_bias[sk_i1];
@@ -316,6 +327,7 @@ int cnn_predict(const cnn_predict_args *args, void *workspace)
     }
 
     /* average: elementwise[batch,16] t8 = t7/25 */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < 16*batch; ++sk_i0) {
         const float sk_x0 = t7[sk_i0];
         t8[sk_i0] = (1.0f/25.0f)*sk_x0;
@@ -326,6 +338,7 @@ int cnn_predict(const cnn_predict_args *args, void *workspace)
 
     /* direction: elementwise[batch,3] t10 = t9 + direction_bias */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
+        SK_IVDEP
         for (int64_t sk_i1 = 0; sk_i1 < 3; ++sk_i1) {
             const float sk_x0 = t9[3*sk_i0 + sk_i1];
             const float sk_x1 = direction_bias[sk_i1];

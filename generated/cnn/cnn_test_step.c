@@ -81,6 +81,15 @@
 
 /* n rounded up to a multiple of 64: workspace regions start on cache lines. */
 #define SK_ROUND64(n) ((((n) + 63) / 64) * 64)
+/* Before an elementwise loop: its iterations are independent (no buffer it writes is read at
+   another index), so the compiler may vectorise it without checking the pointers for overlap. */
+#if defined(__clang__)
+#define SK_IVDEP _Pragma("clang loop vectorize(assume_safety)")
+#elif defined(__GNUC__)
+#define SK_IVDEP _Pragma("GCC ivdep")
+#else
+#define SK_IVDEP
+#endif
 
 /* Sum of x[0..n) in NumPy's pairwise order (8 running sums per block of up to 128 values,
    blocks combined as a binary tree), so sums round like numpy.sum and vectorise. */
@@ -281,6 +290,7 @@ int cnn_test_step(const cnn_test_step_args *args, void *workspace)
 
     /* edges_norm: elementwise[batch,10,10,8] t2 = edges_norm_gamma*(-edges_norm_moving_mean + (t1 + edges_bias > 0 ? t1 + edges_bias : 0))/sqrt(edges_norm_moving_variance + 0.001) + edges_norm_beta */
     for (int64_t sk_i0 = 0; sk_i0 < 100*batch; ++sk_i0) {
+        SK_IVDEP
         for (int64_t sk_i1 = 0; sk_i1 < 8; ++sk_i1) {
             const float sk_x0 = t1[8*sk_i0 + sk_i1];
             const float sk_x1 = edges_bias[sk_i1];
@@ -345,6 +355,7 @@ int cnn_test_step(const cnn_test_step_args *args, void *workspace)
 
     /* bars: elementwise[batch,5,5,16] t6 = t5 + bars_bias > 0 ? t5 + bars_bias : 0 */
     for (int64_t sk_i0 = 0; sk_i0 < 25*batch; ++sk_i0) {
+        SK_IVDEP
         for (int64_t sk_i1 = 0; sk_i1 < 16; ++sk_i1) {
             const float sk_x0 = t5[16*sk_i0 + sk_i1];
             const float sk_x1 = bars_bias[sk_i1];
@@ -367,6 +378,7 @@ int cnn_test_step(const cnn_test_step_args *args, void *workspace)
     }
 
     /* average: elementwise[batch,16] t8 = t7/25 */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < 16*batch; ++sk_i0) {
         const float sk_x0 = t7[sk_i0];
         t8[sk_i0] = (1.0f/25.0f)*sk_x0;
@@ -377,6 +389,7 @@ int cnn_test_step(const cnn_test_step_args *args, void *workspace)
 
     /* direction: elementwise[batch,3] t10 = t9 + direction_bias */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
+        SK_IVDEP
         for (int64_t sk_i1 = 0; sk_i1 < 3; ++sk_i1) {
             const float sk_x0 = t9[3*sk_i0 + sk_i1];
             const float sk_x1 = direction_bias[sk_i1];
@@ -405,6 +418,7 @@ int cnn_test_step(const cnn_test_step_args *args, void *workspace)
     }
 
     /* direction_loss: elementwise[batch,3] t12 = direction_target*t11 */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < 3*batch; ++sk_i0) {
         const float sk_x0 = direction_target[sk_i0];
         const float sk_x1 = t11[sk_i0];
@@ -417,6 +431,7 @@ int cnn_test_step(const cnn_test_step_args *args, void *workspace)
     }
 
     /* direction_loss: elementwise[batch] t14 = -t13*direction_sample_weights */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         const float sk_x0 = t13[sk_i0];
         const float sk_x1 = direction_sample_weights[sk_i0];
@@ -483,6 +498,7 @@ int cnn_test_step(const cnn_test_step_args *args, void *workspace)
     }
 
     /* accuracy: elementwise[batch] t20 = t17 == t19 ? 1 : 0 */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         const float sk_x0 = (float)t17[sk_i0];
         const float sk_x1 = (float)t19[sk_i0];

@@ -121,6 +121,15 @@
 
 /* n rounded up to a multiple of 64: workspace regions start on cache lines. */
 #define SK_ROUND64(n) ((((n) + 63) / 64) * 64)
+/* Before an elementwise loop: its iterations are independent (no buffer it writes is read at
+   another index), so the compiler may vectorise it without checking the pointers for overlap. */
+#if defined(__clang__)
+#define SK_IVDEP _Pragma("clang loop vectorize(assume_safety)")
+#elif defined(__GNUC__)
+#define SK_IVDEP _Pragma("GCC ivdep")
+#else
+#define SK_IVDEP
+#endif
 
 /* Sum of x[0..n) in NumPy's pairwise order (8 running sums per block of up to 128 values,
    blocks combined as a binary tree), so sums round like numpy.sum and vectorise. */
@@ -424,6 +433,7 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
 
     /* edges: elementwise[batch,10,10,8] t2 = t1 + edges_bias; t3 = t1 + edges_bias > 0 ? t1 + edges_bias : 0 */
     for (int64_t sk_i0 = 0; sk_i0 < 100*batch; ++sk_i0) {
+        SK_IVDEP
         for (int64_t sk_i1 = 0; sk_i1 < 8; ++sk_i1) {
             const float sk_x0 = t1[8*sk_i0 + sk_i1];
             const float sk_x1 = edges_bias[sk_i1];
@@ -447,6 +457,7 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
     }
 
     /* edges_norm: elementwise[8] t5 = t4/(100*batch) */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < 8; ++sk_i0) {
         const float sk_x0 = t4[sk_i0];
         t5[sk_i0] = (1.0f/100.0f)*sk_x0/((float)batch);
@@ -454,6 +465,7 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
 
     /* edges_norm: elementwise[batch,10,10,8] t6 = t3 - t5; t7 = (t3 - t5)**2 */
     for (int64_t sk_i0 = 0; sk_i0 < 100*batch; ++sk_i0) {
+        SK_IVDEP
         for (int64_t sk_i1 = 0; sk_i1 < 8; ++sk_i1) {
             const float sk_x0 = t3[8*sk_i0 + sk_i1];
             const float sk_x1 = t5[sk_i1];
@@ -477,6 +489,7 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
     }
 
     /* edges_norm: elementwise[8] t9 = t8/(100*batch) */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < 8; ++sk_i0) {
         const float sk_x0 = t8[sk_i0];
         t9[sk_i0] = (1.0f/100.0f)*sk_x0/((float)batch);
@@ -484,6 +497,7 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
 
     /* edges_norm: elementwise[batch,10,10,8] t10 = edges_norm_gamma*(t3 - t5)/sqrt(t9 + 0.001) + edges_norm_beta */
     for (int64_t sk_i0 = 0; sk_i0 < 100*batch; ++sk_i0) {
+        SK_IVDEP
         for (int64_t sk_i1 = 0; sk_i1 < 8; ++sk_i1) {
             const float sk_x0 = t3[8*sk_i0 + sk_i1];
             const float sk_x1 = t5[sk_i1];
@@ -547,6 +561,7 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
 
     /* bars: elementwise[batch,5,5,16] t14 = t13 + bars_bias; t15 = t13 + bars_bias > 0 ? t13 + bars_bias : 0 */
     for (int64_t sk_i0 = 0; sk_i0 < 25*batch; ++sk_i0) {
+        SK_IVDEP
         for (int64_t sk_i1 = 0; sk_i1 < 16; ++sk_i1) {
             const float sk_x0 = t13[16*sk_i0 + sk_i1];
             const float sk_x1 = bars_bias[sk_i1];
@@ -570,6 +585,7 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
     }
 
     /* average: elementwise[batch,16] t17 = t16/25 */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < 16*batch; ++sk_i0) {
         const float sk_x0 = t16[sk_i0];
         t17[sk_i0] = (1.0f/25.0f)*sk_x0;
@@ -580,6 +596,7 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
 
     /* direction: elementwise[batch,3] t19 = t18 + direction_bias */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
+        SK_IVDEP
         for (int64_t sk_i1 = 0; sk_i1 < 3; ++sk_i1) {
             const float sk_x0 = t18[3*sk_i0 + sk_i1];
             const float sk_x1 = direction_bias[sk_i1];
@@ -608,6 +625,7 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
     }
 
     /* direction_loss: elementwise[batch,3] t21 = direction_target*t20 */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < 3*batch; ++sk_i0) {
         const float sk_x0 = direction_target[sk_i0];
         const float sk_x1 = t20[sk_i0];
@@ -620,6 +638,7 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
     }
 
     /* direction_loss: elementwise[batch] t23 = -t22*direction_sample_weights */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         const float sk_x0 = t22[sk_i0];
         const float sk_x1 = direction_sample_weights[sk_i0];
@@ -686,6 +705,7 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
     }
 
     /* accuracy; gradients/direction_loss: elementwise[batch] t29 = t26 == t28 ? 1 : 0; t33 = -direction_sample_weights/batch */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         const float sk_x0 = (float)t26[sk_i0];
         const float sk_x1 = (float)t28[sk_i0];
@@ -700,6 +720,7 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
     /* gradients/direction_loss: elementwise[batch,3] t34 = direction_target*t33 */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         const float sk_x1 = t33[sk_i0];
+        SK_IVDEP
         for (int64_t sk_i1 = 0; sk_i1 < 3; ++sk_i1) {
             const float sk_x0 = direction_target[3*sk_i0 + sk_i1];
             t34[3*sk_i0 + sk_i1] = sk_x0*sk_x1;
@@ -714,6 +735,7 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
     /* gradients/direction_loss: elementwise[batch,3] t36 = t34 - t35*exp(t20) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         const float sk_x2 = t35[sk_i0];
+        SK_IVDEP
         for (int64_t sk_i1 = 0; sk_i1 < 3; ++sk_i1) {
             const float sk_x0 = t34[3*sk_i0 + sk_i1];
             const float sk_x1 = t20[3*sk_i0 + sk_i1];
@@ -725,6 +747,7 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
     sk_sgemm(0, 1, batch, 16, 3, t36, 3, direction_kernel, 3, t37, 16);
 
     /* gradients/average: elementwise[batch,16] t38 = t37/25 */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < 16*batch; ++sk_i0) {
         const float sk_x0 = t37[sk_i0];
         t38[sk_i0] = (1.0f/25.0f)*sk_x0;
@@ -733,6 +756,7 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
     /* gradients/bars: elementwise[batch,5,5,16] t39 = t38*(t14 > 0 ? 1 : 0) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         for (int64_t sk_i1 = 0; sk_i1 < 25; ++sk_i1) {
+            SK_IVDEP
             for (int64_t sk_i2 = 0; sk_i2 < 16; ++sk_i2) {
                 const float sk_x0 = t14[400*sk_i0 + 16*sk_i1 + sk_i2];
                 const float sk_x1 = t38[16*sk_i0 + sk_i2];
@@ -819,6 +843,7 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
 
     /* gradients/edges_norm: elementwise[batch,10,10,8] t43 = -edges_norm_gamma*t42*(t3 - t5)/(2*(t9 + 0.001)**(3/2)) */
     for (int64_t sk_i0 = 0; sk_i0 < 100*batch; ++sk_i0) {
+        SK_IVDEP
         for (int64_t sk_i1 = 0; sk_i1 < 8; ++sk_i1) {
             const float sk_x0 = t3[8*sk_i0 + sk_i1];
             const float sk_x1 = t5[sk_i1];
@@ -843,6 +868,7 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
     }
 
     /* gradients/edges_norm: elementwise[8] t45 = t44/(100*batch) */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < 8; ++sk_i0) {
         const float sk_x0 = t44[sk_i0];
         t45[sk_i0] = (1.0f/100.0f)*sk_x0/((float)batch);
@@ -850,6 +876,7 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
 
     /* gradients/edges_norm: elementwise[batch,10,10,8] t46 = 2*t6*t45; t47 = -edges_norm_gamma*t42/sqrt(t9 + 0.001); t49 = -2*t6*t45 */
     for (int64_t sk_i0 = 0; sk_i0 < 100*batch; ++sk_i0) {
+        SK_IVDEP
         for (int64_t sk_i1 = 0; sk_i1 < 8; ++sk_i1) {
             const float sk_x0 = t6[8*sk_i0 + sk_i1];
             const float sk_x1 = t45[sk_i1];
@@ -890,6 +917,7 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
     }
 
     /* gradients/edges_norm: elementwise[8] t51 = (t48 + t50)/(100*batch) */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < 8; ++sk_i0) {
         const float sk_x0 = t48[sk_i0];
         const float sk_x1 = t50[sk_i0];
@@ -898,6 +926,7 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
 
     /* gradients/edges; gradients/edges_norm: elementwise[batch,10,10,8] t52 = (edges_norm_gamma*t42/sqrt(t9 + 0.001) + t46 + t51)*(t2 > 0 ? 1 : 0); t65 = t42*(t3 - t5)/sqrt(t9 + 0.001) */
     for (int64_t sk_i0 = 0; sk_i0 < 100*batch; ++sk_i0) {
+        SK_IVDEP
         for (int64_t sk_i1 = 0; sk_i1 < 8; ++sk_i1) {
             const float sk_x0 = t2[8*sk_i0 + sk_i1];
             const float sk_x1 = t9[sk_i1];
@@ -921,6 +950,7 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         const float sk_x2 = t54[0];
         const float sk_x4 = t56[0];
         const float sk_x6 = t59[0];
+        SK_IVDEP
         for (int64_t sk_i0 = 0; sk_i0 < 72; ++sk_i0) {
             const float sk_x0 = edges_kernel_m[sk_i0];
             const float sk_x1 = t53[sk_i0];
@@ -952,6 +982,7 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         const float sk_x2 = t54[0];
         const float sk_x4 = t56[0];
         const float sk_x6 = t59[0];
+        SK_IVDEP
         for (int64_t sk_i0 = 0; sk_i0 < 8; ++sk_i0) {
             const float sk_x0 = edges_bias_m[sk_i0];
             const float sk_x1 = t61[sk_i0];
@@ -983,6 +1014,7 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         const float sk_x2 = t54[0];
         const float sk_x4 = t56[0];
         const float sk_x6 = t59[0];
+        SK_IVDEP
         for (int64_t sk_i0 = 0; sk_i0 < 8; ++sk_i0) {
             const float sk_x0 = edges_norm_gamma_m[sk_i0];
             const float sk_x1 = t66[sk_i0];
@@ -1014,6 +1046,7 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         const float sk_x2 = t54[0];
         const float sk_x4 = t56[0];
         const float sk_x6 = t59[0];
+        SK_IVDEP
         for (int64_t sk_i0 = 0; sk_i0 < 8; ++sk_i0) {
             const float sk_x0 = edges_norm_beta_m[sk_i0];
             const float sk_x1 = t70[sk_i0];
@@ -1041,6 +1074,7 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         const float sk_x2 = t54[0];
         const float sk_x4 = t56[0];
         const float sk_x6 = t59[0];
+        SK_IVDEP
         for (int64_t sk_i0 = 0; sk_i0 < 1152; ++sk_i0) {
             const float sk_x0 = bars_kernel_m[sk_i0];
             const float sk_x1 = t74[sk_i0];
@@ -1072,6 +1106,7 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         const float sk_x2 = t54[0];
         const float sk_x4 = t56[0];
         const float sk_x6 = t59[0];
+        SK_IVDEP
         for (int64_t sk_i0 = 0; sk_i0 < 16; ++sk_i0) {
             const float sk_x0 = bars_bias_m[sk_i0];
             const float sk_x1 = t78[sk_i0];
@@ -1093,6 +1128,7 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         const float sk_x2 = t54[0];
         const float sk_x4 = t56[0];
         const float sk_x6 = t59[0];
+        SK_IVDEP
         for (int64_t sk_i0 = 0; sk_i0 < 48; ++sk_i0) {
             const float sk_x0 = direction_kernel_m[sk_i0];
             const float sk_x1 = t82[sk_i0];
@@ -1124,6 +1160,7 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         const float sk_x2 = t54[0];
         const float sk_x4 = t56[0];
         const float sk_x6 = t59[0];
+        SK_IVDEP
         for (int64_t sk_i0 = 0; sk_i0 < 3; ++sk_i0) {
             const float sk_x0 = direction_bias_m[sk_i0];
             const float sk_x1 = t86[sk_i0];

@@ -138,6 +138,65 @@
 
 /* n rounded up to a multiple of 64: workspace regions start on cache lines. */
 #define SK_ROUND64(n) ((((n) + 63) / 64) * 64)
+/* Before an elementwise loop: its iterations are independent (no buffer it writes is read at
+   another index), so the compiler may vectorise it without checking the pointers for overlap. */
+#if defined(__clang__)
+#define SK_IVDEP _Pragma("clang loop vectorize(assume_safety)")
+#elif defined(__GNUC__)
+#define SK_IVDEP _Pragma("GCC ivdep")
+#else
+#define SK_IVDEP
+#endif
+
+/* e^x in float without a branch, so that loops calling it vectorise (libm's expf is a call per
+   element). x = n ln2 + r with |r| <= ln2/2 (Cody-Waite), e^r by Cephes expf's polynomial, then
+   2^n applied in two halves (n may be 128). Within 2 ulp; 0 below -87.34 (where the kernels,
+   running with denormals flushed, would flush it), infinity above 88.72, NaN kept. */
+static inline float sk_expvf(float x)
+{
+    float t = x > 88.72283f ? 88.72283f : x;
+    t = t < -88.0f ? -88.0f : t;
+    t = t == t ? t : 0.0f;
+    /* n = round(t / ln2): adding 1.5 * 2^23 leaves n in the low bits (a float-to-int conversion
+       would stop the loop from vectorising). */
+    const float shifted = t * 1.44269504088896341f + 12582912.0f;
+    int32_t bits;
+    memcpy(&bits, &shifted, sizeof bits);
+    const int32_t n = bits - 0x4B400000;
+    const float nf = shifted - 12582912.0f;
+    const float r = (t - nf * 0.693359375f) - nf * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    const int32_t low_bits = ((n >> 1) + 127) * (1 << 23), high_bits = ((n - (n >> 1)) + 127) * (1 << 23);
+    float low, high;
+    memcpy(&low, &low_bits, sizeof low);
+    memcpy(&high, &high_bits, sizeof high);
+    float y = (p * low) * high;
+    y = x > 88.72283f ? INFINITY : y;
+    y = x < -87.33654f ? 0.0f : y;
+    return x == x ? y : x;
+}
+
+/* tanh in float without a branch (vectorises): Cephes tanhf's odd polynomial below |x| = 0.625,
+   1 - 2 / (e^2|x| + 1) with x's sign above. Within 2 ulp; NaN kept. */
+static inline float sk_tanhf(float x)
+{
+    const float a = fabsf(x);
+    const float z = x * x;
+    float p = -5.70498872745e-3f;
+    p = p * z + 2.06390887954e-2f;
+    p = p * z - 5.37397155531e-2f;
+    p = p * z + 1.33314422036e-1f;
+    p = p * z - 3.33332819422e-1f;
+    const float small = p * z * a + a;
+    const float large = 1.0f - 2.0f / (sk_expvf(a + a) + 1.0f);
+    return copysignf(a < 0.625f ? small : large, x);
+}
 
 /* Sum of x[0..n) in NumPy's pairwise order (8 running sums per block of up to 128 values,
    blocks combined as a binary tree), so sums round like numpy.sum and vectorise. */
@@ -384,59 +443,58 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     float *const t2 = (float *)(sk_ws + 256*batch + 256); /* region 5: [batch,64] */
     float *const t3 = (float *)(sk_ws + 512*batch + 256); /* region 6: [batch,16] */
     float *const t4 = (float *)(sk_ws + 512*batch + 256); /* region 6: [batch,16] */
-    float *const t5 = (float *)(sk_ws + 576*batch + 256); /* region 7: [batch,16] */
-    float *const t6 = (float *)(sk_ws + 640*batch + 256); /* region 8: [batch,80] */
-    float *const t7 = (float *)(sk_ws + 960*batch + 256); /* region 9: [batch,80] */
-    float *const t8 = (float *)(sk_ws + 640*batch + 256); /* region 8: [batch,80] */
+    float *const t5 = (float *)(sk_ws + 576*batch + 256); /* region 7: [batch,80] */
+    float *const t6 = (float *)(sk_ws + 896*batch + 256); /* region 8: [batch,80] */
+    float *const t7 = (float *)(sk_ws + 576*batch + 256); /* region 7: [batch,80] */
+    float *const t8 = (float *)(sk_ws + 256*batch + 256); /* region 5: [batch,64] */
     float *const t9 = (float *)(sk_ws + 256*batch + 256); /* region 5: [batch,64] */
-    float *const t10 = (float *)(sk_ws + 256*batch + 256); /* region 5: [batch,64] */
-    float *const t11 = (float *)(sk_ws + 1280*batch + 256); /* region 10: [batch,64] */
-    float *const t12 = (float *)(sk_ws + 1536*batch + 256); /* region 11: [batch,1] */
-    float *const t13 = (float *)(sk_ws + 1536*batch + 256); /* region 11: [batch,1] */
-    float *const t14 = (float *)(sk_ws + 1536*batch + SK_ROUND64(4*batch) + 256); /* region 12: [batch,1] */
-    float *const t15 = (float *)(sk_ws + 1536*batch + SK_ROUND64(4*batch) + 256); /* region 12: [batch] */
-    float *const t16 = (float *)(sk_ws + 128);         /* region 2: [] */
-    float *const t18 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 256); /* region 14: [batch,3] */
-    float *const t19 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 256); /* region 14: [batch,3] */
-    float *const t20 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(12*batch) + 256); /* region 15: [batch,3] */
-    float *const t21 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + 256); /* region 16: [batch,3] */
-    float *const t22 = (float *)(sk_ws + 1536*batch + SK_ROUND64(4*batch) + 256); /* region 12: [batch] */
-    float *const t23 = (float *)(sk_ws + 1536*batch + SK_ROUND64(4*batch) + 256); /* region 12: [batch] */
-    float *const t24 = (float *)(sk_ws + 128);         /* region 2: [] */
-    float *const t27 = (float *)(sk_ws + 1536*batch + 2*SK_ROUND64(4*batch) + 256); /* region 13: [batch,1] */
-    int64_t *const t30 = (int64_t *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 17: [batch] */
-    float *const t31 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + 256); /* region 16: [batch,3] */
-    int64_t *const t32 = (int64_t *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 18: [batch] */
-    float *const t33 = (float *)(sk_ws + 1536*batch + 2*SK_ROUND64(4*batch) + 256); /* region 13: [batch] */
-    float *const t36 = (float *)(sk_ws + 1536*batch + SK_ROUND64(4*batch) + 256); /* region 12: [batch] */
-    float *const t37 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + 256); /* region 16: [batch,3] */
-    float *const t38 = (float *)(sk_ws + 1536*batch + SK_ROUND64(4*batch) + 256); /* region 12: [batch,1] */
-    float *const t39 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(12*batch) + 256); /* region 15: [batch,3] */
-    float *const t40 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 20: [batch,64] */
-    float *const t41 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 19: [batch] */
-    float *const t42 = (float *)(sk_ws + 1536*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 19: [batch,1] */
-    float *const t43 = (float *)(sk_ws + 1792*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 21: [batch,64] */
-    float *const t44 = (float *)(sk_ws + 1792*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 21: [batch,64] */
-    float *const t45 = (float *)(sk_ws + 2048*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 22: [batch,80] */
-    float *const t46 = (float *)(sk_ws + 2048*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 22: [batch,80] */
-    float *const t47 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 20: [batch,64] */
-    float *const t48 = (float *)(sk_ws + 1536*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 20: [batch,64] */
-    float *const t49 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 23: [12,64] */
-    float *const t50 = (float *)(sk_ws + 64);          /* region 1: [] */
-    float *const t52 = (float *)(sk_ws + 0);           /* region 0: [] */
-    float *const t54 = (float *)(sk_ws + 128);         /* region 2: [] */
-    float *const t55 = (float *)(sk_ws + 192);         /* region 3: [] */
-    float *const t57 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 24: [64] */
-    float *const t61 = (float *)(sk_ws + 576*batch + 256); /* region 7: [batch,16] */
-    float *const t62 = (float *)(sk_ws + 576*batch + 256); /* region 7: [batch,16] */
-    float *const t63 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 24: [4,16] */
-    float *const t67 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3584); /* region 25: [16] */
-    float *const t71 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3648); /* region 26: [80,64] */
-    float *const t75 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 24: [64] */
-    float *const t79 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 24: [64,1] */
-    float *const t83 = (float *)(sk_ws + 128);         /* region 2: [1] */
-    float *const t87 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 24128); /* region 27: [64,3] */
-    float *const t91 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 24896); /* region 28: [3] */
+    float *const t10 = (float *)(sk_ws + 1216*batch + 256); /* region 9: [batch,64] */
+    float *const t11 = (float *)(sk_ws + 1472*batch + 256); /* region 10: [batch,1] */
+    float *const t12 = (float *)(sk_ws + 1472*batch + 256); /* region 10: [batch,1] */
+    float *const t13 = (float *)(sk_ws + 1472*batch + SK_ROUND64(4*batch) + 256); /* region 11: [batch,1] */
+    float *const t14 = (float *)(sk_ws + 1472*batch + SK_ROUND64(4*batch) + 256); /* region 11: [batch] */
+    float *const t15 = (float *)(sk_ws + 128);         /* region 2: [] */
+    float *const t17 = (float *)(sk_ws + 1472*batch + 3*SK_ROUND64(4*batch) + 256); /* region 13: [batch,3] */
+    float *const t18 = (float *)(sk_ws + 1472*batch + 3*SK_ROUND64(4*batch) + 256); /* region 13: [batch,3] */
+    float *const t19 = (float *)(sk_ws + 1472*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(12*batch) + 256); /* region 14: [batch,3] */
+    float *const t20 = (float *)(sk_ws + 1472*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + 256); /* region 15: [batch,3] */
+    float *const t21 = (float *)(sk_ws + 1472*batch + SK_ROUND64(4*batch) + 256); /* region 11: [batch] */
+    float *const t22 = (float *)(sk_ws + 1472*batch + SK_ROUND64(4*batch) + 256); /* region 11: [batch] */
+    float *const t23 = (float *)(sk_ws + 128);         /* region 2: [] */
+    float *const t26 = (float *)(sk_ws + 1472*batch + 2*SK_ROUND64(4*batch) + 256); /* region 12: [batch,1] */
+    int64_t *const t29 = (int64_t *)(sk_ws + 1472*batch + 3*SK_ROUND64(4*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 16: [batch] */
+    float *const t30 = (float *)(sk_ws + 1472*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + 256); /* region 15: [batch,3] */
+    int64_t *const t31 = (int64_t *)(sk_ws + 1472*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 17: [batch] */
+    float *const t32 = (float *)(sk_ws + 1472*batch + 2*SK_ROUND64(4*batch) + 256); /* region 12: [batch] */
+    float *const t35 = (float *)(sk_ws + 1472*batch + SK_ROUND64(4*batch) + 256); /* region 11: [batch] */
+    float *const t36 = (float *)(sk_ws + 1472*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + 256); /* region 15: [batch,3] */
+    float *const t37 = (float *)(sk_ws + 1472*batch + SK_ROUND64(4*batch) + 256); /* region 11: [batch,1] */
+    float *const t38 = (float *)(sk_ws + 1472*batch + 3*SK_ROUND64(4*batch) + SK_ROUND64(12*batch) + 256); /* region 14: [batch,3] */
+    float *const t39 = (float *)(sk_ws + 1472*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 19: [batch,64] */
+    float *const t40 = (float *)(sk_ws + 1472*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 18: [batch] */
+    float *const t41 = (float *)(sk_ws + 1472*batch + 3*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 18: [batch,1] */
+    float *const t42 = (float *)(sk_ws + 1728*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 20: [batch,64] */
+    float *const t43 = (float *)(sk_ws + 1728*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 20: [batch,64] */
+    float *const t44 = (float *)(sk_ws + 1984*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 21: [batch,80] */
+    float *const t45 = (float *)(sk_ws + 1984*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 21: [batch,80] */
+    float *const t46 = (float *)(sk_ws + 1472*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 19: [batch,64] */
+    float *const t47 = (float *)(sk_ws + 1472*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 19: [batch,64] */
+    float *const t48 = (float *)(sk_ws + 2304*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 256); /* region 22: [12,64] */
+    float *const t49 = (float *)(sk_ws + 64);          /* region 1: [] */
+    float *const t51 = (float *)(sk_ws + 0);           /* region 0: [] */
+    float *const t53 = (float *)(sk_ws + 128);         /* region 2: [] */
+    float *const t54 = (float *)(sk_ws + 192);         /* region 3: [] */
+    float *const t56 = (float *)(sk_ws + 2304*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 23: [64] */
+    float *const t60 = (float *)(sk_ws + 2304*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3584); /* region 24: [batch,16] */
+    float *const t61 = (float *)(sk_ws + 512*batch + 256); /* region 6: [batch,16] */
+    float *const t62 = (float *)(sk_ws + 2304*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 23: [4,16] */
+    float *const t66 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3584); /* region 25: [16] */
+    float *const t70 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3648); /* region 26: [80,64] */
+    float *const t74 = (float *)(sk_ws + 2304*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 23: [64] */
+    float *const t78 = (float *)(sk_ws + 2304*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 3328); /* region 23: [64,1] */
+    float *const t82 = (float *)(sk_ws + 128);         /* region 2: [1] */
+    float *const t86 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 24128); /* region 27: [64,3] */
+    float *const t90 = (float *)(sk_ws + 2368*batch + 4*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 24896); /* region 28: [3] */
 
     /* const0: constant (2,) */
     static const int64_t const0[2] = {
@@ -445,12 +503,12 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
 
     SK_FTZ_BEGIN();
 
-    /* Adam: elementwise[] t52 = 1 - Adam_beta_2; t50 = 1 - Adam_beta_1 */
+    /* Adam: elementwise[] t51 = 1 - Adam_beta_2; t49 = 1 - Adam_beta_1 */
     {
         const float sk_x0 = Adam_beta_2[0];
         const float sk_x1 = Adam_beta_1[0];
-        t52[0] = 1 - sk_x0;
-        t50[0] = 1 - sk_x1;
+        t51[0] = 1 - sk_x0;
+        t49[0] = 1 - sk_x1;
     }
 
     /* Adam: elementwise[] Adam_iterations = Adam_iterations + 1 */
@@ -459,14 +517,14 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         Adam_iterations[0] = sk_x0 + 1;
     }
 
-    /* Adam; level_loss: elementwise[] t54 = Adam_iterations; t55 = Adam_learning_rate*sqrt(1 - Adam_beta_2**Adam_iterations)/(1 - Adam_beta_1**Adam_iterations); level_mae_count = batch */
+    /* Adam; level_loss: elementwise[] t53 = Adam_iterations; t54 = Adam_learning_rate*sqrt(1 - Adam_beta_2**Adam_iterations)/(1 - Adam_beta_1**Adam_iterations); level_mae_count = batch */
     {
         const float sk_x0 = (float)Adam_iterations[0];
         const float sk_x1 = Adam_learning_rate[0];
         const float sk_x2 = Adam_beta_2[0];
         const float sk_x3 = Adam_beta_1[0];
-        t54[0] = sk_x0;
-        t55[0] = sk_x1*sqrtf(1 - powf(sk_x2, sk_x0))/(1 - powf(sk_x3, sk_x0));
+        t53[0] = sk_x0;
+        t54[0] = sk_x1*sqrtf(1 - powf(sk_x2, sk_x0))/(1 - powf(sk_x3, sk_x0));
         level_mae_count[0] = (float)batch;
     }
 
@@ -475,6 +533,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
 
     /* signal_dense: elementwise[batch,64] t1 = t0 + signal_dense_bias; t2 = t0 + signal_dense_bias > 0 ? t0 + signal_dense_bias : 0 */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
+        SK_IVDEP
         for (int64_t sk_i1 = 0; sk_i1 < 64; ++sk_i1) {
             const float sk_x0 = t0[64*sk_i0 + sk_i1];
             const float sk_x1 = signal_dense_bias[sk_i1];
@@ -487,104 +546,108 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     /* context_dense: gemm t3[batch,16] = context @ context_dense_kernel */
     sk_sgemm(0, 0, batch, 16, 4, context, 4, context_dense_kernel, 16, t3, 16);
 
-    /* context_dense: elementwise[batch,16] t4 = t3 + context_dense_bias; t5 = tanh(t3 + context_dense_bias) */
+    /* context_dense: elementwise[batch,16] t4 = tanh(t3 + context_dense_bias) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
+        SK_IVDEP
         for (int64_t sk_i1 = 0; sk_i1 < 16; ++sk_i1) {
             const float sk_x0 = t3[16*sk_i0 + sk_i1];
             const float sk_x1 = context_dense_bias[sk_i1];
-            const float sk_t0 = sk_x0 + sk_x1;
-            t4[16*sk_i0 + sk_i1] = sk_t0;
-            t5[16*sk_i0 + sk_i1] = tanhf(sk_t0);
+            t4[16*sk_i0 + sk_i1] = sk_tanhf(sk_x0 + sk_x1);
         }
     }
 
-    /* joint: concat t6[batch,80] = concat(t2, t5) */
+    /* joint: concat t5[batch,80] = concat(t2, t4) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         for (int64_t sk_i1 = 0; sk_i1 < 64; ++sk_i1) {
-            t6[80*sk_i0 + sk_i1] = t2[64*sk_i0 + sk_i1];
+            t5[80*sk_i0 + sk_i1] = t2[64*sk_i0 + sk_i1];
         }
     }
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         for (int64_t sk_i1 = 0; sk_i1 < 16; ++sk_i1) {
-            t6[80*sk_i0 + sk_i1 + 64] = t5[16*sk_i0 + sk_i1];
+            t5[80*sk_i0 + sk_i1 + 64] = t4[16*sk_i0 + sk_i1];
         }
     }
 
-    /* joint_dropout: random t7[batch,80] = uniform(state=joint_dropout_rng_state, stream=0) */
+    /* joint_dropout: random t6[batch,80] = uniform(state=joint_dropout_rng_state, stream=0) */
     {
         const uint64_t sk_key = sk_rng_key((uint64_t)joint_dropout_rng_state[0], (uint64_t)joint_dropout_rng_state[1], 0);
-        for (int64_t sk_i = 0; sk_i < 80*batch; ++sk_i) t7[sk_i] = sk_rng_uniformf(sk_key, (uint64_t)sk_i);
+        for (int64_t sk_i = 0; sk_i < 80*batch; ++sk_i) t6[sk_i] = sk_rng_uniformf(sk_key, (uint64_t)sk_i);
     }
 
-    /* joint_dropout: elementwise[batch,80] t8 = t7 >= 0.1 ? 1.1111112*t6 : 0 */
+    /* joint_dropout: elementwise[batch,80] t7 = t6 >= 0.1 ? 1.1111112*t5 : 0 */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < 80*batch; ++sk_i0) {
-        const float sk_x0 = t6[sk_i0];
-        const float sk_x1 = t7[sk_i0];
-        t8[sk_i0] = (sk_x1 >= 0.1f) ? 1.1111112f*sk_x0 : 0;
+        const float sk_x0 = t5[sk_i0];
+        const float sk_x1 = t6[sk_i0];
+        t7[sk_i0] = (sk_x1 >= 0.1f) ? 1.1111112f*sk_x0 : 0;
     }
 
-    /* shared: gemm t9[batch,64] = t8 @ shared_kernel */
-    sk_sgemm(0, 0, batch, 64, 80, t8, 80, shared_kernel, 64, t9, 64);
+    /* shared: gemm t8[batch,64] = t7 @ shared_kernel */
+    sk_sgemm(0, 0, batch, 64, 80, t7, 80, shared_kernel, 64, t8, 64);
 
-    /* shared: elementwise[batch,64] t10 = t9 + shared_bias; t11 = t9 + shared_bias > 0 ? t9 + shared_bias : 0 */
+    /* shared: elementwise[batch,64] t9 = t8 + shared_bias; t10 = t8 + shared_bias > 0 ? t8 + shared_bias : 0 */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
+        SK_IVDEP
         for (int64_t sk_i1 = 0; sk_i1 < 64; ++sk_i1) {
-            const float sk_x0 = t9[64*sk_i0 + sk_i1];
+            const float sk_x0 = t8[64*sk_i0 + sk_i1];
             const float sk_x1 = shared_bias[sk_i1];
             const float sk_t0 = sk_x0 + sk_x1;
-            t10[64*sk_i0 + sk_i1] = sk_t0;
-            t11[64*sk_i0 + sk_i1] = (sk_t0 > 0) ? sk_t0 : 0;
+            t9[64*sk_i0 + sk_i1] = sk_t0;
+            t10[64*sk_i0 + sk_i1] = (sk_t0 > 0) ? sk_t0 : 0;
         }
     }
 
-    /* level: gemm t12[batch,1] = t11 @ level_kernel */
-    sk_sgemm(0, 0, batch, 1, 64, t11, 64, level_kernel, 1, t12, 1);
+    /* level: gemm t11[batch,1] = t10 @ level_kernel */
+    sk_sgemm(0, 0, batch, 1, 64, t10, 64, level_kernel, 1, t11, 1);
 
-    /* level_loss; level_mae: elementwise[batch,1] t13 = t12 + level_bias - level_target; t14 = (t12 + level_bias - level_target)**2; t27 = abs(t12 + level_bias - level_target) */
+    /* level_loss; level_mae: elementwise[batch,1] t12 = t11 + level_bias - level_target; t13 = (t11 + level_bias - level_target)**2; t26 = abs(t11 + level_bias - level_target) */
     {
         const float sk_x1 = level_bias[0];
+        SK_IVDEP
         for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-            const float sk_x0 = t12[sk_i0];
+            const float sk_x0 = t11[sk_i0];
             const float sk_x2 = level_target[sk_i0];
             const float sk_t0 = sk_x0 + sk_x1 - sk_x2;
-            t13[sk_i0] = sk_t0;
-            t14[sk_i0] = sk_t0*sk_t0;
-            t27[sk_i0] = fabsf(sk_t0);
+            t12[sk_i0] = sk_t0;
+            t13[sk_i0] = sk_t0*sk_t0;
+            t26[sk_i0] = fabsf(sk_t0);
         }
     }
 
-    /* level_loss: elementwise[batch] t15 = t14*level_sample_weights */
+    /* level_loss: elementwise[batch] t14 = t13*level_sample_weights */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const float sk_x0 = t14[sk_i0];
+        const float sk_x0 = t13[sk_i0];
         const float sk_x1 = level_sample_weights[sk_i0];
-        t15[sk_i0] = sk_x0*sk_x1;
+        t14[sk_i0] = sk_x0*sk_x1;
     }
 
-    /* level_loss: reduce t16[] = sum(t15[batch]) */
-    t16[0] = sk_sum_f32(t15, batch);
+    /* level_loss: reduce t15[] = sum(t14[batch]) */
+    t15[0] = sk_sum_f32(t14, batch);
 
-    /* level_loss: elementwise[] level_loss = t16/batch */
+    /* level_loss: elementwise[] level_loss = t15/batch */
     {
-        const float sk_x0 = t16[0];
+        const float sk_x0 = t15[0];
         level_loss[0] = sk_x0/((float)batch);
     }
 
-    /* kind: gemm t18[batch,3] = t11 @ kind_kernel */
-    sk_sgemm(0, 0, batch, 3, 64, t11, 64, kind_kernel, 3, t18, 3);
+    /* kind: gemm t17[batch,3] = t10 @ kind_kernel */
+    sk_sgemm(0, 0, batch, 3, 64, t10, 64, kind_kernel, 3, t17, 3);
 
-    /* kind: elementwise[batch,3] t19 = t18 + kind_bias */
+    /* kind: elementwise[batch,3] t18 = t17 + kind_bias */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
+        SK_IVDEP
         for (int64_t sk_i1 = 0; sk_i1 < 3; ++sk_i1) {
-            const float sk_x0 = t18[3*sk_i0 + sk_i1];
+            const float sk_x0 = t17[3*sk_i0 + sk_i1];
             const float sk_x1 = kind_bias[sk_i1];
-            t19[3*sk_i0 + sk_i1] = sk_x0 + sk_x1;
+            t18[3*sk_i0 + sk_i1] = sk_x0 + sk_x1;
         }
     }
 
-    /* kind_loss: log_softmax t20[batch,3] = log_softmax(t19) */
+    /* kind_loss: log_softmax t19[batch,3] = log_softmax(t18) */
     for (int64_t sk_o = 0; sk_o < batch; ++sk_o) {
-        const float *const sk_src = t19 + 3*sk_o;
-        float *const sk_dst = t20 + 3*sk_o;
+        const float *const sk_src = t18 + 3*sk_o;
+        float *const sk_dst = t19 + 3*sk_o;
         float sk_max = -INFINITY;
         for (int64_t sk_r = 0; sk_r < 3; ++sk_r) {
             const float sk_v = sk_src[sk_r];
@@ -601,41 +664,43 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* kind_loss: elementwise[batch,3] t21 = kind_target*t20 */
+    /* kind_loss: elementwise[batch,3] t20 = kind_target*t19 */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < 3*batch; ++sk_i0) {
         const float sk_x0 = kind_target[sk_i0];
-        const float sk_x1 = t20[sk_i0];
-        t21[sk_i0] = sk_x0*sk_x1;
+        const float sk_x1 = t19[sk_i0];
+        t20[sk_i0] = sk_x0*sk_x1;
     }
 
-    /* kind_loss: reduce t22[batch] = sum(t21[batch,3]) */
+    /* kind_loss: reduce t21[batch] = sum(t20[batch,3]) */
     for (int64_t sk_o = 0; sk_o < batch; ++sk_o) {
-        t22[sk_o] = sk_sum_f32(t21 + 3*sk_o, 3);
+        t21[sk_o] = sk_sum_f32(t20 + 3*sk_o, 3);
     }
 
-    /* kind_loss: elementwise[batch] t23 = -t22*kind_sample_weights */
+    /* kind_loss: elementwise[batch] t22 = -t21*kind_sample_weights */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const float sk_x0 = t22[sk_i0];
+        const float sk_x0 = t21[sk_i0];
         const float sk_x1 = kind_sample_weights[sk_i0];
-        t23[sk_i0] = -sk_x0*sk_x1;
+        t22[sk_i0] = -sk_x0*sk_x1;
     }
 
-    /* kind_loss: reduce t24[] = sum(t23[batch]) */
-    t24[0] = sk_sum_f32(t23, batch);
+    /* kind_loss: reduce t23[] = sum(t22[batch]) */
+    t23[0] = sk_sum_f32(t22, batch);
 
-    /* kind_loss; loss: elementwise[] kind_loss = t24/batch; loss = level_loss + 0.5*t24/batch */
+    /* kind_loss; loss: elementwise[] kind_loss = t23/batch; loss = level_loss + 0.5*t23/batch */
     {
-        const float sk_x0 = t24[0];
+        const float sk_x0 = t23[0];
         const float sk_x1 = level_loss[0];
         const float sk_t0 = sk_x0/((float)batch);
         kind_loss[0] = sk_t0;
         loss[0] = 0.5f*sk_t0 + sk_x1;
     }
 
-    /* level_mae: reduce level_mae_total[] = sum(t27[batch]) */
-    level_mae_total[0] = sk_sum_f32(t27, batch);
+    /* level_mae: reduce level_mae_total[] = sum(t26[batch]) */
+    level_mae_total[0] = sk_sum_f32(t26, batch);
 
-    /* kind_accuracy: argmax t30[batch] over an axis of kind_target[batch,3] */
+    /* kind_accuracy: argmax t29[batch] over an axis of kind_target[batch,3] */
     for (int64_t sk_o = 0; sk_o < batch; ++sk_o) {
         const float *const sk_src = kind_target + 3*sk_o;
         float sk_best = -INFINITY;
@@ -647,13 +712,13 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
                 sk_at = sk_r;
             }
         }
-        t30[sk_o] = sk_at;
+        t29[sk_o] = sk_at;
     }
 
-    /* kind: softmax t31[batch,3] = softmax(t19) */
+    /* kind: softmax t30[batch,3] = softmax(t18) */
     for (int64_t sk_o = 0; sk_o < batch; ++sk_o) {
-        const float *const sk_src = t19 + 3*sk_o;
-        float *const sk_dst = t31 + 3*sk_o;
+        const float *const sk_src = t18 + 3*sk_o;
+        float *const sk_dst = t30 + 3*sk_o;
         float sk_max = -INFINITY;
         for (int64_t sk_r = 0; sk_r < 3; ++sk_r) {
             const float sk_v = sk_src[sk_r];
@@ -670,9 +735,9 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* kind_accuracy: argmax t32[batch] over an axis of t31[batch,3] */
+    /* kind_accuracy: argmax t31[batch] over an axis of t30[batch,3] */
     for (int64_t sk_o = 0; sk_o < batch; ++sk_o) {
-        const float *const sk_src = t31 + 3*sk_o;
+        const float *const sk_src = t30 + 3*sk_o;
         float sk_best = -INFINITY;
         int64_t sk_at = 0;
         for (int64_t sk_r = 0; sk_r < 3; ++sk_r) {
@@ -682,104 +747,112 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
                 sk_at = sk_r;
             }
         }
-        t32[sk_o] = sk_at;
+        t31[sk_o] = sk_at;
     }
 
-    /* kind_accuracy; gradients/kind_loss; gradients/level_loss: elementwise[batch] t33 = t30 == t32 ? 1 : 0; t36 = -0.5*kind_sample_weights/batch; t41 = level_sample_weights/batch */
+    /* kind_accuracy; gradients/kind_loss; gradients/level_loss: elementwise[batch] t32 = t29 == t31 ? 1 : 0; t35 = -0.5*kind_sample_weights/batch; t40 = level_sample_weights/batch */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const float sk_x0 = (float)t30[sk_i0];
-        const float sk_x1 = (float)t32[sk_i0];
+        const float sk_x0 = (float)t29[sk_i0];
+        const float sk_x1 = (float)t31[sk_i0];
         const float sk_x2 = kind_sample_weights[sk_i0];
         const float sk_x3 = level_sample_weights[sk_i0];
         const float sk_t0 = 1.0f/((float)batch);
-        t33[sk_i0] = (sk_x0 == sk_x1) ? 1 : 0;
-        t36[sk_i0] = -0.5f*sk_t0*sk_x2;
-        t41[sk_i0] = sk_t0*sk_x3;
+        t32[sk_i0] = (sk_x0 == sk_x1) ? 1 : 0;
+        t35[sk_i0] = -0.5f*sk_t0*sk_x2;
+        t40[sk_i0] = sk_t0*sk_x3;
     }
 
-    /* kind_accuracy: reduce kind_accuracy_total[] = sum(t33[batch]) */
-    kind_accuracy_total[0] = sk_sum_f32(t33, batch);
+    /* kind_accuracy: reduce kind_accuracy_total[] = sum(t32[batch]) */
+    kind_accuracy_total[0] = sk_sum_f32(t32, batch);
 
-    /* gradients/kind_loss: elementwise[batch,3] t37 = kind_target*t36 */
+    /* gradients/kind_loss: elementwise[batch,3] t36 = kind_target*t35 */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const float sk_x1 = t36[sk_i0];
+        const float sk_x1 = t35[sk_i0];
+        SK_IVDEP
         for (int64_t sk_i1 = 0; sk_i1 < 3; ++sk_i1) {
             const float sk_x0 = kind_target[3*sk_i0 + sk_i1];
-            t37[3*sk_i0 + sk_i1] = sk_x0*sk_x1;
+            t36[3*sk_i0 + sk_i1] = sk_x0*sk_x1;
         }
     }
 
-    /* gradients/kind_loss: reduce t38[batch,1] = sum(t37[batch,3]) */
+    /* gradients/kind_loss: reduce t37[batch,1] = sum(t36[batch,3]) */
     for (int64_t sk_o = 0; sk_o < batch; ++sk_o) {
-        t38[sk_o] = sk_sum_f32(t37 + 3*sk_o, 3);
+        t37[sk_o] = sk_sum_f32(t36 + 3*sk_o, 3);
     }
 
-    /* gradients/kind_loss: elementwise[batch,3] t39 = t37 - t38*exp(t20) */
+    /* gradients/kind_loss: elementwise[batch,3] t38 = t36 - t37*exp(t19) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const float sk_x2 = t38[sk_i0];
+        const float sk_x2 = t37[sk_i0];
+        SK_IVDEP
         for (int64_t sk_i1 = 0; sk_i1 < 3; ++sk_i1) {
-            const float sk_x0 = t37[3*sk_i0 + sk_i1];
-            const float sk_x1 = t20[3*sk_i0 + sk_i1];
-            t39[3*sk_i0 + sk_i1] = sk_x0 - sk_x2*expf(sk_x1);
+            const float sk_x0 = t36[3*sk_i0 + sk_i1];
+            const float sk_x1 = t19[3*sk_i0 + sk_i1];
+            t38[3*sk_i0 + sk_i1] = sk_x0 - sk_x2*expf(sk_x1);
         }
     }
 
-    /* gradients/kind: gemm t40[batch,64] = t39 @ kind_kernel.T */
-    sk_sgemm(0, 1, batch, 64, 3, t39, 3, kind_kernel, 3, t40, 64);
+    /* gradients/kind: gemm t39[batch,64] = t38 @ kind_kernel.T */
+    sk_sgemm(0, 1, batch, 64, 3, t38, 3, kind_kernel, 3, t39, 64);
 
-    /* gradients/level_loss: elementwise[batch,1] t42 = 2*t13*t41 */
+    /* gradients/level_loss: elementwise[batch,1] t41 = 2*t12*t40 */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
-        const float sk_x0 = t13[sk_i0];
-        const float sk_x1 = t41[sk_i0];
-        t42[sk_i0] = 2*sk_x0*sk_x1;
-    }
-
-    /* gradients/level: gemm t43[batch,64] = t42 @ level_kernel.T */
-    sk_sgemm(0, 1, batch, 64, 1, t42, 1, level_kernel, 1, t43, 64);
-
-    /* gradients/shared: elementwise[batch,64] t44 = (t40 + t43)*(t10 > 0 ? 1 : 0) */
-    for (int64_t sk_i0 = 0; sk_i0 < 64*batch; ++sk_i0) {
-        const float sk_x0 = t10[sk_i0];
+        const float sk_x0 = t12[sk_i0];
         const float sk_x1 = t40[sk_i0];
-        const float sk_x2 = t43[sk_i0];
-        t44[sk_i0] = (sk_x1 + sk_x2)*((sk_x0 > 0) ? 1 : 0);
+        t41[sk_i0] = 2*sk_x0*sk_x1;
     }
 
-    /* gradients/shared: gemm t45[batch,80] = t44 @ shared_kernel.T */
-    sk_sgemm(0, 1, batch, 80, 64, t44, 64, shared_kernel, 64, t45, 80);
+    /* gradients/level: gemm t42[batch,64] = t41 @ level_kernel.T */
+    sk_sgemm(0, 1, batch, 64, 1, t41, 1, level_kernel, 1, t42, 64);
 
-    /* gradients/joint_dropout: elementwise[batch,80] t46 = t45*(t7 >= 0.1 ? 1.1111112 : 0) */
+    /* gradients/shared: elementwise[batch,64] t43 = (t39 + t42)*(t9 > 0 ? 1 : 0) */
+    SK_IVDEP
+    for (int64_t sk_i0 = 0; sk_i0 < 64*batch; ++sk_i0) {
+        const float sk_x0 = t9[sk_i0];
+        const float sk_x1 = t39[sk_i0];
+        const float sk_x2 = t42[sk_i0];
+        t43[sk_i0] = (sk_x1 + sk_x2)*((sk_x0 > 0) ? 1 : 0);
+    }
+
+    /* gradients/shared: gemm t44[batch,80] = t43 @ shared_kernel.T */
+    sk_sgemm(0, 1, batch, 80, 64, t43, 64, shared_kernel, 64, t44, 80);
+
+    /* gradients/joint_dropout: elementwise[batch,80] t45 = t44*(t6 >= 0.1 ? 1.1111112 : 0) */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < 80*batch; ++sk_i0) {
-        const float sk_x0 = t7[sk_i0];
-        const float sk_x1 = t45[sk_i0];
-        t46[sk_i0] = sk_x1*((sk_x0 >= 0.1f) ? 1.1111112f : 0);
+        const float sk_x0 = t6[sk_i0];
+        const float sk_x1 = t44[sk_i0];
+        t45[sk_i0] = sk_x1*((sk_x0 >= 0.1f) ? 1.1111112f : 0);
     }
 
-    /* gradients/joint: slice t47[batch,64] = t46[0:batch, 0:64] */
+    /* gradients/joint: slice t46[batch,64] = t45[0:batch, 0:64] */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         for (int64_t sk_i1 = 0; sk_i1 < 64; ++sk_i1) {
-            t47[64*sk_i0 + sk_i1] = t46[80*sk_i0 + sk_i1];
+            t46[64*sk_i0 + sk_i1] = t45[80*sk_i0 + sk_i1];
         }
     }
 
-    /* gradients/signal_dense: elementwise[batch,64] t48 = t47*(t1 > 0 ? 1 : 0) */
+    /* gradients/signal_dense: elementwise[batch,64] t47 = t46*(t1 > 0 ? 1 : 0) */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < 64*batch; ++sk_i0) {
         const float sk_x0 = t1[sk_i0];
-        const float sk_x1 = t47[sk_i0];
-        t48[sk_i0] = sk_x1*((sk_x0 > 0) ? 1 : 0);
+        const float sk_x1 = t46[sk_i0];
+        t47[sk_i0] = sk_x1*((sk_x0 > 0) ? 1 : 0);
     }
 
-    /* gradients/signal_dense: gemm t49[12,64] = signal.T @ t48 */
-    sk_sgemm(1, 0, 12, 64, batch, signal, 12, t48, 64, t49, 64);
+    /* gradients/signal_dense: gemm t48[12,64] = signal.T @ t47 */
+    sk_sgemm(1, 0, 12, 64, batch, signal, 12, t47, 64, t48, 64);
 
-    /* Adam/signal_dense/kernel: elementwise[12,64] signal_dense_kernel_m = signal_dense_kernel_m + t50*(-signal_dense_kernel_m + t49); signal_dense_kernel_v = signal_dense_kernel_v + t52*(t49**2 - signal_dense_kernel_v); signal_dense_kernel = signal_dense_kernel - t55*(signal_dense_kernel_m + t50*(-signal_dense_kernel_m + t49))/(sqrt(signal_dense_kernel_v + t52*(t49**2 - signal_dense_kernel_v)) + 1e-07) */
+    /* Adam/signal_dense/kernel: elementwise[12,64] signal_dense_kernel_m = signal_dense_kernel_m + t49*(-signal_dense_kernel_m + t48); signal_dense_kernel_v = signal_dense_kernel_v + t51*(t48**2 - signal_dense_kernel_v); signal_dense_kernel = signal_dense_kernel - t54*(signal_dense_kernel_m + t49*(-signal_dense_kernel_m + t48))/(sqrt(signal_dense_kernel_v + t51*(t48**2 - signal_dense_kernel_v)) + 1e-07) */
     {
-        const float sk_x2 = t50[0];
-        const float sk_x4 = t52[0];
-        const float sk_x6 = t55[0];
+        const float sk_x2 = t49[0];
+        const float sk_x4 = t51[0];
+        const float sk_x6 = t54[0];
+        SK_IVDEP
         for (int64_t sk_i0 = 0; sk_i0 < 768; ++sk_i0) {
             const float sk_x0 = signal_dense_kernel_m[sk_i0];
-            const float sk_x1 = t49[sk_i0];
+            const float sk_x1 = t48[sk_i0];
             const float sk_x3 = signal_dense_kernel_v[sk_i0];
             const float sk_x5 = signal_dense_kernel[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
@@ -790,10 +863,10 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/signal_dense: reduce t57[64] = sum(t48[batch,64]) */
+    /* gradients/signal_dense: reduce t56[64] = sum(t47[batch,64]) */
     {
-        const float *const sk_src = t48;
-        float *const sk_dst = t57;
+        const float *const sk_src = t47;
+        float *const sk_dst = t56;
         for (int64_t sk_j = 0; sk_j < 64; ++sk_j) sk_dst[sk_j] = 0;
         for (int64_t sk_r = 0; sk_r < batch; ++sk_r) {
             const float *const sk_line = sk_src + 64*sk_r;
@@ -803,14 +876,15 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* Adam/signal_dense/bias: elementwise[64] signal_dense_bias_m = signal_dense_bias_m + t50*(-signal_dense_bias_m + t57); signal_dense_bias_v = signal_dense_bias_v + t52*(t57**2 - signal_dense_bias_v); signal_dense_bias = signal_dense_bias - t55*(signal_dense_bias_m + t50*(-signal_dense_bias_m + t57))/(sqrt(signal_dense_bias_v + t52*(t57**2 - signal_dense_bias_v)) + 1e-07) */
+    /* Adam/signal_dense/bias: elementwise[64] signal_dense_bias_m = signal_dense_bias_m + t49*(-signal_dense_bias_m + t56); signal_dense_bias_v = signal_dense_bias_v + t51*(t56**2 - signal_dense_bias_v); signal_dense_bias = signal_dense_bias - t54*(signal_dense_bias_m + t49*(-signal_dense_bias_m + t56))/(sqrt(signal_dense_bias_v + t51*(t56**2 - signal_dense_bias_v)) + 1e-07) */
     {
-        const float sk_x2 = t50[0];
-        const float sk_x4 = t52[0];
-        const float sk_x6 = t55[0];
+        const float sk_x2 = t49[0];
+        const float sk_x4 = t51[0];
+        const float sk_x6 = t54[0];
+        SK_IVDEP
         for (int64_t sk_i0 = 0; sk_i0 < 64; ++sk_i0) {
             const float sk_x0 = signal_dense_bias_m[sk_i0];
-            const float sk_x1 = t57[sk_i0];
+            const float sk_x1 = t56[sk_i0];
             const float sk_x3 = signal_dense_bias_v[sk_i0];
             const float sk_x5 = signal_dense_bias[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
@@ -821,31 +895,33 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/joint: slice t61[batch,16] = t46[0:batch, 64:80] */
+    /* gradients/joint: slice t60[batch,16] = t45[0:batch, 64:80] */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         for (int64_t sk_i1 = 0; sk_i1 < 16; ++sk_i1) {
-            t61[16*sk_i0 + sk_i1] = t46[80*sk_i0 + sk_i1 + 64];
+            t60[16*sk_i0 + sk_i1] = t45[80*sk_i0 + sk_i1 + 64];
         }
     }
 
-    /* gradients/context_dense: elementwise[batch,16] t62 = t61*(1 - tanh(t4)**2) */
+    /* gradients/context_dense: elementwise[batch,16] t61 = t60*(1 - t4**2) */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < 16*batch; ++sk_i0) {
-        const float sk_x0 = t4[sk_i0];
-        const float sk_x1 = t61[sk_i0];
-        t62[sk_i0] = sk_x1*(1 - (tanhf(sk_x0)*tanhf(sk_x0)));
+        const float sk_x0 = t60[sk_i0];
+        const float sk_x1 = t4[sk_i0];
+        t61[sk_i0] = sk_x0*(1 - (sk_x1*sk_x1));
     }
 
-    /* gradients/context_dense: gemm t63[4,16] = context.T @ t62 */
-    sk_sgemm(1, 0, 4, 16, batch, context, 4, t62, 16, t63, 16);
+    /* gradients/context_dense: gemm t62[4,16] = context.T @ t61 */
+    sk_sgemm(1, 0, 4, 16, batch, context, 4, t61, 16, t62, 16);
 
-    /* Adam/context_dense/kernel: elementwise[4,16] context_dense_kernel_m = context_dense_kernel_m + t50*(-context_dense_kernel_m + t63); context_dense_kernel_v = context_dense_kernel_v + t52*(t63**2 - context_dense_kernel_v); context_dense_kernel = context_dense_kernel - t55*(context_dense_kernel_m + t50*(-context_dense_kernel_m + t63))/(sqrt(context_dense_kernel_v + t52*(t63**2 - context_dense_kernel_v)) + 1e-07) */
+    /* Adam/context_dense/kernel: elementwise[4,16] context_dense_kernel_m = context_dense_kernel_m + t49*(-context_dense_kernel_m + t62); context_dense_kernel_v = context_dense_kernel_v + t51*(t62**2 - context_dense_kernel_v); context_dense_kernel = context_dense_kernel - t54*(context_dense_kernel_m + t49*(-context_dense_kernel_m + t62))/(sqrt(context_dense_kernel_v + t51*(t62**2 - context_dense_kernel_v)) + 1e-07) */
     {
-        const float sk_x2 = t50[0];
-        const float sk_x4 = t52[0];
-        const float sk_x6 = t55[0];
+        const float sk_x2 = t49[0];
+        const float sk_x4 = t51[0];
+        const float sk_x6 = t54[0];
+        SK_IVDEP
         for (int64_t sk_i0 = 0; sk_i0 < 64; ++sk_i0) {
             const float sk_x0 = context_dense_kernel_m[sk_i0];
-            const float sk_x1 = t63[sk_i0];
+            const float sk_x1 = t62[sk_i0];
             const float sk_x3 = context_dense_kernel_v[sk_i0];
             const float sk_x5 = context_dense_kernel[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
@@ -856,10 +932,10 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/context_dense: reduce t67[16] = sum(t62[batch,16]) */
+    /* gradients/context_dense: reduce t66[16] = sum(t61[batch,16]) */
     {
-        const float *const sk_src = t62;
-        float *const sk_dst = t67;
+        const float *const sk_src = t61;
+        float *const sk_dst = t66;
         for (int64_t sk_j = 0; sk_j < 16; ++sk_j) sk_dst[sk_j] = 0;
         for (int64_t sk_r = 0; sk_r < batch; ++sk_r) {
             const float *const sk_line = sk_src + 16*sk_r;
@@ -869,14 +945,15 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* Adam/context_dense/bias: elementwise[16] context_dense_bias_m = context_dense_bias_m + t50*(-context_dense_bias_m + t67); context_dense_bias_v = context_dense_bias_v + t52*(t67**2 - context_dense_bias_v); context_dense_bias = context_dense_bias - t55*(context_dense_bias_m + t50*(-context_dense_bias_m + t67))/(sqrt(context_dense_bias_v + t52*(t67**2 - context_dense_bias_v)) + 1e-07) */
+    /* Adam/context_dense/bias: elementwise[16] context_dense_bias_m = context_dense_bias_m + t49*(-context_dense_bias_m + t66); context_dense_bias_v = context_dense_bias_v + t51*(t66**2 - context_dense_bias_v); context_dense_bias = context_dense_bias - t54*(context_dense_bias_m + t49*(-context_dense_bias_m + t66))/(sqrt(context_dense_bias_v + t51*(t66**2 - context_dense_bias_v)) + 1e-07) */
     {
-        const float sk_x2 = t50[0];
-        const float sk_x4 = t52[0];
-        const float sk_x6 = t55[0];
+        const float sk_x2 = t49[0];
+        const float sk_x4 = t51[0];
+        const float sk_x6 = t54[0];
+        SK_IVDEP
         for (int64_t sk_i0 = 0; sk_i0 < 16; ++sk_i0) {
             const float sk_x0 = context_dense_bias_m[sk_i0];
-            const float sk_x1 = t67[sk_i0];
+            const float sk_x1 = t66[sk_i0];
             const float sk_x3 = context_dense_bias_v[sk_i0];
             const float sk_x5 = context_dense_bias[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
@@ -887,17 +964,18 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/shared: gemm t71[80,64] = t8.T @ t44 */
-    sk_sgemm(1, 0, 80, 64, batch, t8, 80, t44, 64, t71, 64);
+    /* gradients/shared: gemm t70[80,64] = t7.T @ t43 */
+    sk_sgemm(1, 0, 80, 64, batch, t7, 80, t43, 64, t70, 64);
 
-    /* Adam/shared/kernel: elementwise[80,64] shared_kernel_m = shared_kernel_m + t50*(-shared_kernel_m + t71); shared_kernel_v = shared_kernel_v + t52*(t71**2 - shared_kernel_v); shared_kernel = shared_kernel - t55*(shared_kernel_m + t50*(-shared_kernel_m + t71))/(sqrt(shared_kernel_v + t52*(t71**2 - shared_kernel_v)) + 1e-07) */
+    /* Adam/shared/kernel: elementwise[80,64] shared_kernel_m = shared_kernel_m + t49*(-shared_kernel_m + t70); shared_kernel_v = shared_kernel_v + t51*(t70**2 - shared_kernel_v); shared_kernel = shared_kernel - t54*(shared_kernel_m + t49*(-shared_kernel_m + t70))/(sqrt(shared_kernel_v + t51*(t70**2 - shared_kernel_v)) + 1e-07) */
     {
-        const float sk_x2 = t50[0];
-        const float sk_x4 = t52[0];
-        const float sk_x6 = t55[0];
+        const float sk_x2 = t49[0];
+        const float sk_x4 = t51[0];
+        const float sk_x6 = t54[0];
+        SK_IVDEP
         for (int64_t sk_i0 = 0; sk_i0 < 5120; ++sk_i0) {
             const float sk_x0 = shared_kernel_m[sk_i0];
-            const float sk_x1 = t71[sk_i0];
+            const float sk_x1 = t70[sk_i0];
             const float sk_x3 = shared_kernel_v[sk_i0];
             const float sk_x5 = shared_kernel[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
@@ -908,10 +986,10 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/shared: reduce t75[64] = sum(t44[batch,64]) */
+    /* gradients/shared: reduce t74[64] = sum(t43[batch,64]) */
     {
-        const float *const sk_src = t44;
-        float *const sk_dst = t75;
+        const float *const sk_src = t43;
+        float *const sk_dst = t74;
         for (int64_t sk_j = 0; sk_j < 64; ++sk_j) sk_dst[sk_j] = 0;
         for (int64_t sk_r = 0; sk_r < batch; ++sk_r) {
             const float *const sk_line = sk_src + 64*sk_r;
@@ -921,14 +999,15 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* Adam/shared/bias: elementwise[64] shared_bias_m = shared_bias_m + t50*(-shared_bias_m + t75); shared_bias_v = shared_bias_v + t52*(t75**2 - shared_bias_v); shared_bias = shared_bias - t55*(shared_bias_m + t50*(-shared_bias_m + t75))/(sqrt(shared_bias_v + t52*(t75**2 - shared_bias_v)) + 1e-07) */
+    /* Adam/shared/bias: elementwise[64] shared_bias_m = shared_bias_m + t49*(-shared_bias_m + t74); shared_bias_v = shared_bias_v + t51*(t74**2 - shared_bias_v); shared_bias = shared_bias - t54*(shared_bias_m + t49*(-shared_bias_m + t74))/(sqrt(shared_bias_v + t51*(t74**2 - shared_bias_v)) + 1e-07) */
     {
-        const float sk_x2 = t50[0];
-        const float sk_x4 = t52[0];
-        const float sk_x6 = t55[0];
+        const float sk_x2 = t49[0];
+        const float sk_x4 = t51[0];
+        const float sk_x6 = t54[0];
+        SK_IVDEP
         for (int64_t sk_i0 = 0; sk_i0 < 64; ++sk_i0) {
             const float sk_x0 = shared_bias_m[sk_i0];
-            const float sk_x1 = t75[sk_i0];
+            const float sk_x1 = t74[sk_i0];
             const float sk_x3 = shared_bias_v[sk_i0];
             const float sk_x5 = shared_bias[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
@@ -939,17 +1018,18 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/level: gemm t79[64,1] = t11.T @ t42 */
-    sk_sgemm(1, 0, 64, 1, batch, t11, 64, t42, 1, t79, 1);
+    /* gradients/level: gemm t78[64,1] = t10.T @ t41 */
+    sk_sgemm(1, 0, 64, 1, batch, t10, 64, t41, 1, t78, 1);
 
-    /* Adam/level/kernel: elementwise[64,1] level_kernel_m = level_kernel_m + t50*(-level_kernel_m + t79); level_kernel_v = level_kernel_v + t52*(t79**2 - level_kernel_v); level_kernel = level_kernel - t55*(level_kernel_m + t50*(-level_kernel_m + t79))/(sqrt(level_kernel_v + t52*(t79**2 - level_kernel_v)) + 1e-07) */
+    /* Adam/level/kernel: elementwise[64,1] level_kernel_m = level_kernel_m + t49*(-level_kernel_m + t78); level_kernel_v = level_kernel_v + t51*(t78**2 - level_kernel_v); level_kernel = level_kernel - t54*(level_kernel_m + t49*(-level_kernel_m + t78))/(sqrt(level_kernel_v + t51*(t78**2 - level_kernel_v)) + 1e-07) */
     {
-        const float sk_x2 = t50[0];
-        const float sk_x4 = t52[0];
-        const float sk_x6 = t55[0];
+        const float sk_x2 = t49[0];
+        const float sk_x4 = t51[0];
+        const float sk_x6 = t54[0];
+        SK_IVDEP
         for (int64_t sk_i0 = 0; sk_i0 < 64; ++sk_i0) {
             const float sk_x0 = level_kernel_m[sk_i0];
-            const float sk_x1 = t79[sk_i0];
+            const float sk_x1 = t78[sk_i0];
             const float sk_x3 = level_kernel_v[sk_i0];
             const float sk_x5 = level_kernel[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
@@ -960,18 +1040,18 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/level: reduce t83[1] = sum(t42[batch,1]) */
-    t83[0] = sk_sum_f32(t42, batch);
+    /* gradients/level: reduce t82[1] = sum(t41[batch,1]) */
+    t82[0] = sk_sum_f32(t41, batch);
 
-    /* Adam/level/bias: elementwise[1] level_bias_v = level_bias_v + t52*(-level_bias_v + t83**2); level_bias_m = level_bias_m + t50*(t83 - level_bias_m); level_bias = level_bias - t55*(level_bias_m + t50*(t83 - level_bias_m))/(sqrt(level_bias_v + t52*(-level_bias_v + t83**2)) + 1e-07) */
+    /* Adam/level/bias: elementwise[1] level_bias_v = level_bias_v + t51*(-level_bias_v + t82**2); level_bias_m = level_bias_m + t49*(t82 - level_bias_m); level_bias = level_bias - t54*(level_bias_m + t49*(t82 - level_bias_m))/(sqrt(level_bias_v + t51*(-level_bias_v + t82**2)) + 1e-07) */
     {
         const float sk_x0 = level_bias_v[0];
-        const float sk_x1 = t83[0];
-        const float sk_x2 = t52[0];
+        const float sk_x1 = t82[0];
+        const float sk_x2 = t51[0];
         const float sk_x3 = level_bias_m[0];
-        const float sk_x4 = t50[0];
+        const float sk_x4 = t49[0];
         const float sk_x5 = level_bias[0];
-        const float sk_x6 = t55[0];
+        const float sk_x6 = t54[0];
         const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + (sk_x1*sk_x1));
         const float sk_t1 = sk_x3 + sk_x4*(sk_x1 - sk_x3);
         level_bias_v[0] = sk_t0;
@@ -979,17 +1059,18 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         level_bias[0] = -sk_t1*sk_x6/(sqrtf(sk_t0) + 1e-07f) + sk_x5;
     }
 
-    /* gradients/kind: gemm t87[64,3] = t11.T @ t39 */
-    sk_sgemm(1, 0, 64, 3, batch, t11, 64, t39, 3, t87, 3);
+    /* gradients/kind: gemm t86[64,3] = t10.T @ t38 */
+    sk_sgemm(1, 0, 64, 3, batch, t10, 64, t38, 3, t86, 3);
 
-    /* Adam/kind/kernel: elementwise[64,3] kind_kernel_m = kind_kernel_m + t50*(-kind_kernel_m + t87); kind_kernel_v = kind_kernel_v + t52*(t87**2 - kind_kernel_v); kind_kernel = kind_kernel - t55*(kind_kernel_m + t50*(-kind_kernel_m + t87))/(sqrt(kind_kernel_v + t52*(t87**2 - kind_kernel_v)) + 1e-07) */
+    /* Adam/kind/kernel: elementwise[64,3] kind_kernel_m = kind_kernel_m + t49*(-kind_kernel_m + t86); kind_kernel_v = kind_kernel_v + t51*(t86**2 - kind_kernel_v); kind_kernel = kind_kernel - t54*(kind_kernel_m + t49*(-kind_kernel_m + t86))/(sqrt(kind_kernel_v + t51*(t86**2 - kind_kernel_v)) + 1e-07) */
     {
-        const float sk_x2 = t50[0];
-        const float sk_x4 = t52[0];
-        const float sk_x6 = t55[0];
+        const float sk_x2 = t49[0];
+        const float sk_x4 = t51[0];
+        const float sk_x6 = t54[0];
+        SK_IVDEP
         for (int64_t sk_i0 = 0; sk_i0 < 192; ++sk_i0) {
             const float sk_x0 = kind_kernel_m[sk_i0];
-            const float sk_x1 = t87[sk_i0];
+            const float sk_x1 = t86[sk_i0];
             const float sk_x3 = kind_kernel_v[sk_i0];
             const float sk_x5 = kind_kernel[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
@@ -1000,10 +1081,10 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/kind: reduce t91[3] = sum(t39[batch,3]) */
+    /* gradients/kind: reduce t90[3] = sum(t38[batch,3]) */
     {
-        const float *const sk_src = t39;
-        float *const sk_dst = t91;
+        const float *const sk_src = t38;
+        float *const sk_dst = t90;
         for (int64_t sk_j = 0; sk_j < 3; ++sk_j) sk_dst[sk_j] = 0;
         for (int64_t sk_r = 0; sk_r < batch; ++sk_r) {
             const float *const sk_line = sk_src + 3*sk_r;
@@ -1013,14 +1094,15 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
         }
     }
 
-    /* Adam/kind/bias: elementwise[3] kind_bias_m = kind_bias_m + t50*(-kind_bias_m + t91); kind_bias_v = kind_bias_v + t52*(t91**2 - kind_bias_v); kind_bias = kind_bias - t55*(kind_bias_m + t50*(-kind_bias_m + t91))/(sqrt(kind_bias_v + t52*(t91**2 - kind_bias_v)) + 1e-07) */
+    /* Adam/kind/bias: elementwise[3] kind_bias_m = kind_bias_m + t49*(-kind_bias_m + t90); kind_bias_v = kind_bias_v + t51*(t90**2 - kind_bias_v); kind_bias = kind_bias - t54*(kind_bias_m + t49*(-kind_bias_m + t90))/(sqrt(kind_bias_v + t51*(t90**2 - kind_bias_v)) + 1e-07) */
     {
-        const float sk_x2 = t50[0];
-        const float sk_x4 = t52[0];
-        const float sk_x6 = t55[0];
+        const float sk_x2 = t49[0];
+        const float sk_x4 = t51[0];
+        const float sk_x6 = t54[0];
+        SK_IVDEP
         for (int64_t sk_i0 = 0; sk_i0 < 3; ++sk_i0) {
             const float sk_x0 = kind_bias_m[sk_i0];
-            const float sk_x1 = t91[sk_i0];
+            const float sk_x1 = t90[sk_i0];
             const float sk_x3 = kind_bias_v[sk_i0];
             const float sk_x5 = kind_bias[sk_i0];
             const float sk_t0 = sk_x0 + sk_x2*(-sk_x0 + sk_x1);
@@ -1032,6 +1114,7 @@ int demo_train_step(const demo_train_step_args *args, void *workspace)
     }
 
     /* joint_dropout: elementwise[2] joint_dropout_rng_state = joint_dropout_rng_state + const0 */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < 2; ++sk_i0) {
         const int64_t sk_x0 = joint_dropout_rng_state[sk_i0];
         const int64_t sk_x1 = const0[sk_i0];

@@ -53,7 +53,7 @@ Arguments (None is the batch dimension):
     kind_bias_m              variable  (3,) float32
     kind_bias_v              variable  (3,) float32
     workspace: the tuple returned by workspace_views(batch, buffer), buffer of
-               workspace_bytes(batch) bytes (1 x float32 + 1 x float32 + 1 x float32 + 1 x float32 + 64*batch x float32 + 64*batch x float32 + 16*batch x float32 + 16*batch x float32 + 80*batch x float32 + 80*batch x float32 + 64*batch x float32 + batch x float32 + batch x float32 + batch x float32 + 3*batch x float32 + 3*batch x float32 + 3*batch x float32 + batch x int64 + batch x int64 + batch x float32 + 64*batch x float32 + 64*batch x float32 + 80*batch x float32 + 768 x float32 + 64 x float32 + 16 x float32 + 5120 x float32 + 192 x float32 + 3 x float32).
+               workspace_bytes(batch) bytes (1 x float32 + 1 x float32 + 1 x float32 + 1 x float32 + 64*batch x float32 + 64*batch x float32 + 16*batch x float32 + 80*batch x float32 + 80*batch x float32 + 64*batch x float32 + batch x float32 + batch x float32 + batch x float32 + 3*batch x float32 + 3*batch x float32 + 3*batch x float32 + batch x int64 + batch x int64 + batch x float32 + 64*batch x float32 + 64*batch x float32 + 80*batch x float32 + 768 x float32 + 64 x float32 + 16*batch x float32 + 16 x float32 + 5120 x float32 + 192 x float32 + 3 x float32).
 """
 
 import numpy as np
@@ -118,7 +118,6 @@ def _regions(batch):
         ("float32", 64*batch),
         ("float32", 64*batch),
         ("float32", 16*batch),
-        ("float32", 16*batch),
         ("float32", 80*batch),
         ("float32", 80*batch),
         ("float32", 64*batch),
@@ -136,6 +135,7 @@ def _regions(batch):
         ("float32", 80*batch),
         ("float32", 768),
         ("float32", 64),
+        ("float32", 16*batch),
         ("float32", 16),
         ("float32", 5120),
         ("float32", 192),
@@ -161,75 +161,74 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     t2 = sk_ws5[:64*batch].reshape((batch, 64, ))  # signal_dense (None, 64)
     t3 = sk_ws6[:16*batch].reshape((batch, 16, ))  # context_dense (None, 16)
     t4 = sk_ws6[:16*batch].reshape((batch, 16, ))  # context_dense (None, 16)
-    t5 = sk_ws7[:16*batch].reshape((batch, 16, ))  # context_dense (None, 16)
-    t6 = sk_ws8[:80*batch].reshape((batch, 80, ))  # joint (None, 80)
-    t7 = sk_ws9[:80*batch].reshape((batch, 80, ))  # joint_dropout (None, 80)
-    t8 = sk_ws8[:80*batch].reshape((batch, 80, ))  # joint_dropout (None, 80)
+    t5 = sk_ws7[:80*batch].reshape((batch, 80, ))  # joint (None, 80)
+    t6 = sk_ws8[:80*batch].reshape((batch, 80, ))  # joint_dropout (None, 80)
+    t7 = sk_ws7[:80*batch].reshape((batch, 80, ))  # joint_dropout (None, 80)
+    t8 = sk_ws5[:64*batch].reshape((batch, 64, ))  # shared (None, 64)
     t9 = sk_ws5[:64*batch].reshape((batch, 64, ))  # shared (None, 64)
-    t10 = sk_ws5[:64*batch].reshape((batch, 64, ))  # shared (None, 64)
-    t11 = sk_ws10[:64*batch].reshape((batch, 64, ))  # shared (None, 64)
-    t12 = sk_ws11[:batch].reshape((batch, 1, ))  # level (None, 1)
+    t10 = sk_ws9[:64*batch].reshape((batch, 64, ))  # shared (None, 64)
+    t11 = sk_ws10[:batch].reshape((batch, 1, ))  # level (None, 1)
+    t12 = sk_ws10[:batch].reshape((batch, 1, ))  # level_loss (None, 1)
     t13 = sk_ws11[:batch].reshape((batch, 1, ))  # level_loss (None, 1)
-    t14 = sk_ws12[:batch].reshape((batch, 1, ))  # level_loss (None, 1)
-    t15 = sk_ws12[:batch].reshape((batch, ))  # level_loss (None,)
-    t16 = sk_ws2[:1].reshape(())  # level_loss ()
-    t18 = sk_ws14[:3*batch].reshape((batch, 3, ))  # kind (None, 3)
-    t19 = sk_ws14[:3*batch].reshape((batch, 3, ))  # kind (None, 3)
+    t14 = sk_ws11[:batch].reshape((batch, ))  # level_loss (None,)
+    t15 = sk_ws2[:1].reshape(())  # level_loss ()
+    t17 = sk_ws13[:3*batch].reshape((batch, 3, ))  # kind (None, 3)
+    t18 = sk_ws13[:3*batch].reshape((batch, 3, ))  # kind (None, 3)
+    t19 = sk_ws14[:3*batch].reshape((batch, 3, ))  # kind_loss (None, 3)
     t20 = sk_ws15[:3*batch].reshape((batch, 3, ))  # kind_loss (None, 3)
-    t21 = sk_ws16[:3*batch].reshape((batch, 3, ))  # kind_loss (None, 3)
-    t22 = sk_ws12[:batch].reshape((batch, ))  # kind_loss (None,)
-    t23 = sk_ws12[:batch].reshape((batch, ))  # kind_loss (None,)
-    t24 = sk_ws2[:1].reshape(())  # kind_loss ()
-    t27 = sk_ws13[:batch].reshape((batch, 1, ))  # level_mae (None, 1)
-    t30 = sk_ws17[:batch].reshape((batch, ))  # kind_accuracy (None,)
-    t31 = sk_ws16[:3*batch].reshape((batch, 3, ))  # kind (None, 3)
-    t32 = sk_ws18[:batch].reshape((batch, ))  # kind_accuracy (None,)
-    t33 = sk_ws13[:batch].reshape((batch, ))  # kind_accuracy (None,)
-    t36 = sk_ws12[:batch].reshape((batch, ))  # gradients/kind_loss (None,)
-    t37 = sk_ws16[:3*batch].reshape((batch, 3, ))  # gradients/kind_loss (None, 3)
-    t38 = sk_ws12[:batch].reshape((batch, 1, ))  # gradients/kind_loss (None, 1)
-    t39 = sk_ws15[:3*batch].reshape((batch, 3, ))  # gradients/kind_loss (None, 3)
-    t40 = sk_ws20[:64*batch].reshape((batch, 64, ))  # gradients/kind (None, 64)
-    t41 = sk_ws19[:batch].reshape((batch, ))  # gradients/level_loss (None,)
-    t42 = sk_ws19[:batch].reshape((batch, 1, ))  # gradients/level_loss (None, 1)
-    t43 = sk_ws21[:64*batch].reshape((batch, 64, ))  # gradients/level (None, 64)
-    t44 = sk_ws21[:64*batch].reshape((batch, 64, ))  # gradients/shared (None, 64)
-    t45 = sk_ws22[:80*batch].reshape((batch, 80, ))  # gradients/shared (None, 80)
-    t46 = sk_ws22[:80*batch].reshape((batch, 80, ))  # gradients/joint_dropout (None, 80)
-    t47 = sk_ws20[:64*batch].reshape((batch, 64, ))  # gradients/joint (None, 64)
-    t48 = sk_ws20[:64*batch].reshape((batch, 64, ))  # gradients/signal_dense (None, 64)
-    t49 = sk_ws23[:768].reshape((12, 64, ))  # gradients/signal_dense (12, 64)
-    t50 = sk_ws1[:1].reshape(())  # Adam ()
-    t52 = sk_ws0[:1].reshape(())  # Adam ()
-    t54 = sk_ws2[:1].reshape(())  # Adam ()
-    t55 = sk_ws3[:1].reshape(())  # Adam ()
-    t57 = sk_ws24[:64].reshape((64, ))  # gradients/signal_dense (64,)
-    t61 = sk_ws7[:16*batch].reshape((batch, 16, ))  # gradients/joint (None, 16)
-    t62 = sk_ws7[:16*batch].reshape((batch, 16, ))  # gradients/context_dense (None, 16)
-    t63 = sk_ws24[:64].reshape((4, 16, ))  # gradients/context_dense (4, 16)
-    t67 = sk_ws25[:16].reshape((16, ))  # gradients/context_dense (16,)
-    t71 = sk_ws26[:5120].reshape((80, 64, ))  # gradients/shared (80, 64)
-    t75 = sk_ws24[:64].reshape((64, ))  # gradients/shared (64,)
-    t79 = sk_ws24[:64].reshape((64, 1, ))  # gradients/level (64, 1)
-    t83 = sk_ws2[:1].reshape((1, ))  # gradients/level (1,)
-    t87 = sk_ws27[:192].reshape((64, 3, ))  # gradients/kind (64, 3)
-    t91 = sk_ws28[:3].reshape((3, ))  # gradients/kind (3,)
+    t21 = sk_ws11[:batch].reshape((batch, ))  # kind_loss (None,)
+    t22 = sk_ws11[:batch].reshape((batch, ))  # kind_loss (None,)
+    t23 = sk_ws2[:1].reshape(())  # kind_loss ()
+    t26 = sk_ws12[:batch].reshape((batch, 1, ))  # level_mae (None, 1)
+    t29 = sk_ws16[:batch].reshape((batch, ))  # kind_accuracy (None,)
+    t30 = sk_ws15[:3*batch].reshape((batch, 3, ))  # kind (None, 3)
+    t31 = sk_ws17[:batch].reshape((batch, ))  # kind_accuracy (None,)
+    t32 = sk_ws12[:batch].reshape((batch, ))  # kind_accuracy (None,)
+    t35 = sk_ws11[:batch].reshape((batch, ))  # gradients/kind_loss (None,)
+    t36 = sk_ws15[:3*batch].reshape((batch, 3, ))  # gradients/kind_loss (None, 3)
+    t37 = sk_ws11[:batch].reshape((batch, 1, ))  # gradients/kind_loss (None, 1)
+    t38 = sk_ws14[:3*batch].reshape((batch, 3, ))  # gradients/kind_loss (None, 3)
+    t39 = sk_ws19[:64*batch].reshape((batch, 64, ))  # gradients/kind (None, 64)
+    t40 = sk_ws18[:batch].reshape((batch, ))  # gradients/level_loss (None,)
+    t41 = sk_ws18[:batch].reshape((batch, 1, ))  # gradients/level_loss (None, 1)
+    t42 = sk_ws20[:64*batch].reshape((batch, 64, ))  # gradients/level (None, 64)
+    t43 = sk_ws20[:64*batch].reshape((batch, 64, ))  # gradients/shared (None, 64)
+    t44 = sk_ws21[:80*batch].reshape((batch, 80, ))  # gradients/shared (None, 80)
+    t45 = sk_ws21[:80*batch].reshape((batch, 80, ))  # gradients/joint_dropout (None, 80)
+    t46 = sk_ws19[:64*batch].reshape((batch, 64, ))  # gradients/joint (None, 64)
+    t47 = sk_ws19[:64*batch].reshape((batch, 64, ))  # gradients/signal_dense (None, 64)
+    t48 = sk_ws22[:768].reshape((12, 64, ))  # gradients/signal_dense (12, 64)
+    t49 = sk_ws1[:1].reshape(())  # Adam ()
+    t51 = sk_ws0[:1].reshape(())  # Adam ()
+    t53 = sk_ws2[:1].reshape(())  # Adam ()
+    t54 = sk_ws3[:1].reshape(())  # Adam ()
+    t56 = sk_ws23[:64].reshape((64, ))  # gradients/signal_dense (64,)
+    t60 = sk_ws24[:16*batch].reshape((batch, 16, ))  # gradients/joint (None, 16)
+    t61 = sk_ws6[:16*batch].reshape((batch, 16, ))  # gradients/context_dense (None, 16)
+    t62 = sk_ws23[:64].reshape((4, 16, ))  # gradients/context_dense (4, 16)
+    t66 = sk_ws25[:16].reshape((16, ))  # gradients/context_dense (16,)
+    t70 = sk_ws26[:5120].reshape((80, 64, ))  # gradients/shared (80, 64)
+    t74 = sk_ws23[:64].reshape((64, ))  # gradients/shared (64,)
+    t78 = sk_ws23[:64].reshape((64, 1, ))  # gradients/level (64, 1)
+    t82 = sk_ws2[:1].reshape((1, ))  # gradients/level (1,)
+    t86 = sk_ws27[:192].reshape((64, 3, ))  # gradients/kind (64, 3)
+    t90 = sk_ws28[:3].reshape((3, ))  # gradients/kind (3,)
 
-    # Adam: elementwise t52 = 1 - Adam_beta_2; t50 = 1 - Adam_beta_1
+    # Adam: elementwise t51 = 1 - Adam_beta_2; t49 = 1 - Adam_beta_1
     sk_r0 = 1 - Adam_beta_2
     sk_r1 = 1 - Adam_beta_1
-    np.copyto(t52, sk_r0, casting="unsafe")
-    np.copyto(t50, sk_r1, casting="unsafe")
+    np.copyto(t51, sk_r0, casting="unsafe")
+    np.copyto(t49, sk_r1, casting="unsafe")
 
     # Adam: elementwise Adam_iterations = Adam_iterations + 1
     np.copyto(Adam_iterations, Adam_iterations + 1, casting="unsafe")
 
-    # Adam; level_loss: elementwise t54 = Adam_iterations; t55 = Adam_learning_rate*sqrt(1 - Adam_beta_2**Adam_iterations)/(1 - Adam_beta_1**Adam_iterations); level_mae_count = batch
+    # Adam; level_loss: elementwise t53 = Adam_iterations; t54 = Adam_learning_rate*sqrt(1 - Adam_beta_2**Adam_iterations)/(1 - Adam_beta_1**Adam_iterations); level_mae_count = batch
     sk_r0 = Adam_iterations
     sk_r1 = Adam_learning_rate*np.sqrt(1 - Adam_beta_2**Adam_iterations)/(1 - Adam_beta_1**Adam_iterations)
     sk_r2 = batch
-    np.copyto(t54, sk_r0, casting="unsafe")
-    np.copyto(t55, sk_r1, casting="unsafe")
+    np.copyto(t53, sk_r0, casting="unsafe")
+    np.copyto(t54, sk_r1, casting="unsafe")
     np.copyto(level_mae_count, sk_r2, casting="unsafe")
 
     # signal_dense: gemm t0 = signal @ signal_dense_kernel
@@ -245,277 +244,273 @@ def demo_train_step(batch, signal, context, level_target, kind_target, level_sam
     # context_dense: gemm t3 = context @ context_dense_kernel
     np.matmul(context, context_dense_kernel, out=t3)
 
-    # context_dense: elementwise t4 = t3 + context_dense_bias; t5 = tanh(t3 + context_dense_bias)
-    sk_t0 = t3 + context_dense_bias
-    sk_r0 = sk_t0
-    sk_r1 = np.tanh(sk_t0)
-    np.copyto(t4, sk_r0, casting="unsafe")
-    np.copyto(t5, sk_r1, casting="unsafe")
+    # context_dense: elementwise t4 = tanh(t3 + context_dense_bias)
+    np.copyto(t4, np.tanh(t3 + context_dense_bias), casting="unsafe")
 
-    # joint: concat t6 <- t2, t5
-    sk_out = t6.reshape(batch, 80)
+    # joint: concat t5 <- t2, t4
+    sk_out = t5.reshape(batch, 80)
     sk_out[:, 0:0 + 64] = t2.reshape(batch, 64)
-    sk_out[:, 64:64 + 16] = t5.reshape(batch, 16)
+    sk_out[:, 64:64 + 16] = t4.reshape(batch, 16)
 
-    # joint_dropout: random t7 <- joint_dropout_rng_state
-    np.copyto(t7.reshape(-1), _sk_random(joint_dropout_rng_state, 80*batch, "uniform", 0, "float32"))
+    # joint_dropout: random t6 <- joint_dropout_rng_state
+    np.copyto(t6.reshape(-1), _sk_random(joint_dropout_rng_state, 80*batch, "uniform", 0, "float32"))
 
-    # joint_dropout: elementwise t8 = where(t7 >= 0.1, 1.1111112*t6, 0)
-    np.copyto(t8, np.where(np.greater_equal(t7, 0.1), 1.1111111111111112*t6, np.float32(0)), casting="unsafe")
+    # joint_dropout: elementwise t7 = where(t6 >= 0.1, 1.1111112*t5, 0)
+    np.copyto(t7, np.where(np.greater_equal(t6, 0.1), 1.1111111111111112*t5, np.float32(0)), casting="unsafe")
 
-    # shared: gemm t9 = t8 @ shared_kernel
-    np.matmul(t8, shared_kernel, out=t9)
+    # shared: gemm t8 = t7 @ shared_kernel
+    np.matmul(t7, shared_kernel, out=t8)
 
-    # shared: elementwise t10 = t9 + shared_bias; t11 = where(t9 + shared_bias > 0, t9 + shared_bias, 0)
-    sk_t0 = t9 + shared_bias
+    # shared: elementwise t9 = t8 + shared_bias; t10 = where(t8 + shared_bias > 0, t8 + shared_bias, 0)
+    sk_t0 = t8 + shared_bias
     sk_r0 = sk_t0
     sk_r1 = np.where(np.greater(sk_t0, 0), sk_t0, np.float32(0))
-    np.copyto(t10, sk_r0, casting="unsafe")
-    np.copyto(t11, sk_r1, casting="unsafe")
+    np.copyto(t9, sk_r0, casting="unsafe")
+    np.copyto(t10, sk_r1, casting="unsafe")
 
-    # level: gemm t12 = t11 @ level_kernel
-    np.matmul(t11, level_kernel, out=t12)
+    # level: gemm t11 = t10 @ level_kernel
+    np.matmul(t10, level_kernel, out=t11)
 
-    # level_loss; level_mae: elementwise t13 = t12 + level_bias - level_target; t14 = (t12 + level_bias - level_target)**2; t27 = abs(t12 + level_bias - level_target)
-    sk_t0 = t12 + level_bias - level_target
+    # level_loss; level_mae: elementwise t12 = t11 + level_bias - level_target; t13 = (t11 + level_bias - level_target)**2; t26 = abs(t11 + level_bias - level_target)
+    sk_t0 = t11 + level_bias - level_target
     sk_r0 = sk_t0
     sk_r1 = sk_t0**2
     sk_r2 = abs(sk_t0)
-    np.copyto(t13, sk_r0, casting="unsafe")
-    np.copyto(t14, sk_r1, casting="unsafe")
-    np.copyto(t27, sk_r2, casting="unsafe")
+    np.copyto(t12, sk_r0, casting="unsafe")
+    np.copyto(t13, sk_r1, casting="unsafe")
+    np.copyto(t26, sk_r2, casting="unsafe")
 
-    # level_loss: elementwise t15 = t14*level_sample_weights
-    np.copyto(t15, t14.reshape((batch, ))*level_sample_weights, casting="unsafe")
+    # level_loss: elementwise t14 = t13*level_sample_weights
+    np.copyto(t14, t13.reshape((batch, ))*level_sample_weights, casting="unsafe")
 
-    # level_loss: reduce t16 <- t15
-    np.sum(t15.reshape(1, batch, 1), axis=1, out=t16.reshape(1, 1))
+    # level_loss: reduce t15 <- t14
+    np.sum(t14.reshape(1, batch, 1), axis=1, out=t15.reshape(1, 1))
 
-    # level_loss: elementwise level_loss = t16/batch
-    np.copyto(level_loss, t16/batch, casting="unsafe")
+    # level_loss: elementwise level_loss = t15/batch
+    np.copyto(level_loss, t15/batch, casting="unsafe")
 
-    # kind: gemm t18 = t11 @ kind_kernel
-    np.matmul(t11, kind_kernel, out=t18)
+    # kind: gemm t17 = t10 @ kind_kernel
+    np.matmul(t10, kind_kernel, out=t17)
 
-    # kind: elementwise t19 = t18 + kind_bias
-    np.copyto(t19, t18 + kind_bias, casting="unsafe")
+    # kind: elementwise t18 = t17 + kind_bias
+    np.copyto(t18, t17 + kind_bias, casting="unsafe")
 
-    # kind_loss: softmax t20 <- t19
-    sk_x = t19.reshape(batch, 3, 1)
+    # kind_loss: softmax t19 <- t18
+    sk_x = t18.reshape(batch, 3, 1)
     sk_shifted = sk_x - sk_x.max(axis=1, keepdims=True)
-    np.copyto(t20.reshape(sk_x.shape), sk_shifted - np.log(np.exp(sk_shifted).sum(axis=1, keepdims=True)))
+    np.copyto(t19.reshape(sk_x.shape), sk_shifted - np.log(np.exp(sk_shifted).sum(axis=1, keepdims=True)))
 
-    # kind_loss: elementwise t21 = kind_target*t20
-    np.copyto(t21, kind_target*t20, casting="unsafe")
+    # kind_loss: elementwise t20 = kind_target*t19
+    np.copyto(t20, kind_target*t19, casting="unsafe")
 
-    # kind_loss: reduce t22 <- t21
-    np.sum(t21.reshape(batch, 3, 1), axis=1, out=t22.reshape(batch, 1))
+    # kind_loss: reduce t21 <- t20
+    np.sum(t20.reshape(batch, 3, 1), axis=1, out=t21.reshape(batch, 1))
 
-    # kind_loss: elementwise t23 = -t22*kind_sample_weights
-    np.copyto(t23, -t22*kind_sample_weights, casting="unsafe")
+    # kind_loss: elementwise t22 = -t21*kind_sample_weights
+    np.copyto(t22, -t21*kind_sample_weights, casting="unsafe")
 
-    # kind_loss: reduce t24 <- t23
-    np.sum(t23.reshape(1, batch, 1), axis=1, out=t24.reshape(1, 1))
+    # kind_loss: reduce t23 <- t22
+    np.sum(t22.reshape(1, batch, 1), axis=1, out=t23.reshape(1, 1))
 
-    # kind_loss; loss: elementwise kind_loss = t24/batch; loss = level_loss + 0.5*t24/batch
-    sk_t0 = t24/batch
+    # kind_loss; loss: elementwise kind_loss = t23/batch; loss = level_loss + 0.5*t23/batch
+    sk_t0 = t23/batch
     sk_r0 = sk_t0
     sk_r1 = 0.5*sk_t0 + level_loss
     np.copyto(kind_loss, sk_r0, casting="unsafe")
     np.copyto(loss, sk_r1, casting="unsafe")
 
-    # level_mae: reduce level_mae_total <- t27
-    np.sum(t27.reshape((batch, )).reshape(1, batch, 1), axis=1, out=level_mae_total.reshape(1, 1))
+    # level_mae: reduce level_mae_total <- t26
+    np.sum(t26.reshape((batch, )).reshape(1, batch, 1), axis=1, out=level_mae_total.reshape(1, 1))
 
-    # kind_accuracy: argmax t30 <- kind_target
-    np.argmax(kind_target.reshape(batch, 3, 1), axis=1, out=t30.reshape(batch, 1))
+    # kind_accuracy: argmax t29 <- kind_target
+    np.argmax(kind_target.reshape(batch, 3, 1), axis=1, out=t29.reshape(batch, 1))
 
-    # kind: softmax t31 <- t19
-    sk_x = t19.reshape(batch, 3, 1)
+    # kind: softmax t30 <- t18
+    sk_x = t18.reshape(batch, 3, 1)
     sk_shifted = sk_x - sk_x.max(axis=1, keepdims=True)
     sk_e = np.exp(sk_shifted)
-    np.copyto(t31.reshape(sk_x.shape), sk_e / sk_e.sum(axis=1, keepdims=True))
+    np.copyto(t30.reshape(sk_x.shape), sk_e / sk_e.sum(axis=1, keepdims=True))
 
-    # kind_accuracy: argmax t32 <- t31
-    np.argmax(t31.reshape(batch, 3, 1), axis=1, out=t32.reshape(batch, 1))
+    # kind_accuracy: argmax t31 <- t30
+    np.argmax(t30.reshape(batch, 3, 1), axis=1, out=t31.reshape(batch, 1))
 
-    # kind_accuracy; gradients/kind_loss; gradients/level_loss: elementwise t33 = where(t30 == t32, 1, 0); t36 = -0.5*kind_sample_weights/batch; t41 = level_sample_weights/batch
+    # kind_accuracy; gradients/kind_loss; gradients/level_loss: elementwise t32 = where(t29 == t31, 1, 0); t35 = -0.5*kind_sample_weights/batch; t40 = level_sample_weights/batch
     sk_t0 = batch**(-1.0)
-    sk_r0 = np.where(np.equal(t30, t32), np.float32(1), np.float32(0))
+    sk_r0 = np.where(np.equal(t29, t31), np.float32(1), np.float32(0))
     sk_r1 = -0.5*sk_t0*kind_sample_weights
     sk_r2 = sk_t0*level_sample_weights
-    np.copyto(t33, sk_r0, casting="unsafe")
-    np.copyto(t36, sk_r1, casting="unsafe")
-    np.copyto(t41, sk_r2, casting="unsafe")
+    np.copyto(t32, sk_r0, casting="unsafe")
+    np.copyto(t35, sk_r1, casting="unsafe")
+    np.copyto(t40, sk_r2, casting="unsafe")
 
-    # kind_accuracy: reduce kind_accuracy_total <- t33
-    np.sum(t33.reshape(1, batch, 1), axis=1, out=kind_accuracy_total.reshape(1, 1))
+    # kind_accuracy: reduce kind_accuracy_total <- t32
+    np.sum(t32.reshape(1, batch, 1), axis=1, out=kind_accuracy_total.reshape(1, 1))
 
-    # gradients/kind_loss: elementwise t37 = kind_target*t36
-    np.copyto(t37, kind_target*t36.reshape((batch, 1, )), casting="unsafe")
+    # gradients/kind_loss: elementwise t36 = kind_target*t35
+    np.copyto(t36, kind_target*t35.reshape((batch, 1, )), casting="unsafe")
 
-    # gradients/kind_loss: reduce t38 <- t37
-    np.sum(t37.reshape(batch, 3, 1), axis=1, out=t38.reshape(batch, 1))
+    # gradients/kind_loss: reduce t37 <- t36
+    np.sum(t36.reshape(batch, 3, 1), axis=1, out=t37.reshape(batch, 1))
 
-    # gradients/kind_loss: elementwise t39 = t37 - t38*exp(t20)
-    np.copyto(t39, t37 - t38*np.exp(t20), casting="unsafe")
+    # gradients/kind_loss: elementwise t38 = t36 - t37*exp(t19)
+    np.copyto(t38, t36 - t37*np.exp(t19), casting="unsafe")
 
-    # gradients/kind: gemm t40 = t39 @ kind_kernel.T
-    np.matmul(t39, np.swapaxes(kind_kernel, -1, -2), out=t40)
+    # gradients/kind: gemm t39 = t38 @ kind_kernel.T
+    np.matmul(t38, np.swapaxes(kind_kernel, -1, -2), out=t39)
 
-    # gradients/level_loss: elementwise t42 = 2*t13*t41
-    np.copyto(t42, 2*t13*t41.reshape((batch, 1, )), casting="unsafe")
+    # gradients/level_loss: elementwise t41 = 2*t12*t40
+    np.copyto(t41, 2*t12*t40.reshape((batch, 1, )), casting="unsafe")
 
-    # gradients/level: gemm t43 = t42 @ level_kernel.T
-    np.matmul(t42, np.swapaxes(level_kernel, -1, -2), out=t43)
+    # gradients/level: gemm t42 = t41 @ level_kernel.T
+    np.matmul(t41, np.swapaxes(level_kernel, -1, -2), out=t42)
 
-    # gradients/shared: elementwise t44 = (t40 + t43)*where(t10 > 0, 1, 0)
-    np.copyto(t44, (t40 + t43)*np.where(np.greater(t10, 0), np.float32(1), np.float32(0)), casting="unsafe")
+    # gradients/shared: elementwise t43 = (t39 + t42)*where(t9 > 0, 1, 0)
+    np.copyto(t43, (t39 + t42)*np.where(np.greater(t9, 0), np.float32(1), np.float32(0)), casting="unsafe")
 
-    # gradients/shared: gemm t45 = t44 @ shared_kernel.T
-    np.matmul(t44, np.swapaxes(shared_kernel, -1, -2), out=t45)
+    # gradients/shared: gemm t44 = t43 @ shared_kernel.T
+    np.matmul(t43, np.swapaxes(shared_kernel, -1, -2), out=t44)
 
-    # gradients/joint_dropout: elementwise t46 = t45*where(t7 >= 0.1, 1.1111112, 0)
-    np.copyto(t46, t45*np.where(np.greater_equal(t7, 0.1), np.float32(1.1111111111111112), np.float32(0)), casting="unsafe")
+    # gradients/joint_dropout: elementwise t45 = t44*where(t6 >= 0.1, 1.1111112, 0)
+    np.copyto(t45, t44*np.where(np.greater_equal(t6, 0.1), np.float32(1.1111111111111112), np.float32(0)), casting="unsafe")
 
-    # gradients/joint: slice t47 <- t46
-    np.copyto(t47.reshape(-1), t46.reshape((batch, 80, ))[0:None:1, 0:64:1].reshape(-1))
+    # gradients/joint: slice t46 <- t45
+    np.copyto(t46.reshape(-1), t45.reshape((batch, 80, ))[0:None:1, 0:64:1].reshape(-1))
 
-    # gradients/signal_dense: elementwise t48 = t47*where(t1 > 0, 1, 0)
-    np.copyto(t48, t47*np.where(np.greater(t1, 0), np.float32(1), np.float32(0)), casting="unsafe")
+    # gradients/signal_dense: elementwise t47 = t46*where(t1 > 0, 1, 0)
+    np.copyto(t47, t46*np.where(np.greater(t1, 0), np.float32(1), np.float32(0)), casting="unsafe")
 
-    # gradients/signal_dense: gemm t49 = signal.T @ t48
-    np.matmul(np.swapaxes(signal, -1, -2), t48, out=t49)
+    # gradients/signal_dense: gemm t48 = signal.T @ t47
+    np.matmul(np.swapaxes(signal, -1, -2), t47, out=t48)
 
-    # Adam/signal_dense/kernel: elementwise signal_dense_kernel_m = signal_dense_kernel_m + t50*(-signal_dense_kernel_m + t49); signal_dense_kernel_v = signal_dense_kernel_v + t52*(t49**2 - signal_dense_kernel_v); signal_dense_kernel = signal_dense_kernel - t55*(signal_dense_kernel_m + t50*(-signal_dense_kernel_m + t49))/(sqrt(signal_dense_kernel_v + t52*(t49**2 - signal_dense_kernel_v)) + 1e-07)
-    sk_t0 = signal_dense_kernel_m + t50*(-signal_dense_kernel_m + t49)
-    sk_t1 = signal_dense_kernel_v + t52*(t49**2 - signal_dense_kernel_v)
+    # Adam/signal_dense/kernel: elementwise signal_dense_kernel_m = signal_dense_kernel_m + t49*(-signal_dense_kernel_m + t48); signal_dense_kernel_v = signal_dense_kernel_v + t51*(t48**2 - signal_dense_kernel_v); signal_dense_kernel = signal_dense_kernel - t54*(signal_dense_kernel_m + t49*(-signal_dense_kernel_m + t48))/(sqrt(signal_dense_kernel_v + t51*(t48**2 - signal_dense_kernel_v)) + 1e-07)
+    sk_t0 = signal_dense_kernel_m + t49*(-signal_dense_kernel_m + t48)
+    sk_t1 = signal_dense_kernel_v + t51*(t48**2 - signal_dense_kernel_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = -sk_t0*t55/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + signal_dense_kernel
+    sk_r2 = -sk_t0*t54/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + signal_dense_kernel
     np.copyto(signal_dense_kernel_m, sk_r0, casting="unsafe")
     np.copyto(signal_dense_kernel_v, sk_r1, casting="unsafe")
     np.copyto(signal_dense_kernel, sk_r2, casting="unsafe")
 
-    # gradients/signal_dense: reduce t57 <- t48
-    np.sum(t48.reshape(1, batch, 64), axis=1, out=t57.reshape(1, 64))
+    # gradients/signal_dense: reduce t56 <- t47
+    np.sum(t47.reshape(1, batch, 64), axis=1, out=t56.reshape(1, 64))
 
-    # Adam/signal_dense/bias: elementwise signal_dense_bias_m = signal_dense_bias_m + t50*(-signal_dense_bias_m + t57); signal_dense_bias_v = signal_dense_bias_v + t52*(t57**2 - signal_dense_bias_v); signal_dense_bias = signal_dense_bias - t55*(signal_dense_bias_m + t50*(-signal_dense_bias_m + t57))/(sqrt(signal_dense_bias_v + t52*(t57**2 - signal_dense_bias_v)) + 1e-07)
-    sk_t0 = signal_dense_bias_m + t50*(-signal_dense_bias_m + t57)
-    sk_t1 = signal_dense_bias_v + t52*(t57**2 - signal_dense_bias_v)
+    # Adam/signal_dense/bias: elementwise signal_dense_bias_m = signal_dense_bias_m + t49*(-signal_dense_bias_m + t56); signal_dense_bias_v = signal_dense_bias_v + t51*(t56**2 - signal_dense_bias_v); signal_dense_bias = signal_dense_bias - t54*(signal_dense_bias_m + t49*(-signal_dense_bias_m + t56))/(sqrt(signal_dense_bias_v + t51*(t56**2 - signal_dense_bias_v)) + 1e-07)
+    sk_t0 = signal_dense_bias_m + t49*(-signal_dense_bias_m + t56)
+    sk_t1 = signal_dense_bias_v + t51*(t56**2 - signal_dense_bias_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = -sk_t0*t55/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + signal_dense_bias
+    sk_r2 = -sk_t0*t54/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + signal_dense_bias
     np.copyto(signal_dense_bias_m, sk_r0, casting="unsafe")
     np.copyto(signal_dense_bias_v, sk_r1, casting="unsafe")
     np.copyto(signal_dense_bias, sk_r2, casting="unsafe")
 
-    # gradients/joint: slice t61 <- t46
-    np.copyto(t61.reshape(-1), t46.reshape((batch, 80, ))[0:None:1, 64:80:1].reshape(-1))
+    # gradients/joint: slice t60 <- t45
+    np.copyto(t60.reshape(-1), t45.reshape((batch, 80, ))[0:None:1, 64:80:1].reshape(-1))
 
-    # gradients/context_dense: elementwise t62 = t61*(1 - tanh(t4)**2)
-    np.copyto(t62, t61*(1 - np.tanh(t4)**2), casting="unsafe")
+    # gradients/context_dense: elementwise t61 = t60*(1 - t4**2)
+    np.copyto(t61, t60*(1 - t4**2), casting="unsafe")
 
-    # gradients/context_dense: gemm t63 = context.T @ t62
-    np.matmul(np.swapaxes(context, -1, -2), t62, out=t63)
+    # gradients/context_dense: gemm t62 = context.T @ t61
+    np.matmul(np.swapaxes(context, -1, -2), t61, out=t62)
 
-    # Adam/context_dense/kernel: elementwise context_dense_kernel_m = context_dense_kernel_m + t50*(-context_dense_kernel_m + t63); context_dense_kernel_v = context_dense_kernel_v + t52*(t63**2 - context_dense_kernel_v); context_dense_kernel = context_dense_kernel - t55*(context_dense_kernel_m + t50*(-context_dense_kernel_m + t63))/(sqrt(context_dense_kernel_v + t52*(t63**2 - context_dense_kernel_v)) + 1e-07)
-    sk_t0 = context_dense_kernel_m + t50*(-context_dense_kernel_m + t63)
-    sk_t1 = context_dense_kernel_v + t52*(t63**2 - context_dense_kernel_v)
+    # Adam/context_dense/kernel: elementwise context_dense_kernel_m = context_dense_kernel_m + t49*(-context_dense_kernel_m + t62); context_dense_kernel_v = context_dense_kernel_v + t51*(t62**2 - context_dense_kernel_v); context_dense_kernel = context_dense_kernel - t54*(context_dense_kernel_m + t49*(-context_dense_kernel_m + t62))/(sqrt(context_dense_kernel_v + t51*(t62**2 - context_dense_kernel_v)) + 1e-07)
+    sk_t0 = context_dense_kernel_m + t49*(-context_dense_kernel_m + t62)
+    sk_t1 = context_dense_kernel_v + t51*(t62**2 - context_dense_kernel_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = -sk_t0*t55/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + context_dense_kernel
+    sk_r2 = -sk_t0*t54/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + context_dense_kernel
     np.copyto(context_dense_kernel_m, sk_r0, casting="unsafe")
     np.copyto(context_dense_kernel_v, sk_r1, casting="unsafe")
     np.copyto(context_dense_kernel, sk_r2, casting="unsafe")
 
-    # gradients/context_dense: reduce t67 <- t62
-    np.sum(t62.reshape(1, batch, 16), axis=1, out=t67.reshape(1, 16))
+    # gradients/context_dense: reduce t66 <- t61
+    np.sum(t61.reshape(1, batch, 16), axis=1, out=t66.reshape(1, 16))
 
-    # Adam/context_dense/bias: elementwise context_dense_bias_m = context_dense_bias_m + t50*(-context_dense_bias_m + t67); context_dense_bias_v = context_dense_bias_v + t52*(t67**2 - context_dense_bias_v); context_dense_bias = context_dense_bias - t55*(context_dense_bias_m + t50*(-context_dense_bias_m + t67))/(sqrt(context_dense_bias_v + t52*(t67**2 - context_dense_bias_v)) + 1e-07)
-    sk_t0 = context_dense_bias_m + t50*(-context_dense_bias_m + t67)
-    sk_t1 = context_dense_bias_v + t52*(t67**2 - context_dense_bias_v)
+    # Adam/context_dense/bias: elementwise context_dense_bias_m = context_dense_bias_m + t49*(-context_dense_bias_m + t66); context_dense_bias_v = context_dense_bias_v + t51*(t66**2 - context_dense_bias_v); context_dense_bias = context_dense_bias - t54*(context_dense_bias_m + t49*(-context_dense_bias_m + t66))/(sqrt(context_dense_bias_v + t51*(t66**2 - context_dense_bias_v)) + 1e-07)
+    sk_t0 = context_dense_bias_m + t49*(-context_dense_bias_m + t66)
+    sk_t1 = context_dense_bias_v + t51*(t66**2 - context_dense_bias_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = -sk_t0*t55/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + context_dense_bias
+    sk_r2 = -sk_t0*t54/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + context_dense_bias
     np.copyto(context_dense_bias_m, sk_r0, casting="unsafe")
     np.copyto(context_dense_bias_v, sk_r1, casting="unsafe")
     np.copyto(context_dense_bias, sk_r2, casting="unsafe")
 
-    # gradients/shared: gemm t71 = t8.T @ t44
-    np.matmul(np.swapaxes(t8, -1, -2), t44, out=t71)
+    # gradients/shared: gemm t70 = t7.T @ t43
+    np.matmul(np.swapaxes(t7, -1, -2), t43, out=t70)
 
-    # Adam/shared/kernel: elementwise shared_kernel_m = shared_kernel_m + t50*(-shared_kernel_m + t71); shared_kernel_v = shared_kernel_v + t52*(t71**2 - shared_kernel_v); shared_kernel = shared_kernel - t55*(shared_kernel_m + t50*(-shared_kernel_m + t71))/(sqrt(shared_kernel_v + t52*(t71**2 - shared_kernel_v)) + 1e-07)
-    sk_t0 = shared_kernel_m + t50*(-shared_kernel_m + t71)
-    sk_t1 = shared_kernel_v + t52*(t71**2 - shared_kernel_v)
+    # Adam/shared/kernel: elementwise shared_kernel_m = shared_kernel_m + t49*(-shared_kernel_m + t70); shared_kernel_v = shared_kernel_v + t51*(t70**2 - shared_kernel_v); shared_kernel = shared_kernel - t54*(shared_kernel_m + t49*(-shared_kernel_m + t70))/(sqrt(shared_kernel_v + t51*(t70**2 - shared_kernel_v)) + 1e-07)
+    sk_t0 = shared_kernel_m + t49*(-shared_kernel_m + t70)
+    sk_t1 = shared_kernel_v + t51*(t70**2 - shared_kernel_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = -sk_t0*t55/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + shared_kernel
+    sk_r2 = -sk_t0*t54/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + shared_kernel
     np.copyto(shared_kernel_m, sk_r0, casting="unsafe")
     np.copyto(shared_kernel_v, sk_r1, casting="unsafe")
     np.copyto(shared_kernel, sk_r2, casting="unsafe")
 
-    # gradients/shared: reduce t75 <- t44
-    np.sum(t44.reshape(1, batch, 64), axis=1, out=t75.reshape(1, 64))
+    # gradients/shared: reduce t74 <- t43
+    np.sum(t43.reshape(1, batch, 64), axis=1, out=t74.reshape(1, 64))
 
-    # Adam/shared/bias: elementwise shared_bias_m = shared_bias_m + t50*(-shared_bias_m + t75); shared_bias_v = shared_bias_v + t52*(t75**2 - shared_bias_v); shared_bias = shared_bias - t55*(shared_bias_m + t50*(-shared_bias_m + t75))/(sqrt(shared_bias_v + t52*(t75**2 - shared_bias_v)) + 1e-07)
-    sk_t0 = shared_bias_m + t50*(-shared_bias_m + t75)
-    sk_t1 = shared_bias_v + t52*(t75**2 - shared_bias_v)
+    # Adam/shared/bias: elementwise shared_bias_m = shared_bias_m + t49*(-shared_bias_m + t74); shared_bias_v = shared_bias_v + t51*(t74**2 - shared_bias_v); shared_bias = shared_bias - t54*(shared_bias_m + t49*(-shared_bias_m + t74))/(sqrt(shared_bias_v + t51*(t74**2 - shared_bias_v)) + 1e-07)
+    sk_t0 = shared_bias_m + t49*(-shared_bias_m + t74)
+    sk_t1 = shared_bias_v + t51*(t74**2 - shared_bias_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = -sk_t0*t55/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + shared_bias
+    sk_r2 = -sk_t0*t54/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + shared_bias
     np.copyto(shared_bias_m, sk_r0, casting="unsafe")
     np.copyto(shared_bias_v, sk_r1, casting="unsafe")
     np.copyto(shared_bias, sk_r2, casting="unsafe")
 
-    # gradients/level: gemm t79 = t11.T @ t42
-    np.matmul(np.swapaxes(t11, -1, -2), t42, out=t79)
+    # gradients/level: gemm t78 = t10.T @ t41
+    np.matmul(np.swapaxes(t10, -1, -2), t41, out=t78)
 
-    # Adam/level/kernel: elementwise level_kernel_m = level_kernel_m + t50*(-level_kernel_m + t79); level_kernel_v = level_kernel_v + t52*(t79**2 - level_kernel_v); level_kernel = level_kernel - t55*(level_kernel_m + t50*(-level_kernel_m + t79))/(sqrt(level_kernel_v + t52*(t79**2 - level_kernel_v)) + 1e-07)
-    sk_t0 = level_kernel_m + t50*(-level_kernel_m + t79)
-    sk_t1 = level_kernel_v + t52*(t79**2 - level_kernel_v)
+    # Adam/level/kernel: elementwise level_kernel_m = level_kernel_m + t49*(-level_kernel_m + t78); level_kernel_v = level_kernel_v + t51*(t78**2 - level_kernel_v); level_kernel = level_kernel - t54*(level_kernel_m + t49*(-level_kernel_m + t78))/(sqrt(level_kernel_v + t51*(t78**2 - level_kernel_v)) + 1e-07)
+    sk_t0 = level_kernel_m + t49*(-level_kernel_m + t78)
+    sk_t1 = level_kernel_v + t51*(t78**2 - level_kernel_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = -sk_t0*t55/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + level_kernel
+    sk_r2 = -sk_t0*t54/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + level_kernel
     np.copyto(level_kernel_m, sk_r0, casting="unsafe")
     np.copyto(level_kernel_v, sk_r1, casting="unsafe")
     np.copyto(level_kernel, sk_r2, casting="unsafe")
 
-    # gradients/level: reduce t83 <- t42
-    np.sum(t42.reshape(1, batch, 1), axis=1, out=t83.reshape(1, 1))
+    # gradients/level: reduce t82 <- t41
+    np.sum(t41.reshape(1, batch, 1), axis=1, out=t82.reshape(1, 1))
 
-    # Adam/level/bias: elementwise level_bias_v = level_bias_v + t52*(-level_bias_v + t83**2); level_bias_m = level_bias_m + t50*(t83 - level_bias_m); level_bias = level_bias - t55*(level_bias_m + t50*(t83 - level_bias_m))/(sqrt(level_bias_v + t52*(-level_bias_v + t83**2)) + 1e-07)
-    sk_t0 = level_bias_v + t52*(-level_bias_v + t83**2)
-    sk_t1 = level_bias_m + t50*(t83 - level_bias_m)
+    # Adam/level/bias: elementwise level_bias_v = level_bias_v + t51*(-level_bias_v + t82**2); level_bias_m = level_bias_m + t49*(t82 - level_bias_m); level_bias = level_bias - t54*(level_bias_m + t49*(t82 - level_bias_m))/(sqrt(level_bias_v + t51*(-level_bias_v + t82**2)) + 1e-07)
+    sk_t0 = level_bias_v + t51*(-level_bias_v + t82**2)
+    sk_t1 = level_bias_m + t49*(t82 - level_bias_m)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = -sk_t1*t55/(np.sqrt(sk_t0) + 1.0000000116860974e-07) + level_bias
+    sk_r2 = -sk_t1*t54/(np.sqrt(sk_t0) + 1.0000000116860974e-07) + level_bias
     np.copyto(level_bias_v, sk_r0, casting="unsafe")
     np.copyto(level_bias_m, sk_r1, casting="unsafe")
     np.copyto(level_bias, sk_r2, casting="unsafe")
 
-    # gradients/kind: gemm t87 = t11.T @ t39
-    np.matmul(np.swapaxes(t11, -1, -2), t39, out=t87)
+    # gradients/kind: gemm t86 = t10.T @ t38
+    np.matmul(np.swapaxes(t10, -1, -2), t38, out=t86)
 
-    # Adam/kind/kernel: elementwise kind_kernel_m = kind_kernel_m + t50*(-kind_kernel_m + t87); kind_kernel_v = kind_kernel_v + t52*(t87**2 - kind_kernel_v); kind_kernel = kind_kernel - t55*(kind_kernel_m + t50*(-kind_kernel_m + t87))/(sqrt(kind_kernel_v + t52*(t87**2 - kind_kernel_v)) + 1e-07)
-    sk_t0 = kind_kernel_m + t50*(-kind_kernel_m + t87)
-    sk_t1 = kind_kernel_v + t52*(t87**2 - kind_kernel_v)
+    # Adam/kind/kernel: elementwise kind_kernel_m = kind_kernel_m + t49*(-kind_kernel_m + t86); kind_kernel_v = kind_kernel_v + t51*(t86**2 - kind_kernel_v); kind_kernel = kind_kernel - t54*(kind_kernel_m + t49*(-kind_kernel_m + t86))/(sqrt(kind_kernel_v + t51*(t86**2 - kind_kernel_v)) + 1e-07)
+    sk_t0 = kind_kernel_m + t49*(-kind_kernel_m + t86)
+    sk_t1 = kind_kernel_v + t51*(t86**2 - kind_kernel_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = -sk_t0*t55/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + kind_kernel
+    sk_r2 = -sk_t0*t54/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + kind_kernel
     np.copyto(kind_kernel_m, sk_r0, casting="unsafe")
     np.copyto(kind_kernel_v, sk_r1, casting="unsafe")
     np.copyto(kind_kernel, sk_r2, casting="unsafe")
 
-    # gradients/kind: reduce t91 <- t39
-    np.sum(t39.reshape(1, batch, 3), axis=1, out=t91.reshape(1, 3))
+    # gradients/kind: reduce t90 <- t38
+    np.sum(t38.reshape(1, batch, 3), axis=1, out=t90.reshape(1, 3))
 
-    # Adam/kind/bias: elementwise kind_bias_m = kind_bias_m + t50*(-kind_bias_m + t91); kind_bias_v = kind_bias_v + t52*(t91**2 - kind_bias_v); kind_bias = kind_bias - t55*(kind_bias_m + t50*(-kind_bias_m + t91))/(sqrt(kind_bias_v + t52*(t91**2 - kind_bias_v)) + 1e-07)
-    sk_t0 = kind_bias_m + t50*(-kind_bias_m + t91)
-    sk_t1 = kind_bias_v + t52*(t91**2 - kind_bias_v)
+    # Adam/kind/bias: elementwise kind_bias_m = kind_bias_m + t49*(-kind_bias_m + t90); kind_bias_v = kind_bias_v + t51*(t90**2 - kind_bias_v); kind_bias = kind_bias - t54*(kind_bias_m + t49*(-kind_bias_m + t90))/(sqrt(kind_bias_v + t51*(t90**2 - kind_bias_v)) + 1e-07)
+    sk_t0 = kind_bias_m + t49*(-kind_bias_m + t90)
+    sk_t1 = kind_bias_v + t51*(t90**2 - kind_bias_v)
     sk_r0 = sk_t0
     sk_r1 = sk_t1
-    sk_r2 = -sk_t0*t55/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + kind_bias
+    sk_r2 = -sk_t0*t54/(np.sqrt(sk_t1) + 1.0000000116860974e-07) + kind_bias
     np.copyto(kind_bias_m, sk_r0, casting="unsafe")
     np.copyto(kind_bias_v, sk_r1, casting="unsafe")
     np.copyto(kind_bias, sk_r2, casting="unsafe")

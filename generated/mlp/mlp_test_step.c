@@ -73,6 +73,15 @@
 
 /* n rounded up to a multiple of 64: workspace regions start on cache lines. */
 #define SK_ROUND64(n) ((((n) + 63) / 64) * 64)
+/* Before an elementwise loop: its iterations are independent (no buffer it writes is read at
+   another index), so the compiler may vectorise it without checking the pointers for overlap. */
+#if defined(__clang__)
+#define SK_IVDEP _Pragma("clang loop vectorize(assume_safety)")
+#elif defined(__GNUC__)
+#define SK_IVDEP _Pragma("GCC ivdep")
+#else
+#define SK_IVDEP
+#endif
 
 /* Sum of x[0..n) in NumPy's pairwise order (8 running sums per block of up to 128 values,
    blocks combined as a binary tree), so sums round like numpy.sum and vectorise. */
@@ -242,6 +251,7 @@ int mlp_test_step(const mlp_test_step_args *args, void *workspace)
 
     /* hidden_1: elementwise[batch,512] t1 = t0 + hidden_1_bias > 0 ? t0 + hidden_1_bias : 0 */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
+        SK_IVDEP
         for (int64_t sk_i1 = 0; sk_i1 < 512; ++sk_i1) {
             const float sk_x0 = t0[512*sk_i0 + sk_i1];
             const float sk_x1 = hidden_1_bias[sk_i1];
@@ -255,6 +265,7 @@ int mlp_test_step(const mlp_test_step_args *args, void *workspace)
 
     /* hidden_2: elementwise[batch,512] t3 = t2 + hidden_2_bias > 0 ? t2 + hidden_2_bias : 0 */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
+        SK_IVDEP
         for (int64_t sk_i1 = 0; sk_i1 < 512; ++sk_i1) {
             const float sk_x0 = t2[512*sk_i0 + sk_i1];
             const float sk_x1 = hidden_2_bias[sk_i1];
@@ -268,6 +279,7 @@ int mlp_test_step(const mlp_test_step_args *args, void *workspace)
 
     /* digits: elementwise[batch,10] t5 = t4 + digits_bias */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
+        SK_IVDEP
         for (int64_t sk_i1 = 0; sk_i1 < 10; ++sk_i1) {
             const float sk_x0 = t4[10*sk_i0 + sk_i1];
             const float sk_x1 = digits_bias[sk_i1];
@@ -296,6 +308,7 @@ int mlp_test_step(const mlp_test_step_args *args, void *workspace)
     }
 
     /* digits_loss: elementwise[batch,10] t7 = digits_target*t6 */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < 10*batch; ++sk_i0) {
         const float sk_x0 = digits_target[sk_i0];
         const float sk_x1 = t6[sk_i0];
@@ -308,6 +321,7 @@ int mlp_test_step(const mlp_test_step_args *args, void *workspace)
     }
 
     /* digits_loss: elementwise[batch] t9 = -t8*digits_sample_weights */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         const float sk_x0 = t8[sk_i0];
         const float sk_x1 = digits_sample_weights[sk_i0];
@@ -374,6 +388,7 @@ int mlp_test_step(const mlp_test_step_args *args, void *workspace)
     }
 
     /* accuracy: elementwise[batch] t15 = t12 == t14 ? 1 : 0 */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         const float sk_x0 = (float)t12[sk_i0];
         const float sk_x1 = (float)t14[sk_i0];

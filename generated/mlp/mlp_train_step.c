@@ -105,6 +105,15 @@
 
 /* n rounded up to a multiple of 64: workspace regions start on cache lines. */
 #define SK_ROUND64(n) ((((n) + 63) / 64) * 64)
+/* Before an elementwise loop: its iterations are independent (no buffer it writes is read at
+   another index), so the compiler may vectorise it without checking the pointers for overlap. */
+#if defined(__clang__)
+#define SK_IVDEP _Pragma("clang loop vectorize(assume_safety)")
+#elif defined(__GNUC__)
+#define SK_IVDEP _Pragma("GCC ivdep")
+#else
+#define SK_IVDEP
+#endif
 
 /* Sum of x[0..n) in NumPy's pairwise order (8 running sums per block of up to 128 values,
    blocks combined as a binary tree), so sums round like numpy.sum and vectorise. */
@@ -346,6 +355,7 @@ int mlp_train_step(const mlp_train_step_args *args, void *workspace)
 
     /* hidden_1: elementwise[batch,512] t1 = t0 + hidden_1_bias; t2 = t0 + hidden_1_bias > 0 ? t0 + hidden_1_bias : 0 */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
+        SK_IVDEP
         for (int64_t sk_i1 = 0; sk_i1 < 512; ++sk_i1) {
             const float sk_x0 = t0[512*sk_i0 + sk_i1];
             const float sk_x1 = hidden_1_bias[sk_i1];
@@ -360,6 +370,7 @@ int mlp_train_step(const mlp_train_step_args *args, void *workspace)
 
     /* hidden_2: elementwise[batch,512] t4 = t3 + hidden_2_bias; t5 = t3 + hidden_2_bias > 0 ? t3 + hidden_2_bias : 0 */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
+        SK_IVDEP
         for (int64_t sk_i1 = 0; sk_i1 < 512; ++sk_i1) {
             const float sk_x0 = t3[512*sk_i0 + sk_i1];
             const float sk_x1 = hidden_2_bias[sk_i1];
@@ -374,6 +385,7 @@ int mlp_train_step(const mlp_train_step_args *args, void *workspace)
 
     /* digits: elementwise[batch,10] t7 = t6 + digits_bias */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
+        SK_IVDEP
         for (int64_t sk_i1 = 0; sk_i1 < 10; ++sk_i1) {
             const float sk_x0 = t6[10*sk_i0 + sk_i1];
             const float sk_x1 = digits_bias[sk_i1];
@@ -402,6 +414,7 @@ int mlp_train_step(const mlp_train_step_args *args, void *workspace)
     }
 
     /* digits_loss: elementwise[batch,10] t9 = digits_target*t8 */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < 10*batch; ++sk_i0) {
         const float sk_x0 = digits_target[sk_i0];
         const float sk_x1 = t8[sk_i0];
@@ -414,6 +427,7 @@ int mlp_train_step(const mlp_train_step_args *args, void *workspace)
     }
 
     /* digits_loss: elementwise[batch] t11 = -t10*digits_sample_weights */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         const float sk_x0 = t10[sk_i0];
         const float sk_x1 = digits_sample_weights[sk_i0];
@@ -480,6 +494,7 @@ int mlp_train_step(const mlp_train_step_args *args, void *workspace)
     }
 
     /* accuracy; gradients/digits_loss: elementwise[batch] t17 = t14 == t16 ? 1 : 0; t21 = -digits_sample_weights/batch */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         const float sk_x0 = (float)t14[sk_i0];
         const float sk_x1 = (float)t16[sk_i0];
@@ -494,6 +509,7 @@ int mlp_train_step(const mlp_train_step_args *args, void *workspace)
     /* gradients/digits_loss: elementwise[batch,10] t22 = digits_target*t21 */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         const float sk_x1 = t21[sk_i0];
+        SK_IVDEP
         for (int64_t sk_i1 = 0; sk_i1 < 10; ++sk_i1) {
             const float sk_x0 = digits_target[10*sk_i0 + sk_i1];
             t22[10*sk_i0 + sk_i1] = sk_x0*sk_x1;
@@ -508,6 +524,7 @@ int mlp_train_step(const mlp_train_step_args *args, void *workspace)
     /* gradients/digits_loss: elementwise[batch,10] t24 = t22 - t23*exp(t8) */
     for (int64_t sk_i0 = 0; sk_i0 < batch; ++sk_i0) {
         const float sk_x2 = t23[sk_i0];
+        SK_IVDEP
         for (int64_t sk_i1 = 0; sk_i1 < 10; ++sk_i1) {
             const float sk_x0 = t22[10*sk_i0 + sk_i1];
             const float sk_x1 = t8[10*sk_i0 + sk_i1];
@@ -519,6 +536,7 @@ int mlp_train_step(const mlp_train_step_args *args, void *workspace)
     sk_sgemm(0, 1, batch, 512, 10, t24, 10, digits_kernel, 10, t25, 512);
 
     /* gradients/hidden_2: elementwise[batch,512] t26 = t25*(t4 > 0 ? 1 : 0) */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < 512*batch; ++sk_i0) {
         const float sk_x0 = t4[sk_i0];
         const float sk_x1 = t25[sk_i0];
@@ -529,6 +547,7 @@ int mlp_train_step(const mlp_train_step_args *args, void *workspace)
     sk_sgemm(0, 1, batch, 512, 512, t26, 512, hidden_2_kernel, 512, t27, 512);
 
     /* gradients/hidden_1: elementwise[batch,512] t28 = t27*(t1 > 0 ? 1 : 0) */
+    SK_IVDEP
     for (int64_t sk_i0 = 0; sk_i0 < 512*batch; ++sk_i0) {
         const float sk_x0 = t1[sk_i0];
         const float sk_x1 = t27[sk_i0];
@@ -543,6 +562,7 @@ int mlp_train_step(const mlp_train_step_args *args, void *workspace)
         const float sk_x2 = t30[0];
         const float sk_x4 = t32[0];
         const float sk_x6 = t35[0];
+        SK_IVDEP
         for (int64_t sk_i0 = 0; sk_i0 < 401408; ++sk_i0) {
             const float sk_x0 = hidden_1_kernel_m[sk_i0];
             const float sk_x1 = t29[sk_i0];
@@ -574,6 +594,7 @@ int mlp_train_step(const mlp_train_step_args *args, void *workspace)
         const float sk_x2 = t30[0];
         const float sk_x4 = t32[0];
         const float sk_x6 = t35[0];
+        SK_IVDEP
         for (int64_t sk_i0 = 0; sk_i0 < 512; ++sk_i0) {
             const float sk_x0 = hidden_1_bias_m[sk_i0];
             const float sk_x1 = t37[sk_i0];
@@ -595,6 +616,7 @@ int mlp_train_step(const mlp_train_step_args *args, void *workspace)
         const float sk_x2 = t30[0];
         const float sk_x4 = t32[0];
         const float sk_x6 = t35[0];
+        SK_IVDEP
         for (int64_t sk_i0 = 0; sk_i0 < 262144; ++sk_i0) {
             const float sk_x0 = hidden_2_kernel_m[sk_i0];
             const float sk_x1 = t41[sk_i0];
@@ -626,6 +648,7 @@ int mlp_train_step(const mlp_train_step_args *args, void *workspace)
         const float sk_x2 = t30[0];
         const float sk_x4 = t32[0];
         const float sk_x6 = t35[0];
+        SK_IVDEP
         for (int64_t sk_i0 = 0; sk_i0 < 512; ++sk_i0) {
             const float sk_x0 = hidden_2_bias_m[sk_i0];
             const float sk_x1 = t45[sk_i0];
@@ -647,6 +670,7 @@ int mlp_train_step(const mlp_train_step_args *args, void *workspace)
         const float sk_x2 = t30[0];
         const float sk_x4 = t32[0];
         const float sk_x6 = t35[0];
+        SK_IVDEP
         for (int64_t sk_i0 = 0; sk_i0 < 5120; ++sk_i0) {
             const float sk_x0 = digits_kernel_m[sk_i0];
             const float sk_x1 = t49[sk_i0];
@@ -678,6 +702,7 @@ int mlp_train_step(const mlp_train_step_args *args, void *workspace)
         const float sk_x2 = t30[0];
         const float sk_x4 = t32[0];
         const float sk_x6 = t35[0];
+        SK_IVDEP
         for (int64_t sk_i0 = 0; sk_i0 < 10; ++sk_i0) {
             const float sk_x0 = digits_bias_m[sk_i0];
             const float sk_x1 = t53[sk_i0];

@@ -36,6 +36,10 @@ def _elemwise(node, g):
             continue
         if d == 1:
             contribution = g
+        elif not expr.is_Symbol and d.has(expr):
+            # tanh' = 1 - tanh², sigmoid' = sigmoid (1 - sigmoid): read the value already computed
+            # instead of computing the function again.
+            contribution = B.ew(X[n] * d.xreplace({expr: X[n + 1]}), *node.inputs, g, node, dtype=x.dtype)
         else:
             contribution = B.ew(X[n] * d, *node.inputs, g, dtype=x.dtype)
         grads.append(B.unbroadcast(contribution, x.shape))

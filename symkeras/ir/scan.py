@@ -228,18 +228,42 @@ def _residuals(seq_ph, state_ph, param_ph, body_outputs, n_states):
         if any(id(x) in dependent for x in n.inputs):
             dependent.add(id(n))
     kept, seen = list(state_ph), {id(p) for p in state_ph} | {id(p) for p in seq_ph}
+
+    def keep(x):
+        """Keep ``x``, or, when it is cheap to compute again (elementwise, a slice, a reshape),
+        what it is computed from: a step stores what took a product to make, not every gate."""
+        stack = [x]
+        while stack:
+            n = stack.pop()
+            if id(n) not in dependent or id(n) in seen:
+                continue
+            seen.add(id(n))
+            if _cheap(n):
+                stack.extend(reversed(n.inputs))
+            else:
+                kept.append(n)
+
     for v in toposort([g for g in grads if g is not None]):
         if id(v) in in_forward:
             continue
         for x in v.inputs:
-            if id(x) in dependent and id(x) not in seen:
-                seen.add(id(x))
-                kept.append(x)
+            keep(x)
     for g in grads:
-        if g is not None and id(g) in dependent and id(g) not in seen:
-            seen.add(id(g))
-            kept.append(g)
+        if g is not None:
+            keep(g)
     return kept
+
+
+# What the backward step computes again rather than reading from a stored step output: moving
+# data, and arithmetic without transcendental functions (an exp costs more than a load).
+_MOVES = (O.Slice, O.Reshape, O.BroadcastTo, O.Transpose, O.Concat)
+_ARITHMETIC = {"Piecewise", "Max", "Min", "Abs", "sign", "floor", "ceiling", "Mod"}
+
+
+def _cheap(node):
+    if isinstance(node.op, O.Elemwise):
+        return all(type(f).__name__ in _ARITHMETIC for f in node.op.expr.atoms(sympy.Function))
+    return isinstance(node.op, _MOVES)
 
 
 # ----------------------------------------------------------------------------- the gradient

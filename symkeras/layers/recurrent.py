@@ -10,6 +10,8 @@ gate (``implementation=2``) is applied to the whole sequence before the loop, so
 projection of all steps stays one matrix product.
 """
 
+import inspect
+
 import numpy as np
 
 from symkeras import activations, constraints, initializers, regularizers
@@ -358,21 +360,20 @@ class StackedRNNCells(Layer):
         return [loss for cell in self.cells for loss in cell.losses]
 
     def get_config(self):
-        from symkeras import layers
+        from symkeras import layers     # the package imports this module: a cell is (de)serialised by it
         config = super().get_config()
         config["cells"] = [layers.serialize(cell) for cell in self.cells]
         return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from symkeras import layers
+        from symkeras import layers     # the package imports this module: a cell is (de)serialised by it
         config = dict(config)
         cells = [layers.deserialize(c, custom_objects=custom_objects) for c in config.pop("cells")]
         return cls(cells, **config)
 
 
 def _takes_training(cell):
-    import inspect
     return "training" in inspect.signature(cell.call).parameters
 
 
@@ -560,7 +561,7 @@ class RNN(Layer):
         return output
 
     def get_config(self):
-        from symkeras import layers
+        from symkeras import layers     # the package imports this module: a cell is (de)serialised by it
         config = super().get_config()
         config.update(return_sequences=self.return_sequences, return_state=self.return_state,
                       go_backwards=self.go_backwards, stateful=self.stateful, unroll=self.unroll,
@@ -572,7 +573,7 @@ class RNN(Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from symkeras import layers
+        from symkeras import layers     # the package imports this module: a cell is (de)serialised by it
         config = dict(config)
         cell = layers.deserialize(config.pop("cell"), custom_objects=custom_objects)
         return cls(cell, **config)

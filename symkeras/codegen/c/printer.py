@@ -60,7 +60,9 @@ class _FloatPrinter(_CPrinter):
         fs = "f" if self.ctype == "float" else ""
         super().__init__(settings={
             "type_aliases": {real: self.sympy_type},
-            "user_functions": {"sigmoid": f"sk_sigmoid{fs}", "softplus": f"sk_softplus{fs}"},
+            # float's tanh is the template's vectorisable one (see helpers.j2); double's is libm's.
+            "user_functions": {"sigmoid": f"sk_sigmoid{fs}", "softplus": f"sk_softplus{fs}",
+                               **({"tanh": "sk_tanhf"} if fs else {})},
         })
         self.math_suffix = fs
 

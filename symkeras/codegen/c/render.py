@@ -250,6 +250,7 @@ _HELPER_DEPENDENCIES = {
     "sk_rng_key": ("sk_rng_mix",), "sk_rng_bits": ("sk_rng_mix",),
     "sk_rng_uniformf": ("sk_rng_bits",), "sk_rng_uniform": ("sk_rng_bits",),
     "sk_rng_normalf": ("sk_rng_bits",), "sk_rng_normal": ("sk_rng_bits",),
+    "sk_sigmoidf": ("sk_expvf",), "sk_tanhf": ("sk_expvf",),
 }
 
 
@@ -344,8 +345,11 @@ def _expression_helpers(exprs, compute):
     """The template's helper functions the printed expressions call (see ``printer``)."""
     suffix = "f" if compute == "float32" else ""
     kinds = {type(a) for e in exprs for a in e.atoms(sympy.Function, sympy.Mod)}
-    return {name + suffix for name, kind in (("sk_sigmoid", scalar.sigmoid), ("sk_softplus", scalar.softplus),
+    used = {name + suffix for name, kind in (("sk_sigmoid", scalar.sigmoid), ("sk_softplus", scalar.softplus),
                                              ("sk_mod", sympy.Mod)) if kind in kinds}
+    if suffix and sympy.tanh in kinds:
+        used.add("sk_tanhf")
+    return used
 
 
 def _unwrap(code):
