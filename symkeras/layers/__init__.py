@@ -10,6 +10,7 @@ from symkeras.layers.convolutional import (Conv1D, Conv1DTranspose, Conv2D, Conv
                                            Deconvolution2D, Deconvolution3D, DepthwiseConv1D, DepthwiseConv2D,
                                            SeparableConv1D, SeparableConv2D, SeparableConvolution1D,
                                            SeparableConvolution2D)
+from symkeras.layers.bidirectional import Bidirectional  # noqa: F401
 from symkeras.layers.embeddings import Embedding  # noqa: F401
 from symkeras.layers.recurrent import (GRU, LSTM, RNN, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell,  # noqa: F401
                                       StackedRNNCells)

@@ -361,3 +361,63 @@ def test_bad_arguments():
         layers.LSTM(2, implementation=3)
     with pytest.raises(ValueError, match="state_size"):
         layers.RNN(layers.Dense(2))
+
+
+# ----------------------------------------------------------------------------- Bidirectional
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "ave", "mul", None])
+def test_bidirectional_merges_a_forward_and_a_backward_run(merge_mode):
+    x = layers.Input((None, F))
+    bi = layers.Bidirectional(layers.LSTM(4, return_sequences=True), merge_mode=merge_mode)
+    model = keras.Model(x, bi(x))
+    xv = _masked_batch(6, seed=8)
+    got = model.predict(xv)
+    w = bi.get_weights()
+    states = [np.zeros((3, 4))] * 2
+    forward, _, _ = run(lambda a, s: lstm_step(a, s, w[:3]), xv.astype("float64"), states)
+    backward, _, _ = run(lambda a, s: lstm_step(a, s, w[3:]), xv.astype("float64"), states, go_backwards=True)
+    backward = backward[:, ::-1]                       # back in time order
+    want = {"concat": np.concatenate([forward, backward], -1), "sum": forward + backward,
+            "ave": (forward + backward) / 2, "mul": forward * backward, None: [forward, backward]}[merge_mode]
+    for g, e in zip(got if merge_mode is None else [got], want if merge_mode is None else [want]):
+        np.testing.assert_allclose(g, e, rtol=2e-5, atol=2e-6)
+    assert bi.count_params() == 2 * 4 * (F * 4 + 16 + 4)
+    names = [v.op.storage.name for v in bi.weights]
+    assert names[0] == f"{bi.name}/{bi.forward_layer.name}/lstm_cell/kernel"
+    assert names[3] == f"{bi.name}/{bi.backward_layer.name}/lstm_cell/kernel"
+    assert bi.forward_layer.name.startswith("forward_lstm") and bi.backward_layer.name.startswith("backward_lstm")
+
+def test_bidirectional_states_masks_and_config():
+    x = layers.Input((None, F))
+    mask = K.not_equal(K.sum(K.abs(x), axis=-1), 0)
+    backward = layers.GRU(3, go_backwards=True, return_state=True)
+    bi = layers.Bidirectional(layers.GRU(3, return_state=True), backward_layer=backward)
+    out, h_forward, h_backward = bi(x, mask=mask)
+    model = keras.Model(x, [out, h_forward, h_backward])
+    xv = _masked_batch(7, seed=9)
+    got = model.predict(xv)
+    w = bi.get_weights()
+    m = np.abs(xv).sum(-1) != 0
+    _, last_f, (hf,) = run(lambda a, s: gru_step(a, s, w[:3]), xv.astype("float64"), [np.zeros((3, 3))], m)
+    _, last_b, (hb,) = run(lambda a, s: gru_step(a, s, w[3:]), xv.astype("float64"), [np.zeros((3, 3))], m, True)
+    np.testing.assert_allclose(got[0], np.concatenate([last_f, last_b], -1), rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(got[1], hf, rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(got[2], hb, rtol=2e-5, atol=2e-6)
+    again = layers.Bidirectional.from_config(bi.get_config())
+    assert again.get_config() == bi.get_config()
+    assert again.backward_layer.go_backwards
+    with pytest.raises(ValueError, match="merge mode"):
+        layers.Bidirectional(layers.LSTM(2), merge_mode="max")
+    with pytest.raises(ValueError, match="go_backwards"):
+        layers.Bidirectional(layers.LSTM(2), backward_layer=layers.LSTM(2))
+    with pytest.raises(ValueError, match="recurrent layer"):
+        layers.Bidirectional(layers.Dense(2))
+
+
+def test_bidirectional_model_trains():
+    model = keras.Sequential([layers.Bidirectional(layers.GRU(3), input_shape=(None, F)), layers.Dense(1)])
+    model.compile("adam", "mse", backend="c")
+    rs = np.random.RandomState(0)
+    x = rs.uniform(-1, 1, (32, 5, F)).astype("float32")
+    losses = model.fit(x, x.sum(axis=(1, 2))[:, None], epochs=10, batch_size=8, verbose=0).history["loss"]
+    assert losses[-1] < losses[0]
