@@ -11,6 +11,7 @@ from symkeras.layers.convolutional import (Conv1D, Conv1DTranspose, Conv2D, Conv
                                            SeparableConv1D, SeparableConv2D, SeparableConvolution1D,
                                            SeparableConvolution2D)
 from symkeras.layers.bidirectional import Bidirectional  # noqa: F401
+from symkeras.layers.convolutional_recurrent import ConvLSTM2D, ConvLSTM2DCell  # noqa: F401
 from symkeras.layers.embeddings import Embedding  # noqa: F401
 from symkeras.layers.recurrent import (GRU, LSTM, RNN, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell,  # noqa: F401
                                       StackedRNNCells)

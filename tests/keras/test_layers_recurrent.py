@@ -421,3 +421,54 @@ def test_bidirectional_model_trains():
     x = rs.uniform(-1, 1, (32, 5, F)).astype("float32")
     losses = model.fit(x, x.sum(axis=(1, 2))[:, None], epochs=10, batch_size=8, verbose=0).history["loss"]
     assert losses[-1] < losses[0]
+
+
+# ----------------------------------------------------------------------------- ConvLSTM2D
+
+def conv2d_reference(x, kernel, stride, padding):
+    """Direct loops: (batch, rows, cols, in) * (kh, kw, in, out), 'same' padding as TensorFlow pads."""
+    kh, kw = kernel.shape[:2]
+    rows, cols = x.shape[1:3]
+    if padding == "same":
+        out_r, out_c = -(-rows // stride[0]), -(-cols // stride[1])
+        pad_r = max((out_r - 1) * stride[0] + kh - rows, 0)
+        pad_c = max((out_c - 1) * stride[1] + kw - cols, 0)
+        x = np.pad(x, ((0, 0), (pad_r // 2, pad_r - pad_r // 2), (pad_c // 2, pad_c - pad_c // 2), (0, 0)))
+    else:
+        out_r, out_c = (rows - kh) // stride[0] + 1, (cols - kw) // stride[1] + 1
+    out = np.zeros((x.shape[0], out_r, out_c, kernel.shape[3]))
+    for r in range(out_r):
+        for c in range(out_c):
+            patch = x[:, r * stride[0]:r * stride[0] + kh, c * stride[1]:c * stride[1] + kw]
+            out[:, r, c] = np.tensordot(patch, kernel, axes=([1, 2, 3], [0, 1, 2]))
+    return out
+
+
+@pytest.mark.parametrize("padding, strides", [("same", (1, 1)), ("valid", (2, 1))])
+def test_conv_lstm_matches_a_time_loop_of_convolutions(padding, strides):
+    layer = layers.ConvLSTM2D(2, (3, 2), strides=strides, padding=padding, return_sequences=True,
+                              return_state=True)
+    x = layers.Input((None, 5, 4, 3))
+    model = keras.Model(x, layer(x))
+    xv = np.random.RandomState(11).uniform(-1, 1, (2, 4, 5, 4, 3)).astype("float32")
+    got = model.predict(xv)
+    kernel, recurrent, bias = (w.astype("float64") for w in layer.get_weights())
+
+    def step(v, states):
+        h, c = states
+        z = conv2d_reference(v, kernel, strides, padding) + bias + conv2d_reference(h, recurrent, (1, 1), "same")
+        i, f, g, o = np.split(z, 4, axis=-1)
+        c = hard_sigmoid(f) * c + hard_sigmoid(i) * np.tanh(g)
+        h = hard_sigmoid(o) * np.tanh(c)
+        return h, [h, c]
+    shape = (2,) + layer.cell.sides + (2,)
+    seq, _, (h, c) = run(step, xv.astype("float64"), [np.zeros(shape), np.zeros(shape)])
+    for g, want in zip(got, [seq, h, c]):
+        np.testing.assert_allclose(g, want, rtol=2e-5, atol=2e-6)
+    assert layer.count_params() == 3 * 2 * 3 * 8 + 3 * 2 * 2 * 8 + 8
+    assert layers.ConvLSTM2D.from_config(layer.get_config()).get_config() == layer.get_config()
+
+
+def test_conv_lstm_needs_channels_last():
+    with pytest.raises(ValueError, match="channels_last"):
+        layers.ConvLSTM2D(2, 3, data_format="channels_first")
