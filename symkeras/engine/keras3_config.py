@@ -136,7 +136,11 @@ _NOT_IN_KERAS3 = {
     **{f"SeparableConv{n}D": {"groups": (1,), "kernel_initializer": _ANY, "kernel_regularizer": _ANY,
                               "kernel_constraint": _ANY} for n in (1, 2)},
     **{f"SpatialDropout{n}D": {"noise_shape": (None,), "trainable": (True,)} for n in (1, 2, 3)},
+    # How dropout masks are shared among gates: Keras 3 has one way, and no time-major layers.
+    **{name: {"implementation": _ANY, "time_major": (False,)} for name in ("SimpleRNN", "GRU", "LSTM", "ConvLSTM2D")},
 }
+# Arguments holding a layer's config (a wrapper's layer, an RNN's cell).
+_NESTED_LAYERS = ("layer", "backward_layer", "cell")
 
 
 def to_keras3(config, model):
@@ -172,6 +176,9 @@ def _layer_config3(class_name, config):
             key = "batch_shape"
         elif class_name == "BatchNormalization" and key == "axis" and isinstance(value, list) and len(value) == 1:
             value = value[0]                     # tf-keras lists a built layer's axis; Keras 3 takes one int
+        elif key in _NESTED_LAYERS and isinstance(value, dict) and "class_name" in value:
+            value = {"module": "keras.layers", "class_name": value["class_name"],
+                     "config": _layer_config3(value["class_name"], value.get("config", {})), "registered_name": None}
         elif isinstance(value, dict) and "class_name" in value:
             module = next((m for suffix, m in _OBJECT_MODULES if key.endswith(suffix)), None)
             if module is not None:

@@ -13,6 +13,7 @@ weight is set.
 import datetime
 import io
 import json
+import re
 import zipfile
 
 import numpy as np
@@ -71,10 +72,12 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
     with h5py.File(weights, "w") as h5:
         layers_group = h5.create_group("layers")
         for key, layer in zip(_layer_keys(model.layers), model.layers):
-            variables = layers_group.create_group(key).create_group("vars")
-            variables.attrs["name"] = layer.name
-            for i, value in enumerate(layer.get_weights()):
-                variables.create_dataset(str(i), data=value)
+            group = layers_group.create_group(key)
+            group.create_group("vars").attrs["name"] = layer.name
+            for path, arrays in _weight_groups(layer):
+                variables = group.require_group(path + "/vars" if path else "vars")
+                for i, value in enumerate(arrays):
+                    variables.create_dataset(str(i), data=value)
         if optimizer_values:
             variables = h5.create_group("optimizer").create_group("vars")
             variables.attrs["name"] = optimizer.name
@@ -93,6 +96,39 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
 
 
 # ----------------------------------------------------------------------------- reading
+
+# A layer's own variables come first, then those of the layers it holds, in this order (Keras 3
+# writes a recurrent layer's weights under its ``cell``, a Bidirectional's under its two layers).
+_SUBLAYER_ORDER = ("cell", "forward_layer", "backward_layer", "layer")
+
+
+def _group_arrays(group):
+    """The arrays of a layer's group: its ``vars`` then its sub-layers' (nested ones too)."""
+    variables = group.get("vars")
+    arrays = [np.array(variables[str(i)]) for i in range(len(variables))] if variables is not None else []
+    subgroups = [k for k in group.keys() if k != "vars"]
+    known = [k for k in _SUBLAYER_ORDER if k in subgroups]
+    for key in known + sorted(set(subgroups) - set(known), key=_natural):
+        arrays += _group_arrays(group[key])
+    return arrays
+
+
+def _natural(key):
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", key)]
+
+
+def _weight_groups(layer):
+    """(path inside the layer's group, arrays) as Keras 3 lays a layer's weights out."""
+    forward, backward = getattr(layer, "forward_layer", None), getattr(layer, "backward_layer", None)
+    if forward is not None and backward is not None:
+        return [(f"{side}/{path}".rstrip("/"), arrays) for side, part in (("forward_layer", forward),
+                                                                          ("backward_layer", backward))
+                for path, arrays in _weight_groups(part)]
+    cell = getattr(layer, "cell", None)
+    if cell is not None and not hasattr(cell, "cells"):
+        return [("cell", layer.get_weights())]
+    return [("", layer.get_weights())]
+
 
 def read_model(filepath):
     """(model config, compile config or None, {layer name: [arrays]}, optimizer arrays, optimizer name)."""
@@ -113,7 +149,7 @@ def read_model(filepath):
                     if variables is None:
                         continue
                     name = hdf5_format.text(variables.attrs.get("name", ""))
-                    layers[name] = [np.array(variables[str(i)]) for i in range(len(variables))]
+                    layers[name] = _group_arrays(group)
                 if "optimizer" in h5 and "vars" in h5["optimizer"]:
                     variables = h5["optimizer/vars"]
                     optimizer = [np.array(variables[str(i)]) for i in range(len(variables))]
@@ -132,7 +168,7 @@ def load_model(filepath, custom_objects, safe_mode, model_from_config):
     if missing:
         raise ValueError(f"load_model: {filepath} holds no weights for layer(s) {missing}")
     hdf5_format.assign_layers(model, saved, filepath)
-    if training is not None:
+    if training:                    # Keras 3 writes {} for a model that was never compiled
         if training.get("optimizer") is None and optimizer_name and len(optimizer) >= 2:
             # Keras 3 may leave the optimizer out of compile_config: its variables name it, and the
             # second of them is its learning rate.

@@ -53,8 +53,9 @@ class _DropoutCell(Layer):
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
                  kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
                  kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0,
-                 recurrent_dropout=0.0, implementation=2, **kwargs):
+                 recurrent_dropout=0.0, implementation=2, seed=None, **kwargs):
         super().__init__(**kwargs)
+        self.seed = seed            # of the dropout masks (Keras 3 records it)
         self.units = _positive_units(units)
         self.activation = activations.get(activation)
         self.recurrent_activation = activations.get(recurrent_activation) if recurrent_activation else None
@@ -103,13 +104,13 @@ class _DropoutCell(Layer):
         batch, count = inputs.shape[0], self.gates if self.implementation == 1 else 1
         if self.dropout > 0:
             ones = _ones(batch, inputs.shape[-1], inputs.dtype)
-            self._input_masks = [K.dropout(ones, self.dropout) for _ in range(count)]
+            self._input_masks = [K.dropout(ones, self.dropout, seed=self.seed) for _ in range(count)]
             if count == 1 and sequence:
                 inputs = inputs * K.expand_dims(self._input_masks[0], 1)
                 self.input_dropout_applied = True
         if self.recurrent_dropout > 0:
             ones = _ones(batch, self.units, inputs.dtype)
-            self._recurrent_masks = [K.dropout(ones, self.recurrent_dropout) for _ in range(count)]
+            self._recurrent_masks = [K.dropout(ones, self.recurrent_dropout, seed=self.seed) for _ in range(count)]
         return inputs
 
     def reset_dropout_mask(self):
@@ -149,6 +150,8 @@ class _DropoutCell(Layer):
             recurrent_constraint=constraints.serialize(self.recurrent_constraint),
             bias_constraint=constraints.serialize(self.bias_constraint),
             dropout=self.dropout, recurrent_dropout=self.recurrent_dropout)
+        if self.seed is not None:
+            config["seed"] = self.seed
         if self.recurrent_activation is not None:
             config["recurrent_activation"] = activations.serialize(self.recurrent_activation)
         return config
@@ -160,11 +163,11 @@ class SimpleRNNCell(_DropoutCell):
     def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
                  recurrent_regularizer=None, bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
-                 bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, **kwargs):
+                 bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None, **kwargs):
         super().__init__(units, activation, None, use_bias, kernel_initializer, recurrent_initializer,
                          bias_initializer, kernel_regularizer, recurrent_regularizer, bias_regularizer,
                          kernel_constraint, recurrent_constraint, bias_constraint, dropout, recurrent_dropout,
-                         implementation=2, **kwargs)
+                         implementation=2, seed=seed, **kwargs)
 
     def build(self, input_shape):
         self._add_kernels(input_shape[-1], (self.units,))

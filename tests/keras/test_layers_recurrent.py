@@ -3,6 +3,8 @@ weight layouts): outputs and final states for any number of steps with one compi
 masks, initial states, stateful continuation, dropout, gradients by finite differences (BPTT
 checked, not assumed), C == NumPy, configs and parameter counts."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -472,3 +474,33 @@ def test_conv_lstm_matches_a_time_loop_of_convolutions(padding, strides):
 def test_conv_lstm_needs_channels_last():
     with pytest.raises(ValueError, match="channels_last"):
         layers.ConvLSTM2D(2, 3, data_format="channels_first")
+
+
+# ----------------------------------------------------------------------------- Keras files
+
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+
+
+def test_recurrent_layers_written_by_keras3_load_with_its_predictions():
+    """keras3_rnn.keras: LSTM(return_sequences) feeding GRU, GRU(reset_after=False),
+    SimpleRNN(go_backwards) and Bidirectional(LSTM), random weights, saved by Keras 3.15 (its
+    weights under each layer's cell); keras3_rnn_io.npz: the input and Keras's four outputs."""
+    model = keras.models.load_model(os.path.join(DATA, "keras3_rnn.keras"))
+    io_ = np.load(os.path.join(DATA, "keras3_rnn_io.npz"))
+    for i, got in enumerate(model.predict(io_["x"])):
+        np.testing.assert_allclose(got, io_[f"arr_{i}"], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_recurrent_models_round_trip_through_keras_files(tmp_path, suffix):
+    x = layers.Input((None, F))
+    seq = layers.LSTM(3, return_sequences=True)(x)
+    out = layers.Bidirectional(layers.GRU(2, reset_after=False))(seq)
+    model = keras.Model(x, [out, layers.SimpleRNN(2, go_backwards=True)(seq)])
+    model.compile("adam", "mse")
+    path = str(tmp_path / ("rnn" + suffix))
+    model.save(path)
+    again = keras.models.load_model(path)
+    xv = _masked_batch(5, seed=12)
+    for a, b in zip(model.predict(xv), again.predict(xv)):
+        np.testing.assert_array_equal(a, b)
