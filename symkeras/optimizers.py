@@ -263,14 +263,19 @@ class Optimizer:
             return [K.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
         return list(grads)
 
-    def get_updates(self, loss, params, constraints=None):
+    def get_updates(self, loss, params, constraints=None, grads=None):
         """``(variable, new_value)`` pairs for one training step: iterations, slots, parameters.
 
         ``constraints``: optional dict ``{id(param) or param: fn(new_value_node) -> node}``,
-        applied to the parameter's new value (Keras: after the update).
+        applied to the parameter's new value (Keras: after the update). ``grads``: the gradients
+        of ``params`` as nodes (then ``loss`` is not read), clipped here as configured.
         """
         params = list(params)
-        grads = self.get_gradients(loss, params)
+        if grads is None:
+            grads = self.get_gradients(loss, params)
+        else:
+            with K.name_scope(self.name):
+                grads = self._clip_gradients(list(grads))
         self.build(params)
         # Each update is scoped by the optimizer and the weight it updates (Adam/dense_1/kernel).
         with K.name_scope(self.name):

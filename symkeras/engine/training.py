@@ -250,11 +250,16 @@ class Model(GeneratorMethods, Network):
         inputs, losses, metrics, total, layer_updates, metric_updates = self._loss_outputs(training=kind == "train")
         if kind == "test":
             return inputs, losses + metrics, metric_updates, f"{self.name}_test_step"
+        params, constraints = self.trained_params(total)
+        updates = self.optimizer.get_updates(total, params, constraints=constraints) + layer_updates + metric_updates
+        return inputs, losses + metrics, updates, f"{self.name}_train_step"
+
+    def trained_params(self, total):
+        """The trainable weights the loss ``total`` depends on, and their constraints by ``id``."""
         params = _connected(total, self._collected_trainable_weights)
         constraints = {id(p): p.op.storage.constraint for p in params
                        if getattr(p.op.storage, "constraint", None) is not None}
-        updates = self.optimizer.get_updates(total, params, constraints=constraints) + layer_updates + metric_updates
-        return inputs, losses + metrics, updates, f"{self.name}_train_step"
+        return params, constraints
 
     def function_output_names(self, kind):
         """What the outputs of the 'train', 'test' or 'predict' function are called in its code:
@@ -296,6 +301,10 @@ class Model(GeneratorMethods, Network):
 
     def make_train_function(self):
         if self.train_function is None:
+            split = getattr(self.optimizer, "make_train_step", None)   # a DistributedOptimizer's split step
+            if split is not None:
+                self.train_function = split(self)
+                return self.train_function
             inputs, outputs, updates, name = self.function_spec("train")
             self.train_function = K.function(inputs, outputs, updates=updates, backend=self._backend, name=name,
                                              output_names=self.function_output_names("train"))

@@ -84,7 +84,7 @@ def fit(model, method, x, y=None, sample_weight=None, *, epochs=1, initial_epoch
         validation_freq=1, **data_options):
     """Trains ``model``; returns the History. ``data_options``: see data_handler.for_fit."""
     data, val = data_handler.for_fit(model, method, x, y, sample_weight, **data_options)
-    verbose = _verbose(verbose)
+    verbose, callbacks = _this_process(model, _verbose(verbose), callbacks)
     train = model.make_train_function()
     test = model.make_test_function() if val is not None else None
     names = model.metrics_names
@@ -126,7 +126,7 @@ def evaluate(model, method, x, y=None, sample_weight=None, *, verbose=1, callbac
     data = data_handler.for_evaluate(model, method, x, y, sample_weight, **data_options)
     test = model.make_test_function()
     model.reset_metrics()
-    verbose = _verbose(verbose)
+    verbose, callbacks = _this_process(model, _verbose(verbose), callbacks)
     cbs = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1,
                                         steps=data.steps)
     with data:
@@ -201,6 +201,13 @@ def _test(model, fn, data, cbs, method):
 
 def _verbose(verbose):
     return 1 if verbose == "auto" else int(verbose)
+
+
+def _this_process(model, verbose, callbacks):
+    """(verbose, callbacks) for this process: a distributed optimizer keeps progress output and
+    checkpoints to one of the processes training together."""
+    policy = getattr(model.optimizer, "process_output", None)
+    return policy(verbose, callbacks) if policy is not None else (verbose, callbacks)
 
 
 def _should_validate(validation_freq, epoch):
