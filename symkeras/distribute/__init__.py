@@ -12,6 +12,9 @@ processes are averaged by one allreduce before the optimizer's update (see ``tra
 Each process must run the same number of steps.
 """
 
+import numpy as np
+
+from symkeras.distribute import comm
 from symkeras.distribute.broadcast import broadcast_variables
 from symkeras.distribute.callbacks import (BroadcastGlobalVariablesCallback, LearningRateWarmupCallback,
                                            MetricAverageCallback)
@@ -25,8 +28,6 @@ __all__ = ["init", "rank", "size", "local_rank", "local_size", "DistributedOptim
 def allreduce(value, average=True):
     """``value`` (a number or an array) summed — or averaged — over all processes: e.g. the
     results of ``evaluate`` on each process's shard."""
-    import numpy as np
-    from symkeras.distribute import comm
     array = np.array(value, dtype=np.float64)
     comm.allreduce_sum_in_place(array)
     if average:

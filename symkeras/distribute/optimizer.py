@@ -10,6 +10,7 @@ trains in one process as it is.
 from symkeras import callbacks as callbacks_module
 from symkeras import optimizers
 from symkeras.distribute import comm
+from symkeras.distribute.train_step import SplitTrainStep
 
 
 class _Distributed:
@@ -17,7 +18,6 @@ class _Distributed:
     (``make_train_step``) and for what this process shows and writes (``process_output``)."""
 
     def make_train_step(self, model):
-        from symkeras.distribute.train_step import SplitTrainStep
         comm.init()
         return SplitTrainStep(model, self)
 

@@ -1,7 +1,8 @@
 """One process of a distributed test run: ``mpiexec -n N python distributed_worker.py CASE OUT``.
 
-CASE ``train``: every scenario of distributed_scenarios, fit on this rank's shard with the
-broadcast, metric-average and checkpoint callbacks; writes OUT/<scenario>-rank<r>.npz.
+CASE ``train``: every scenario of distributed_scenarios, fit on this rank's shard (a Sequence,
+a generator, arrays) with the broadcast, metric-average and checkpoint callbacks, then evaluated
+on it; writes OUT/<scenario>-rank<r>.npz.
 The fault cases: ``raise`` (rank 1 raises while rank 0 waits in a broadcast), ``die`` (rank 1 is
 killed in the middle of training while rank 0 waits in the allreduce), ``mismatch`` (rank 1 builds
 a wider model).
@@ -17,6 +18,18 @@ import numpy as np
 import distributed_scenarios as S
 from symkeras import callbacks as keras_callbacks
 from symkeras import distribute as hvd
+from symkeras.utils import Sequence
+
+
+class Batches(Sequence):
+    def __init__(self, batches):
+        self.batches = batches
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __getitem__(self, i):
+        return self.batches[i]
 
 
 class Record(keras_callbacks.Callback):
@@ -37,11 +50,22 @@ def train(out):
         local, averaged = [], []
         cbs = [hvd.BroadcastGlobalVariablesCallback(0), Record(local), hvd.MetricAverageCallback(), Record(averaged),
                keras_callbacks.ModelCheckpoint(os.path.join(out, f"{name}-checkpoint-rank{rank}.h5"))]
-        model.fit(x[rows], y[rows], sample_weight=w[rows] if use_w else None,
-                  class_weight=S.CLASS_WEIGHT if use_cw else None, batch_size=S.BATCH, epochs=1, shuffle=False,
-                  callbacks=cbs, verbose=2)
+        batches = [(x[r], y[r]) + ((w[r],) if use_w else ()) for r in np.array_split(rows, S.STEPS)]
+        if name == "sgd":                                 # the three ways of feeding fit, one per scenario
+            model.fit(Batches(batches), epochs=1, shuffle=False, callbacks=cbs, verbose=2)
+        elif name == "rmsprop":
+            model.fit_generator(iter(batches), steps_per_epoch=S.STEPS, class_weight=S.CLASS_WEIGHT,
+                                callbacks=cbs, verbose=2)
+        else:
+            model.fit(x[rows], y[rows], sample_weight=w[rows] if use_w else None,
+                      class_weight=S.CLASS_WEIGHT if use_cw else None, batch_size=S.BATCH, epochs=1, shuffle=False,
+                      callbacks=cbs, verbose=2)
+        # Each rank evaluates its (uncut) shard; the mean over ranks is the evaluation of all the data.
+        full = S.shard(rank, size, 0)
+        evaluated = hvd.allreduce(model.evaluate(x[full], y[full], batch_size=S.BATCH, verbose=0))
         np.savez(os.path.join(out, f"{name}-rank{rank}.npz"), *model.get_weights(),
-                 logs=json.dumps({"local": local, "averaged": averaged}))
+                 logs=json.dumps({"local": local, "averaged": averaged, "evaluated": list(evaluated),
+                                  "ranks": [rank, size, hvd.local_rank(), hvd.local_size()]}))
 
 
 def fault(case):

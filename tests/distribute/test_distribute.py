@@ -82,6 +82,22 @@ def test_workers_end_where_one_process_on_the_concatenated_batches_ends(trained,
             np.testing.assert_allclose(got, want, rtol=1e-4, atol=2e-6)
 
 
+def test_evaluations_of_the_shards_average_to_the_evaluation_of_all_the_data(trained):
+    size, out, _ = trained
+    x, y, _ = S.global_data(size)
+    for name in S.SCENARIOS:
+        model = S.build_model(0, S.SCENARIOS[name][1], "sgd")
+        weights, logs = _result(out, name, 0)
+        model.set_weights(weights)
+        np.testing.assert_allclose(logs["evaluated"], model.evaluate(x, y, batch_size=S.BATCH, verbose=0), rtol=1e-5)
+
+
+def test_every_process_knows_its_rank_and_on_one_host_its_local_rank_is_its_rank(trained):
+    size, out, _ = trained
+    assert [_result(out, "sgd", rank)[1]["ranks"] for rank in range(size)] == \
+        [[rank, size, rank, size] for rank in range(size)]
+
+
 def test_metrics_are_averaged_over_the_processes(trained):
     size, out, _ = trained
     for name in S.SCENARIOS:
