@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 
 import distributed_scenarios as S
+from symkeras import optimizers
+from symkeras.models import load_model
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -117,6 +119,11 @@ def test_checkpoints_and_progress_output_come_from_rank_0_only(trained):
         for rank in range(1, size):
             assert not os.path.exists(os.path.join(out, f"{name}-checkpoint-rank{rank}.h5"))
     assert stdout.count(f"{S.STEPS}/{S.STEPS} - ") == len(S.SCENARIOS)      # one progress line per fit
+    # The checkpoint is a plain model file: its optimizer is the wrapped one's class, its weights the final ones.
+    restored = load_model(os.path.join(out, "adam-checkpoint-rank0.h5"))
+    assert type(restored.optimizer) is optimizers.Adam
+    for got, want in zip(restored.get_weights(), _result(out, "adam", 0)[0]):
+        np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("case, message", [
