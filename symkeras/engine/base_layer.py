@@ -5,7 +5,7 @@ import inspect
 import numpy as np
 
 from symkeras import config, constraints, initializers, regularizers
-from symkeras.engine.keras_tensor import KerasTensor, is_keras_tensor, keras_shape
+from symkeras.engine.keras_tensor import KerasTensor, is_keras_tensor, keras_mask, keras_shape
 from symkeras.ir import ops as O
 from symkeras.ir.node import Node, name_scope
 from symkeras.session import unique_layer_name
@@ -84,6 +84,23 @@ def _flatten(value):
         yield value
 
 
+def _carried_mask(inputs):
+    """The masks Keras tensors ``inputs`` carry: one mask (or None) for a tensor, a list for a list;
+    None when none is masked."""
+    masks = [keras_mask(x) for x in to_list(inputs)]
+    if all(m is None for m in masks):
+        return None
+    return masks if isinstance(inputs, (list, tuple)) else masks[0]
+
+
+def masks_per_output(masks, outputs):
+    """``compute_mask``'s result as one entry per output (None for each when it gave None). Keras pairs
+    masks with outputs in order (``zip``): extra masks are dropped, missing ones are None."""
+    n = len(to_list(outputs))
+    masks = list(masks) if isinstance(masks, (list, tuple)) else [masks]
+    return (masks + [None] * n)[:n]
+
+
 def _replaced(value, values):
     if is_keras_tensor(value):
         return values[id(value)]
@@ -124,6 +141,7 @@ class Layer:
             self._batch_input_shape = (kwargs.get("batch_size"),) + tuple(kwargs["input_shape"])
         self.supports_masking = False
         self._update_sink = None        # the list ``add_update`` appends to during ``apply``
+        self._loss_sink = None          # and the list activity penalties go to (a wrapper's inner layer)
 
     # ------------------------------------------------------------------ weights
     @property
@@ -221,7 +239,12 @@ class Layer:
         """Build from the input shapes: a list of shapes when called on a list."""
         if not self.built:
             shapes = [keras_shape(x) for x in to_list(inputs)]
-            self.build(shapes if isinstance(inputs, (list, tuple)) else shapes[0])
+            self._build_with(shapes if isinstance(inputs, (list, tuple)) else shapes[0])
+
+    def _build_with(self, input_shape):
+        """``build(input_shape)`` once, then the ``weights=`` given at construction."""
+        if not self.built:
+            self.build(input_shape)
             self.built = True
             if self._initial_weights is not None:
                 self.set_weights(self._initial_weights)
@@ -237,11 +260,43 @@ class Layer:
         self._maybe_build(inputs)
         self._check_input_spec(flat)        # build may have fixed axis sizes (Dense's input_dim)
         kwargs = self._accepted(kwargs)
+        # Keras: an explicit `mask=` wins; otherwise the masks the inputs carry are the layer's
+        # input mask, passed to `call` when it takes one. Only explicit arguments are recorded: a
+        # replay recomputes the implicit mask from its own inputs.
+        previous_mask = kwargs["mask"] if "mask" in kwargs else _carried_mask(inputs)
+        call_kwargs = dict(kwargs)
+        if previous_mask is not None and "mask" not in kwargs:
+            call_kwargs = self._accepted({**kwargs, "mask": previous_mask})
         with name_scope(self.name):
-            outputs = self.call(inputs, *args, **kwargs)
+            outputs, output_masks = self._call_and_mask(inputs, previous_mask, args, call_kwargs)
         if not all(is_keras_tensor(x) for x in flat):
             return outputs          # a call inside another layer's replay: plain IR
-        return self._record_call(inputs, outputs, kwargs, args)
+        wrapped = self._record_call(inputs, outputs, kwargs, args)
+        for tensor, mask in zip(to_list(wrapped), output_masks):
+            object.__setattr__(tensor, "_keras_mask", mask)
+        return wrapped
+
+    def _call_and_mask(self, inputs, previous_mask, args, kwargs):
+        """(outputs, one mask or None per output) of ``call`` on ``inputs`` whose mask is
+        ``previous_mask``; a model overrides it to run its graph once for both."""
+        outputs = self.call(inputs, *args, **kwargs)
+        if previous_mask is not None and not self.supports_masking and "mask" in self._accepted({"mask": None}) \
+                and type(self).compute_mask is Layer.compute_mask:
+            # A call that takes the mask consumed it (tf-keras): its outputs carry none.
+            return outputs, masks_per_output(None, outputs)
+        return outputs, masks_per_output(self.compute_mask(inputs, previous_mask), outputs)
+
+    def compute_mask(self, inputs, mask=None):
+        """The output mask (Keras 2): a layer that supports masking passes its input mask on; one that
+        does not refuses a mask (TypeError naming it) and gives None. In a call, a layer whose ``call``
+        takes ``mask`` consumes it instead (its outputs carry no mask), as tf-keras lets it; one that
+        neither supports nor takes a mask refuses it, so padding is never ignored unnoticed."""
+        if not self.supports_masking:
+            if any(m is not None for m in _flatten(mask)):
+                raise TypeError(f"Layer {self.name} does not support masking, but was passed an "
+                                f"input_mask: {mask}")
+            return None
+        return mask
 
     def _accepted(self, kwargs):
         """``kwargs`` without ``training`` and ``mask`` when ``call`` does not take them (Keras passes
@@ -267,19 +322,27 @@ class Layer:
     def apply(self, inputs, *args, training=False, losses=None, updates=None, **kwargs):
         """Run ``call`` on plain IR nodes (a replay of the graph); activity penalties go to ``losses``,
         variable updates (``add_update``) to ``updates``."""
+        return self.apply_with_mask(inputs, None, *args, training=training, losses=losses, updates=updates,
+                                    **kwargs)[0]
+
+    def apply_with_mask(self, inputs, previous_mask, *args, training=False, losses=None, updates=None, **kwargs):
+        """``apply`` whose input mask is ``previous_mask`` (given to ``call`` when it takes a mask and
+        none is given explicitly): (outputs, one output mask or None per output)."""
         self._maybe_build(inputs)
         with name_scope(self.name):
             if "training" in inspect.signature(self.call).parameters:
                 kwargs.setdefault("training", training)
+            if previous_mask is not None:
+                kwargs.setdefault("mask", previous_mask)
             kwargs = self._accepted(kwargs)
-            self._update_sink = updates
+            self._update_sink, self._loss_sink = updates, losses
             try:
-                outputs = self.call(inputs, *args, **kwargs)
+                outputs, masks = self._call_and_mask(inputs, previous_mask, args, kwargs)
             finally:
-                self._update_sink = None
+                self._update_sink = self._loss_sink = None
             if losses is not None and self.activity_regularizer is not None:
                 losses.extend(self.activity_regularizer(o) for o in to_list(outputs))
-        return outputs
+        return outputs, masks
 
     # ------------------------------------------------------------------ introspection
     def _node_attr(self, node_index, attr, what):

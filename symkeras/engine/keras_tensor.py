@@ -10,10 +10,11 @@ class KerasTensor(Node):
     It is an IR node (so backend functions and operators apply to it) that also carries
     ``_keras_history = (layer, node_index, tensor_index)``. The IR batch axis is always
     symbolic; a static batch size given to ``Input(batch_size=...)`` is only *shown*
-    (``keras_shape``, ``output_shape``, ``summary``), as Keras shows it.
+    (``keras_shape``, ``output_shape``, ``summary``), as Keras shows it. ``_keras_mask`` is the
+    mask the layer call computed for it (a bool IR node, or None), as in Keras.
     """
 
-    __slots__ = ("_keras_history", "_static_batch")
+    __slots__ = ("_keras_history", "_static_batch", "_keras_mask")
 
     @classmethod
     def wrap(cls, node, layer, node_index, tensor_index, static_batch=None):
@@ -21,6 +22,7 @@ class KerasTensor(Node):
         object.__setattr__(t, "scope", node.scope)
         object.__setattr__(t, "_keras_history", (layer, node_index, tensor_index))
         object.__setattr__(t, "_static_batch", static_batch)
+        object.__setattr__(t, "_keras_mask", None)
         return t
 
     @property
@@ -37,6 +39,11 @@ class KerasTensor(Node):
 
 def is_keras_tensor(x):
     return isinstance(x, KerasTensor) and getattr(x, "_keras_history", None) is not None
+
+
+def keras_mask(x):
+    """The mask a Keras tensor carries (None for plain IR nodes and unmasked tensors)."""
+    return getattr(x, "_keras_mask", None) if isinstance(x, KerasTensor) else None
 
 
 def keras_shape(x):

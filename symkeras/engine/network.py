@@ -132,26 +132,62 @@ class Network(Layer):
     def run_graph(self, inputs, training=False, losses=None, updates=None):
         """The model's outputs as IR nodes, computed from ``inputs`` (IR nodes); layers' variable
         updates are appended to ``updates`` when it is a list."""
+        return self.run_graph_with_masks(inputs, None, training, losses, updates)[0]
+
+    def run_graph_with_masks(self, inputs, masks=None, training=False, losses=None, updates=None):
+        """(outputs, output masks) computed from ``inputs`` and their ``masks`` (None, or one mask or
+        None per input). Masks travel with the values as in Keras's graph run: each layer gets its
+        inputs' masks (unless its call was given ``mask=`` explicitly) and gives its outputs' masks."""
         inputs = to_list(inputs)
         if len(inputs) != len(self.inputs):
             raise ValueError(f"Model {self.name!r} expects {len(self.inputs)} inputs, got {len(inputs)}")
+        masks = [None] * len(inputs) if masks is None else to_list(masks)
+        if len(masks) != len(inputs):
+            raise ValueError(f"Model {self.name!r} expects one mask (or None) per input: {len(inputs)} inputs, "
+                             f"got {len(masks)} masks")
         values = {id(k): v for k, v in zip(self.inputs, inputs)}
+        mask_of = {id(k): m for k, m in zip(self.inputs, masks)}
         # A layer that asks K.learning_phase() (K.in_train_phase without a flag) sees this replay's phase.
         with K.learning_phase_scope(1 if training else 0):
             for node in self._nodes_in_order:
                 if node.is_input:
                     continue
                 args = [values[id(x)] for x in node.input_tensors]
+                arg_masks = [mask_of.get(id(x)) for x in node.input_tensors]
                 args = args if node.called_on_list else args[0]
                 call_args, arguments = node.substitute(values)
+                if "mask" in arguments:
+                    previous_mask = arguments["mask"]
+                elif all(m is None for m in arg_masks):
+                    previous_mask = None
+                else:
+                    previous_mask = arg_masks if node.called_on_list else arg_masks[0]
                 kwargs = {"training": training, **arguments}          # an explicit training=... wins
-                outputs = to_list(node.layer.apply(args, *call_args, losses=losses, updates=updates, **kwargs))
-                for k, v in zip(node.output_tensors, outputs):
+                outputs, out_masks = node.layer.apply_with_mask(args, previous_mask, *call_args, losses=losses,
+                                                                updates=updates, **kwargs)
+                for k, v, m in zip(node.output_tensors, to_list(outputs), out_masks):
                     values[id(k)] = v
-        return [values[id(x)] for x in self.outputs]
+                    mask_of[id(k)] = m
+        return [values[id(x)] for x in self.outputs], [mask_of.get(id(x)) for x in self.outputs]
 
-    def call(self, inputs, training=False):
-        return unpack_singleton(self.run_graph(inputs, training))
+    def call(self, inputs, training=False, mask=None):
+        return unpack_singleton(self.run_graph_with_masks(inputs, mask, training)[0])
+
+    def compute_mask(self, inputs, mask=None):
+        """The masks of the model's outputs for ``inputs`` with input masks ``mask`` (Keras: the graph
+        run for its masks); one mask or None for one output, a list for several."""
+        if not self._is_graph_network:
+            return super().compute_mask(inputs, mask)
+        return unpack_singleton(self.run_graph_with_masks(inputs, mask)[1])
+
+    def _call_and_mask(self, inputs, previous_mask, args, kwargs):
+        if not self._is_graph_network:        # a subclassed model not built yet: its own ``call``
+            return super()._call_and_mask(inputs, previous_mask, args, kwargs)
+        kwargs = dict(kwargs)
+        kwargs.pop("mask", None)
+        outputs, masks = self.run_graph_with_masks(inputs, previous_mask, kwargs.pop("training", False),
+                                                   self._loss_sink, self._update_sink)
+        return unpack_singleton(outputs), masks
 
     def apply(self, inputs, *args, training=False, losses=None, updates=None, **kwargs):
         if not self._is_graph_network:        # a subclassed model not built yet: its own ``call``

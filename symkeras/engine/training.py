@@ -195,10 +195,10 @@ class Model(GeneratorMethods, Network):
         training) and the streaming metrics' state updates."""
         spec = self._compiled
         activity, layer_updates = [], [] if training else None
-        preds = self.run_graph([x for x in self.inputs], training=training, losses=activity, updates=layer_updates)
+        preds, masks = self.run_graph_with_masks([x for x in self.inputs], None, training, activity, layer_updates)
         fed_targets, weights, out_losses, total_terms = [], [], [], []
-        for name, out, fn, lw, mode, target in zip(
-                self.output_names, preds, spec["losses"], spec["loss_weights"], spec["modes"], spec["targets"]):
+        for name, out, mask, fn, lw, mode, target in zip(self.output_names, preds, masks, spec["losses"],
+                                                         spec["loss_weights"], spec["modes"], spec["targets"]):
             if target is None:
                 weights.append(None)
                 continue
@@ -208,7 +208,7 @@ class Model(GeneratorMethods, Network):
             w = K.placeholder(w_shape, dtype=out.dtype, name=f"{name}_sample_weights")
             weights.append(w)
             with K.name_scope(f"{name}_loss"):
-                loss_i = _weighted_loss(fn, target.node, out, w)
+                loss_i = _weighted_loss(fn, target.node, out, w, mask, name)
             out_losses.append(loss_i)
             total_terms.append(loss_i if lw == 1 else loss_i * float(lw))
         with K.name_scope("loss"):
@@ -222,7 +222,10 @@ class Model(GeneratorMethods, Network):
         metric_outputs, metric_updates = [], []
         for m in spec["metrics"]:
             with K.name_scope(m.name):
-                w = weights[m.output] if m.weighted else None
+                # tf-keras: a metric of a masked output is weighted by the mask, a weighted metric by
+                # the sample weights times the mask.
+                w = masked_metric_weights(weights[m.output] if m.weighted else None, masks[m.output],
+                                          preds[m.output], self.output_names[m.output])
                 if m.stateful:
                     assigns, result = m.fn._stream_graph(spec["targets"][m.output].node, preds[m.output],
                                                          sample_weight=w)
@@ -362,9 +365,8 @@ class Model(GeneratorMethods, Network):
         data_checks.check_finite(xs, "x", self.input_names)
         data_checks.check_finite(ys, "y", names)
         data_checks.check_finite(weights, "sample_weight", [name for _, name, _ in outputs])
-        weights = [w if w is not None else
-                   np.ones((n,) if mode != "temporal" else (n, self.outputs[i].shape[1]), dtype=K.floatx())
-                   for w, mode, (i, _, _) in zip(weights, modes, outputs)]
+        weights = [w if w is not None else np.ones(_weights_shape(n, mode, y, self.outputs[i]), dtype=K.floatx())
+                   for w, mode, y, (i, _, _) in zip(weights, modes, targets, outputs)]
         return xs, fed, weights
 
     def _simple_feed(self, fn, x, y):
@@ -551,6 +553,15 @@ class Model(GeneratorMethods, Network):
         saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 
 
+def _weights_shape(n, mode, target, output):
+    """The shape of all-ones sample weights: (samples,), or (samples, steps) in temporal mode, the
+    steps read off the target when the output's length is known only per call."""
+    if mode != "temporal":
+        return (n,)
+    steps = output.shape[1]
+    return (n, steps if dims.is_static(steps) or target is None else target.shape[1])
+
+
 def _plain_predict_call(batch_size, verbose, steps, callbacks, max_queue_size, workers, use_multiprocessing):
     """Arguments that need neither callbacks nor a progress bar and are valid as they are (plain
     ints and bools; anything else takes the path that checks it): predict's short path."""
@@ -572,9 +583,12 @@ def _connected(loss, params):
 
 def _target(name, output, loss, given):
     """The _Target of one output from its ``target_tensors`` entry (None: fed from ``y``)."""
-    shape, dtype = compile_utils.target_shape(loss, dims.to_keras(output.shape)), output.dtype
+    # The target has the output's sizes: a time axis of unknown length is the output's own size
+    # symbol (not a new one), so y_pred - y_true is defined and each call checks that they agree.
+    symbolic = compile_utils.target_shape(loss, (None,) + tuple(output.shape[1:]))
+    shape, dtype = dims.to_keras(symbolic), output.dtype
     if given is None:
-        return _Target(K.placeholder(shape, dtype=dtype, name=f"{name}_target"), True)
+        return _Target(K.placeholder(symbolic, dtype=dtype, name=f"{name}_target"), True)
     if K.is_tensor(given) and not isinstance(given.op, (O.Constant, O.Variable)):
         actual = dims.to_keras(given.shape)
         if len(actual) != len(shape) or any(a is not None and e is not None and a != e
@@ -587,22 +601,54 @@ def _target(name, output, loss, given):
         raise TypeError(f"expected a placeholder, a tensor or an array for output {name!r}, got "
                         f"{type(given).__name__}")
     array = data_adapter.standardize(np.asarray(given), [name], [shape], "target", dtypes=[dtype])[0]
-    return _Target(K.placeholder(shape, dtype=dtype, name=f"{name}_target"), True, array)
+    return _Target(K.placeholder(symbolic, dtype=dtype, name=f"{name}_target"), True, array)
 
 
-def _weighted_loss(fn, y_true, y_pred, weights):
+def _weighted_loss(fn, y_true, y_pred, weights, mask=None, name=None):
     """One output's loss as tf-keras computes it: the Loss object's per-sample values, weighted,
-    reduced by its reduction (SUM_OVER_BATCH_SIZE: Σ w·l / number of elements of l)."""
+    reduced by its reduction (SUM_OVER_BATCH_SIZE: Σ w·l / number of elements of l).
+
+    A masked output (its mask, e.g. (batch, time), from Embedding(mask_zero=True) or Masking) weighs
+    each value by the mask too, and SUM_OVER_BATCH_SIZE counts only the unmasked entries:
+    ``Σ w·m·l / size(l) · size(m) / Σ m`` (tf-keras's ``apply_valid_mask``), which is Σ w·m·l / Σ m when
+    the loss has the mask's shape. A batch with every entry masked has loss 0 (tf-keras: NaN)."""
     if isinstance(fn, losses_module.Loss):
         values, reduction = fn.call(y_true, y_pred), fn._get_reduction()
     else:
         values, reduction = losses_module.LossFunctionWrapper(fn).call(y_true, y_pred), "sum_over_batch_size"
-    if values.ndim == 0:                       # a loss that reduced itself: scaled by the mean weight
-        return values * K.mean(weights)
-    weighted = values * _aligned(weights, values)
+    if mask is None:
+        if values.ndim == 0:                   # a loss that reduced itself: scaled by the mean weight
+            return values * K.mean(weights)
+        weighted = values * _aligned(weights, values)
+        if reduction == losses_module.Reduction.SUM:
+            return K.sum(weighted)
+        return K.sum(weighted) / _count_node(dims.size(values.shape))
+    m = _float_mask(mask, y_pred.dtype)
+    # Σ m counted as at least 1: an all-masked batch then gives 0, whose gradient is 0, not NaN.
+    valid = K.maximum(K.sum(m), 1.0)
+    if values.ndim == 0:                       # tf-keras: the value times Σ w·m / Σ m
+        return values * K.sum(m * _aligned(weights, m)) / valid
+    if m.ndim > values.ndim:
+        raise ValueError(f"the loss of output {name!r} has shape {dims.to_keras(values.shape)}, which its mask "
+                         f"of shape {dims.to_keras(m.shape)} cannot weigh (a loss of a masked output keeps the "
+                         "mask's axes)")
+    weighted = values * _aligned(weights, values) * _aligned(m, values)
     if reduction == losses_module.Reduction.SUM:
         return K.sum(weighted)
-    return K.sum(weighted) / _count_node(dims.size(values.shape))
+    return K.sum(weighted) / _count_node(dims.size(values.shape)) * _count_node(dims.size(m.shape)) / valid
+
+
+def _float_mask(mask, dtype):
+    """A bool mask as 0/1 numbers that no gradient flows into."""
+    return K.stop_gradient(K.cast(mask, dtype))
+
+
+def masked_metric_weights(weights, mask, pred, name):
+    """The weights a metric of an output uses: its sample weights (None: unweighted) times its mask."""
+    if mask is None:
+        return weights
+    m = _float_mask(mask, pred.dtype)
+    return m if weights is None else m * _aligned(weights, m)
 
 
 def _aligned(weights, values):

@@ -3,7 +3,7 @@
 from symkeras.engine.base_layer import InputSpec, Layer  # noqa: F401
 from symkeras.engine.input_layer import Input, InputLayer  # noqa: F401
 from symkeras.layers.advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU  # noqa: F401
-from symkeras.layers.core import Activation, Dense, Dropout, Flatten, Lambda, Reshape  # noqa: F401
+from symkeras.layers.core import Activation, Dense, Dropout, Flatten, Lambda, Masking, Reshape  # noqa: F401
 from symkeras.layers.convolutional import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Conv3D,  # noqa: F401
                                            Conv3DTranspose, Convolution1D, Convolution1DTranspose, Convolution2D,
                                            Convolution2DTranspose, Convolution3D, Convolution3DTranspose,

@@ -4,11 +4,13 @@ import math
 import numbers
 
 import numpy as np
+import sympy
 
 from symkeras import backend as K
 from symkeras import constraints, initializers, regularizers
 from symkeras.engine.base_layer import InputSpec, Layer
-from symkeras.engine.keras_tensor import is_keras_tensor
+from symkeras.ir import build as B
+from symkeras.ir.scalar import X
 
 # What Softmax adds to masked logits (tf-keras: -1e9 outside float16, which symkeras has not).
 _MASKED_LOGIT = -1e9
@@ -163,9 +165,9 @@ class ThresholdedReLU(Layer):
 class Softmax(Layer):
     """Softmax along ``axis`` (an int, or a list of ints normalised together).
 
-    ``mask`` (call argument; 1 keeps, 0 drops) pushes dropped logits to -1e9 before the softmax:
-    by adding ``(1 - mask) * -1e9``, or with ``robust_masking`` by replacing them. A mask must be
-    an array or a plain backend tensor: symkeras does not carry masks between layers.
+    ``mask`` (call argument, or the mask the input carries; 1 keeps, 0 drops) pushes dropped logits
+    to -1e9 before the softmax: by adding ``(1 - mask) * -1e9``, or with ``robust_masking`` by
+    replacing them. As in tf-keras the mask must broadcast against the logits.
     """
 
     def __init__(self, axis=-1, robust_masking=False, **kwargs):
@@ -192,16 +194,14 @@ class Softmax(Layer):
         return K.softmax(inputs, axis=int(self.axis))
 
     def _apply_mask(self, inputs, mask):
-        if is_keras_tensor(mask):
-            # A Keras tensor here would be a hidden input of this call, lost when the model is reused.
-            raise ValueError(f"Softmax layer {self.name!r}: `mask` cannot be a Keras tensor (symkeras does not "
-                             "carry masks between layers); pass an array or a backend tensor, or add "
-                             "`(1 - mask) * -1e9` to the logits in the model.")
         mask = mask if K.is_tensor(mask) else K.constant(mask, dtype=inputs.dtype)
         if self.robust_masking:
             keep = mask if mask.dtype == "bool" else K.greater(mask, 0.5)
             return K.switch(keep, inputs, _MASKED_LOGIT)
-        return inputs + (1.0 - K.cast(mask, inputs.dtype)) * _MASKED_LOGIT
+        # inputs + (1 - mask) * -1e9, written so that a kept logit (mask 1) stays exactly itself: SymPy
+        # would expand the product to inputs + 1e9 * mask - 1e9, which cancels catastrophically.
+        kept = sympy.Piecewise((X[0], sympy.Eq(X[1], 1)), (X[0] + (1 - X[1]) * _MASKED_LOGIT, True))
+        return B.ew(kept, inputs, K.cast(mask, inputs.dtype))
 
     def get_config(self):
         config = super().get_config()

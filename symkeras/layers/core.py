@@ -1,5 +1,5 @@
-"""Core layers: Dense, Activation, Dropout (and its spatial variants), Flatten, Reshape, Permute,
-RepeatVector, ActivityRegularization, Lambda."""
+"""Core layers: Dense, Activation, Masking, Dropout (and its spatial variants), Flatten, Reshape,
+Permute, RepeatVector, ActivityRegularization, Lambda."""
 
 import codecs
 import inspect
@@ -58,6 +58,7 @@ class Dense(Layer):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
         self.input_spec = InputSpec(min_ndim=2)
+        self.supports_masking = True          # per step on sequences: the mask passes through
 
     def build(self, input_shape):
         input_dim = input_shape[-1]
@@ -101,6 +102,7 @@ class Activation(Layer):
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
+        self.supports_masking = True
         self.activation = activations.get(activation)
 
     def call(self, inputs):
@@ -112,6 +114,32 @@ class Activation(Layer):
         return config
 
 
+class Masking(Layer):
+    """Marks the steps whose features all equal ``mask_value`` as padding: the output is the input
+    with those steps zeroed, and its mask (for the layers after it) is False there.
+
+    ``any(inputs != mask_value, axis=-1)`` is the mask; the output is ``inputs`` times that mask."""
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(mask_value, bool) or not isinstance(mask_value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"Masking: `mask_value` must be a number, got {mask_value!r}")
+        self.supports_masking = True
+        self.mask_value = float(mask_value)
+
+    def compute_mask(self, inputs, mask=None):
+        return K.any(K.not_equal(inputs, self.mask_value), axis=-1)
+
+    def call(self, inputs):
+        keep = K.any(K.not_equal(inputs, self.mask_value), axis=-1, keepdims=True)
+        return inputs * K.stop_gradient(K.cast(keep, inputs.dtype))
+
+    def get_config(self):
+        config = super().get_config()
+        config["mask_value"] = self.mask_value
+        return config
+
+
 class Dropout(Layer):
     """Inverted dropout in training (fit); the identity in evaluate/predict."""
 
@@ -120,6 +148,7 @@ class Dropout(Layer):
         if not 0 <= rate < 1:
             raise ValueError(f"Invalid value {rate} received for `rate`, expected a value in [0, 1).")
         self.rate, self.noise_shape, self.seed = float(rate), noise_shape, seed
+        self.supports_masking = True
 
     def _get_noise_shape(self, inputs):
         if self.noise_shape is None:
@@ -345,9 +374,20 @@ class Lambda(Layer):
         super().__init__(**kwargs)
         self.function, self.arguments = function, dict(arguments or {})
         self._output_shape, self.mask = output_shape, mask
+        self.supports_masking = mask is not None
 
-    def call(self, inputs):
-        return self.function(inputs, **self.arguments)
+    def call(self, inputs, mask=None):
+        arguments = dict(self.arguments)
+        if mask is not None and _takes_mask(self.function):
+            arguments["mask"] = mask          # Keras gives the input mask to a function that takes one
+        return self.function(inputs, **arguments)
+
+    def compute_mask(self, inputs, mask=None):
+        """``mask``: a function of (inputs, input mask) giving the output mask, or the mask itself; without
+        one the output has no mask (Keras: a Lambda drops its input mask)."""
+        if callable(self.mask):
+            return self.mask(inputs, mask)
+        return self.mask
 
     def get_config(self):
         config = super().get_config()
@@ -372,6 +412,14 @@ class Lambda(Layer):
             raise ValueError(f"Lambda layer {name!r}: the config's `function` is not a function: "
                              f"{config['function']!r}")
         return cls(**config)
+
+
+def _takes_mask(fn):
+    """Whether ``fn`` names a ``mask`` parameter (Keras's ``has_arg(fn, 'mask')``)."""
+    try:
+        return "mask" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _function_to_config(fn, allow_raw=False):

@@ -18,8 +18,9 @@ class Embedding(Layer):
     """``embeddings[inputs]``: an input of shape (batch, ...) gives (batch, ..., output_dim).
 
     Float inputs are cast to int32 as tf-keras does; indices outside [0, input_dim) are refused
-    before the generated code runs. ``mask_zero`` makes ``compute_mask`` report index 0 as
-    padding; no layer consumes masks yet, so it changes no output.
+    before the generated code runs. ``mask_zero`` makes index 0 padding: the output's mask is
+    ``inputs != 0``, which the layers after it carry, consume (GlobalAveragePooling1D, recurrent
+    layers) and which weighs the loss of a sequence output.
     """
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,

@@ -31,9 +31,35 @@ def _elemwise_shape(shape1, shape2):
     return tuple(out)
 
 
+def _mask_list(inputs, mask):
+    """``mask`` as one entry per input, or None when no input is masked (Keras's checks)."""
+    if mask is None:
+        return None
+    if not isinstance(mask, (list, tuple)):
+        raise ValueError(f"`mask` should be a list. Received: mask={mask}")
+    if not isinstance(inputs, (list, tuple)):
+        raise ValueError(f"`inputs` should be a list. Received: inputs={inputs}")
+    if len(mask) != len(inputs):
+        raise ValueError(f"The lists `inputs` and `mask` should have the same length. Received: "
+                         f"inputs={inputs} of length {len(inputs)}, and mask={mask} of length {len(mask)}")
+    return None if all(m is None for m in mask) else list(mask)
+
+
 class _Merge(Layer):
     """Elementwise merge of one or more tensors; lower-rank inputs get size-1 axes after the
-    batch axis so that they broadcast against the others per sample."""
+    batch axis so that they broadcast against the others per sample. The output mask is the
+    logical AND of the inputs' masks (Keras 2)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        masks = _mask_list(inputs, mask)
+        if masks is None:
+            return None
+        masks = [K.expand_dims(m, 0) for m in masks if m is not None]
+        return K.all(K.concatenate(masks, axis=0), axis=0)
 
     def build(self, input_shape):
         _check_list(input_shape)
@@ -118,6 +144,23 @@ class Concatenate(Layer):
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
         self.axis = axis
+        self.supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        """The inputs' masks concatenated along ``axis`` (all True for an unmasked input; a mask of
+        lower rank gets a last axis), then reduced with ``all`` over the last axis (Keras 2)."""
+        masks = _mask_list(inputs, mask)
+        if masks is None:
+            return None
+        full = []
+        for x, m in zip(inputs, masks):
+            if m is None:
+                full.append(K.ones_like(x, dtype="bool"))
+            elif m.ndim < x.ndim:
+                full.append(K.expand_dims(m, -1))
+            else:
+                full.append(m)
+        return K.all(K.concatenate(full, axis=self.axis), axis=-1)
 
     def build(self, input_shape):
         _check_list(input_shape, "A `Concatenate` layer")
@@ -171,6 +214,10 @@ class Dot(Layer):
                 raise ValueError(f"Invalid format for argument `axes`: list elements should be integers. "
                                  f"Received: axes={axes}")
         self.axes, self.normalize = axes, normalize
+        self.supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        return None          # Keras 2: the product consumes the masks
 
     def _axes(self, rank1, rank2):
         axes = (self.axes, self.axes) if isinstance(self.axes, int) else tuple(self.axes)

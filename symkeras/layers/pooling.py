@@ -148,10 +148,6 @@ class _GlobalMax(_GlobalPooling):
 
 
 class _GlobalAverage(_GlobalPooling):
-    def __init__(self, data_format=None, keepdims=False, **kwargs):
-        super().__init__(data_format, keepdims, **kwargs)
-        self.supports_masking = True
-
     def call(self, inputs, mask=None):
         axes = self._spatial_axes()
         if mask is None:
@@ -173,12 +169,17 @@ class GlobalMaxPooling1D(_GlobalMax):
 
 
 class GlobalAveragePooling1D(_GlobalAverage):
-    """The mean over the steps; a (batch, steps) ``mask`` call argument leaves out masked steps."""
+    """The mean over the steps; a (batch, steps) mask (the input's, or a ``mask`` call argument)
+    leaves out masked steps, and the output has no mask (Keras 2)."""
 
     _rank = 1
 
     def __init__(self, data_format="channels_last", keepdims=False, **kwargs):
         super().__init__(data_format, keepdims, **kwargs)
+        self.supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        return None
 
 
 class GlobalMaxPooling2D(_GlobalMax):

@@ -9,7 +9,7 @@ import symkeras.layers
 
 KERAS2_MODULES = {
     "core": ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "Permute", "RepeatVector", "Lambda",
-             "ActivityRegularization", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"],
+             "ActivityRegularization", "Masking", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"],
     "convolutional": ["Conv1D", "Conv2D", "Conv3D", "Convolution1D", "Convolution2D", "Convolution3D",
                       "SeparableConv1D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose",
                       "Conv3DTranspose", "Deconvolution2D", "UpSampling1D", "UpSampling2D", "UpSampling3D",

@@ -369,10 +369,17 @@ def test_softmax_axis_out_of_range():
             Softmax(axis=axis)(Input(SHAPE))
 
 
-def test_softmax_refuses_a_keras_tensor_mask():
-    x = Input(SHAPE)
-    with pytest.raises(ValueError, match="`mask` cannot be a Keras tensor"):
-        Softmax()(x, mask=x)
+def test_softmax_takes_a_keras_tensor_mask_that_the_model_feeds():
+    # The mask is an input of the call: the model computes it, and a call of the model on new
+    # tensors passes their values.
+    x, keep = Input(SHAPE), Input(SHAPE)
+    model = Model([x, keep], Softmax()(x, mask=keep))
+    values = np.random.RandomState(3).rand(1, *SHAPE)
+    np.testing.assert_allclose(model.predict([values, MASK]), _softmax(_masked(values, MASK), -1), rtol=1e-5)
+    x2, keep2 = Input(SHAPE), Input(SHAPE)
+    reused = Model([x2, keep2], model([x2, keep2]))
+    np.testing.assert_allclose(reused.predict([values, 1 - MASK]), _softmax(_masked(values, 1 - MASK), -1),
+                               rtol=1e-5)
 
 
 # ----------------------------------------------------------------------------- PReLU's weight
