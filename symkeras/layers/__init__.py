@@ -28,6 +28,7 @@ from symkeras.layers.pooling import (AveragePooling1D, AveragePooling2D, Average
                                      GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D, GlobalMaxPooling1D,
                                      GlobalMaxPooling2D, GlobalMaxPooling3D, MaxPool1D, MaxPool2D, MaxPool3D,
                                      MaxPooling1D, MaxPooling2D, MaxPooling3D)
+from symkeras.layers.wrappers import TimeDistributed, Wrapper  # noqa: F401
 from symkeras.layers.reshaping import (Cropping1D, Cropping2D, Cropping3D, UpSampling1D, UpSampling2D,  # noqa: F401
                                        UpSampling3D, ZeroPadding1D, ZeroPadding2D, ZeroPadding3D)
 from symkeras.utils.generic_utils import deserialize_keras_object, serialize_keras_object
