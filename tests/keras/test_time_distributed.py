@@ -244,3 +244,14 @@ def test_saved_and_loaded_with_its_mask_and_training_config(tmp_path, extension)
         loaded.compile("adam", "mse", sample_weight_mode="temporal")
     np.testing.assert_allclose(loaded.evaluate(x, y, sample_weight=w, verbose=0),
                                model.evaluate(x, y, sample_weight=w, verbose=0), rtol=1e-6)
+
+
+def test_keras2_sequential_with_the_input_shape_on_the_wrapper():
+    model = Sequential([TimeDistributed(Dense(4), input_shape=(6, 3)), TimeDistributed(Dense(1))])
+    assert model.output_shape == (None, 6, 1) and model.count_params() == (3 * 4 + 4) + (4 + 1)
+    assert model.get_config()["layers"][0]["config"]["batch_input_shape"] == (None, 6, 3)
+    rebuilt = Sequential.from_config(model.get_config())
+    rebuilt.set_weights(model.get_weights())
+    data = np.random.RandomState(8).rand(2, 6, 3).astype("float32")
+    k1, b1, k2, b2 = model.get_weights()
+    np.testing.assert_allclose(rebuilt.predict(data), (data @ k1 + b1) @ k2 + b2, rtol=1e-5, atol=1e-6)
