@@ -1,4 +1,5 @@
-"""Layers that wrap another layer (``keras.layers.wrappers``): the Wrapper base and TimeDistributed.
+"""Layers that wrap another layer (``keras.layers.wrappers``): the Wrapper base and TimeDistributed;
+Bidirectional (layers/bidirectional.py) is importable from here too, as from Keras 2's module.
 
 TimeDistributed applies its layer to every step of a (batch, time, ...) input by folding time
 into the batch: (batch × time, ...) in, the layer's output unfolded to (batch, time, ...). The
@@ -10,6 +11,7 @@ from symkeras import backend as K
 from symkeras.engine.base_layer import InputSpec, Layer, masks_per_output, to_list, unpack_singleton
 from symkeras.ir import build as B
 from symkeras.ir import dims
+from symkeras.layers.bidirectional import Bidirectional  # noqa: F401  (Keras 2's module path)
 
 
 class Wrapper(Layer):

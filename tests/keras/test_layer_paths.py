@@ -22,7 +22,7 @@ KERAS2_MODULES = {
     "noise": ["GaussianNoise", "GaussianDropout", "AlphaDropout"],
     "advanced_activations": ["LeakyReLU", "PReLU", "ELU", "ThresholdedReLU", "Softmax", "ReLU"],
     "merge": ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot"],
-    "wrappers": ["Wrapper", "TimeDistributed"],
+    "wrappers": ["Wrapper", "TimeDistributed", "Bidirectional"],
 }
 
 

@@ -255,3 +255,25 @@ def test_keras2_sequential_with_the_input_shape_on_the_wrapper():
     data = np.random.RandomState(8).rand(2, 6, 3).astype("float32")
     k1, b1, k2, b2 = model.get_weights()
     np.testing.assert_allclose(rebuilt.predict(data), (data @ k1 + b1) @ k2 + b2, rtol=1e-5, atol=1e-6)
+
+
+def test_lstm_sequences_then_time_distributed_with_masks_and_temporal_weights():
+    # The pipeline: the Embedding's mask reaches the LSTM (masked steps keep its state) and
+    # the loss (padded steps never count, whatever their targets); per-step weights; training learns.
+    from symkeras.layers import LSTM
+
+    tokens = Input((None,), dtype="int32")
+    hidden = LSTM(6, return_sequences=True)(Embedding(8, 4, mask_zero=True)(tokens))
+    model = Model(tokens, TimeDistributed(Dense(2, activation="softmax"))(hidden))
+    assert model.outputs[0]._keras_mask is not None
+    model.compile(optimizers.Adam(learning_rate=0.05), "categorical_crossentropy", sample_weight_mode="temporal")
+    rng = np.random.RandomState(9)
+    x = rng.randint(1, 8, (16, 6)).astype("int32")
+    x[:8, 4:] = 0
+    y = np.eye(2, dtype="float32")[(x > 4).astype(int)]
+    w = rng.uniform(0.5, 1.0, (16, 6)).astype("float32")
+    flipped = y.copy()
+    flipped[x == 0] = flipped[x == 0][:, ::-1]
+    assert model.evaluate(x, y, sample_weight=w, verbose=0) == model.evaluate(x, flipped, sample_weight=w, verbose=0)
+    history = model.fit(x, y, sample_weight=w, epochs=15, batch_size=8, verbose=0)
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
