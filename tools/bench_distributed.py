@@ -1,6 +1,6 @@
 """Data-parallel training throughput: 1 process vs 2 processes over MPI (needs the mpi extra).
 
-    python tools/bench_distributed.py [--steps 60] [--backend c]
+    python tools/bench_distributed.py [--steps 60] [--repeat 3] [--backend c]
 
 W2 (784→512→512→10, Adam, categorical cross-entropy), batch 128 per process, one BLAS thread per
 process (OPENBLAS_NUM_THREADS=1). In one run, one after the other, each under ``mpiexec``:
@@ -104,6 +104,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--backend", choices=["c", "numpy"], default=None)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each configuration (median reported)")
     parser.add_argument("--worker", choices=["fused", "split"], dest="mode", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.mode:
@@ -111,11 +112,17 @@ def main():
     mpiexec = shutil.which("mpiexec", path=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
     if mpiexec is None:
         sys.exit('mpiexec not found: pip install "symkeras[mpi]"')
-    rows = [("fused, 1 process", run(mpiexec, 1, "fused", args)),
-            ("split, 1 process", run(mpiexec, 1, "split", args)),
-            ("split, 2 processes", run(mpiexec, 2, "split", args))]
+    configurations = [("fused, 1 process", 1, "fused"), ("split, 1 process", 1, "split"),
+                      ("split, 2 processes", 2, "split")]
+    runs = {name: [] for name, _, _ in configurations}
+    for _ in range(args.repeat):             # interleaved, so a busy moment falls on all of them alike
+        for name, processes, mode in configurations:
+            runs[name].append(run(mpiexec, processes, mode, args))
+    rows = [(name, sorted(runs[name], key=lambda r: r["samples_per_s"])[len(runs[name]) // 2])
+            for name, _, _ in configurations]                               # the median run of each
     base = rows[0][1]["samples_per_s"]
-    print(f"W2 784-512-512-10, Adam, batch {BATCH} per process, {args.steps} steps, OPENBLAS_NUM_THREADS=1")
+    print(f"W2 784-512-512-10, Adam, batch {BATCH} per process, {args.steps} steps, OPENBLAS_NUM_THREADS=1, "
+          f"median of {args.repeat} interleaved runs")
     print(f"{'':22}{'samples/s':>12}{'step ms':>10}{'vs fused 1':>12}{'allreduce':>11}{'waiting':>9}"
           f"{'allreduce alone':>17}")
     for name, r in rows:
