@@ -9,8 +9,9 @@ update together). Here that function is cut where the gradients are complete:
    The gradients are those of ``B_r · loss``.
 2. one in-place ``Allreduce`` (sum) of that buffer: it now holds Σ_r B_r·g_r and, in its last
    slot, Σ_r B_r.
-3. the *update function* (generated): reads the buffer, divides by its last slot and applies
-   the optimizer's update (clipping included) exactly as the single-process step would.
+3. the *update function* (generated): reads each parameter's part of the buffer (a view, not a
+   copy), divides by the last slot and applies the optimizer's update (clipping included) exactly
+   as the single-process step would.
 
 Why weight by the batch size: Keras 2 reduces a weighted loss as Σ w·l / B (SUM_OVER_BATCH_SIZE,
 whatever the sample or class weights are), so the gradient of the concatenated batch of all
@@ -45,19 +46,19 @@ class SplitTrainStep:
         self.gradient_function = K.function(
             inputs + [batch_weight], losses + metrics + [packed], updates=layer_updates + metric_updates,
             backend=model._backend, name=f"{model.name}_gradient_step", output_names=names + ["gradients"])
-        sizes = [int(np.prod(K.int_shape(p), dtype=np.int64)) for p in params]
+        shapes = [tuple(K.int_shape(p)) for p in params]
+        sizes = [int(np.prod(shape, dtype=np.int64)) for shape in shapes]
         self.size = sum(sizes)
+        # The update reads each parameter's summed gradient as a view of the reduced buffer (no copy).
+        self._views = [(at, at + n, shape) for at, n, shape in zip(np.cumsum([0] + sizes[:-1]).tolist(), sizes, shapes)]
         with K.name_scope("distributed"):
-            buffer = K.placeholder((self.size + 1,), dtype=dtype, name="summed_gradients")
-            total_weight = K.reshape(K.slice(buffer, (self.size,), (1,)), ())
-            averaged, at = [], 0
-            for p, n in zip(params, sizes):
-                g = K.reshape(K.slice(buffer, (at,), (n,)), K.int_shape(p)) / total_weight
-                averaged.append(g if g.dtype == p.dtype else K.cast(g, p.dtype))
-                at += n
+            summed = [K.placeholder(shape, dtype=dtype, name=f"summed_gradient_{i}") for i, shape in enumerate(shapes)]
+            total_weight = K.placeholder((), dtype=dtype, name="summed_batch_weight")
+            averaged = [g / total_weight for g in summed]
+            averaged = [g if g.dtype == p.dtype else K.cast(g, p.dtype) for g, p in zip(averaged, params)]
         updates = optimizer.get_updates(None, params, constraints=constraints, grads=averaged)
-        self.update_function = K.function([buffer], [total_weight], updates=updates, backend=model._backend,
-                                          name=f"{model.name}_apply_gradients", output_names=["samples"])
+        self.update_function = K.function(summed + [total_weight], [], updates=updates, backend=model._backend,
+                                          name=f"{model.name}_apply_gradients")
         # What the model's fast path for *_on_batch reads: the inputs a caller feeds.
         self.input_specs = self.gradient_function.input_specs[:-1]
         self.backend = self.gradient_function.backend
@@ -72,7 +73,8 @@ class SplitTrainStep:
             weight.setflags(write=False)
         *values, gradients = self.gradient_function(list(feed) + [weight])
         comm.allreduce_sum_in_place(gradients)
-        self.update_function([gradients])
+        self.update_function([gradients[start:stop].reshape(shape) for start, stop, shape in self._views]
+                             + [gradients[-1:].reshape(())])
         return values
 
     def __repr__(self):
