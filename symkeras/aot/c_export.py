@@ -17,7 +17,6 @@ identifier no C rule reserves (checked, never altered), argument names are the g
 own identifiers, and model and variable names appear in comments made inert by ``c_comment``.
 """
 
-import dataclasses
 import os
 import re
 import shlex
@@ -26,7 +25,7 @@ import numpy as np
 
 from symkeras import version
 from symkeras.aot import weights_file
-from symkeras.aot.functions import all_storages, check_functions, render_functions
+from symkeras.aot.functions import Written, all_storages, check_functions, render_functions
 from symkeras.codegen import names, templates
 from symkeras.codegen.c import build
 from symkeras.codegen.c.render import CTYPES, ITEMSIZE, _array_literals
@@ -77,14 +76,6 @@ def check_choice(value, choices, what):
     if value not in choices:
         raise ValueError(f"{what}: expected one of {', '.join(choices)}, got {value!r}")
     return value
-
-
-@dataclasses.dataclass(frozen=True)
-class Written:
-    """What an export wrote: the files' paths, and the variables in the order the C state (and a
-    weights file) holds them."""
-    paths: list
-    storages: list
 
 
 def export_c(model, directory, prefix, functions=("predict",), blas="openblas", weights="embed"):

@@ -43,6 +43,14 @@ class Exported:
     output_names: list
 
 
+@dataclasses.dataclass(frozen=True)
+class Written:
+    """What an export wrote: the files' paths, and the variables in the order the export holds
+    them (the C state and its weights file, the NumPy module's ``variables``)."""
+    paths: list
+    storages: list
+
+
 def check_functions(functions, what="functions"):
     """``functions`` as a list of names from MODEL_KIND, or ValueError naming the argument."""
     functions = [functions] if isinstance(functions, str) else list(functions)
