@@ -34,8 +34,9 @@
  *
  * Build: any C99 compiler, e.g. cc -std=c99 -O3 -fno-math-errno -c (the code never reads
  * errno; the flag lets loops calling sqrtf & co. vectorise). Define SK_USE_CBLAS to call a
- * CBLAS sgemm/dgemm (cblas_sgemm/cblas_dgemm unless SK_CBLAS_SGEMM/SK_CBLAS_DGEMM rename
- * them); without it the matrix products use the portable loops below.
+ * CBLAS sgemm/dgemm and sgemv/dgemv (cblas_sgemm & co. unless SK_CBLAS_SGEMM, SK_CBLAS_DGEMM,
+ * SK_CBLAS_SGEMV, SK_CBLAS_DGEMV rename them); without it the matrix products use the portable
+ * loops below.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -49,6 +50,12 @@
 #endif
 #ifndef SK_CBLAS_DGEMM
 #define SK_CBLAS_DGEMM cblas_dgemm
+#endif
+#ifndef SK_CBLAS_SGEMV
+#define SK_CBLAS_SGEMV cblas_sgemv
+#endif
+#ifndef SK_CBLAS_DGEMV
+#define SK_CBLAS_DGEMV cblas_dgemv
 #endif
 /* CBLAS takes int sizes: larger products use the portable loops. */
 #ifndef SK_BLAS_INT_MAX
@@ -146,6 +153,18 @@ static void sk_sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k,
 #ifdef SK_USE_CBLAS
     if (m <= SK_BLAS_INT_MAX && n <= SK_BLAS_INT_MAX && k <= SK_BLAS_INT_MAX
         && lda <= SK_BLAS_INT_MAX && ldb <= SK_BLAS_INT_MAX && ldc <= SK_BLAS_INT_MAX) {
+        /* One row (one sample) or one column of c: a matrix-vector product, which BLAS runs
+           without packing the matrix as its GEMM does (several times faster). */
+        if (m == 1) {   /* c[0, :] = op(b)^T op(a)[0, :] */
+            SK_CBLAS_SGEMV(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, (int)(tb ? n : k), (int)(tb ? k : n),
+                           1.0f, b, (int)ldb, a, ta ? (int)lda : 1, 0.0f, c, 1);
+            return;
+        }
+        if (n == 1) {   /* c[:, 0] = op(a) op(b)[:, 0] */
+            SK_CBLAS_SGEMV(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, (int)(ta ? k : m), (int)(ta ? m : k),
+                           1.0f, a, (int)lda, b, tb ? 1 : (int)ldb, 0.0f, c, (int)ldc);
+            return;
+        }
         SK_CBLAS_SGEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                        (int)m, (int)n, (int)k, 1.0f, a, (int)lda, b, (int)ldb, 0.0f, c, (int)ldc);
         return;

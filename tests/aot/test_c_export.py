@@ -259,6 +259,7 @@ def test_under_address_and_undefined_behaviour_sanitizers_runs_clean(heads, tmp_
 @pytest.mark.parametrize("blas", ["openblas", "none"])
 def test_clang_compiles_it_with_strict_warnings(mlp, blas):
     flags = ["-DSK_USE_CBLAS", "-DSK_CBLAS_SGEMM=scipy_cblas_sgemm", "-DSK_CBLAS_DGEMM=scipy_cblas_dgemm",
+                  "-DSK_CBLAS_SGEMV=scipy_cblas_sgemv", "-DSK_CBLAS_DGEMV=scipy_cblas_dgemv",
              "-I" + c_export._openblas()["include"]] if blas == "openblas" else []
     for source in ("mlp.c", "main.c"):
         # clang warns from its front end: checking the syntax is the whole strict compile.

@@ -304,7 +304,8 @@ def test_compiles_standalone(tmp_path, use_cblas):
     if use_cblas:
         openblas = pytest.importorskip("scipy_openblas32")
         flags = ["-DSK_USE_CBLAS", "-I", openblas.get_include_dir(),
-                 "-DSK_CBLAS_SGEMM=scipy_cblas_sgemm", "-DSK_CBLAS_DGEMM=scipy_cblas_dgemm"]
+                 "-DSK_CBLAS_SGEMM=scipy_cblas_sgemm", "-DSK_CBLAS_DGEMM=scipy_cblas_dgemm",
+                 "-DSK_CBLAS_SGEMV=scipy_cblas_sgemv", "-DSK_CBLAS_DGEMV=scipy_cblas_dgemv"]
     for program in (mlp_program(), mlp_program("float64"), kinds_program(), math_program("float32"),
                     gemm_program("float32"), gemm_program("float64"), ints_program()):
         path = tmp_path / f"{program.name}.c"

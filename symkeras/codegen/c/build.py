@@ -173,7 +173,8 @@ def _blas_flags():
 
     lib_dir = openblas.get_lib_dir()
     compile_flags = ("-DSK_USE_CBLAS", "-DSK_CBLAS_SGEMM=scipy_cblas_sgemm",
-                     "-DSK_CBLAS_DGEMM=scipy_cblas_dgemm", "-I" + openblas.get_include_dir())
+                     "-DSK_CBLAS_DGEMM=scipy_cblas_dgemm", "-DSK_CBLAS_SGEMV=scipy_cblas_sgemv",
+                     "-DSK_CBLAS_DGEMV=scipy_cblas_dgemv", "-I" + openblas.get_include_dir())
     link_flags = ("-L" + lib_dir, "-l" + openblas.get_library(), "-Wl,-rpath," + lib_dir)
     return compile_flags, link_flags, openblas.__version__
 
