@@ -57,8 +57,10 @@ def decode(data, storages):
         raise ValueError("weights file: not a version 1 little-endian symkeras weights file")
     if count != len(storages) or layout != layout_crc(storages):
         raise ValueError("weights file: its variables are not this model's")
-    sizes = struct.unpack_from(f"<{count}Q", data, HEADER_BYTES)
     start = HEADER_BYTES + 8 * count
+    if len(data) < start:
+        raise ValueError(f"weights file: {len(data)} bytes, shorter than its header and table")
+    sizes = struct.unpack_from(f"<{count}Q", data, HEADER_BYTES)
     if len(data) != start + payload_bytes or sum(sizes) != payload_bytes:
         raise ValueError(f"weights file: {len(data)} bytes, expected {start + payload_bytes}")
     payload = data[start:]

@@ -218,7 +218,7 @@ def test_a_wrong_weights_file_is_an_error_code(mlp, tmp_path):
 def test_the_python_reader_refuses_what_the_c_refuses(mlp):
     good = open(mlp.path("mlp.weights.bin"), "rb").read()
     assert len(weights_file.decode(good, mlp.written.storages)) == len(mlp.written.storages)
-    for bad in (good[:-1], good[:10], good[:-1] + bytes([good[-1] ^ 1])):
+    for bad in (good[:-1], good[:10], good[:50], good[:-1] + bytes([good[-1] ^ 1])):
         with pytest.raises(ValueError, match="weights file"):
             weights_file.decode(bad, mlp.written.storages)
 
