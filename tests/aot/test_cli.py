@@ -95,7 +95,7 @@ def test_an_h5_file_becomes_a_numpy_module_through_the_tools_wrapper(saved, tmp_
     assert done.returncode == 0, done.stderr
     np.save(tmp_path / "x.npy", x)
     script = ("import sys, numpy as np; sys.modules['symkeras'] = None; import small; "
-              f"np.save('p.npy', small.predict(np.load('x.npy'))[0])")
+              "np.save('p.npy', small.predict(np.load('x.npy'))[0])")
     ran = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert ran.returncode == 0, ran.stderr
     np.testing.assert_allclose(np.load(tmp_path / "p.npy"), model.predicted, rtol=1e-5, atol=1e-7)
