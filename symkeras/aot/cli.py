@@ -59,7 +59,7 @@ def main(argv=None):
             numpy_module.check_module_name(args.prefix)
     except ValueError as error:
         p.error(f"argument --prefix: {error}")
-    from symkeras.models import load_model
+    from symkeras.models import load_model      # here: `--help` and usage errors need no model code
     try:
         model = load_model(args.model_file)
     except (OSError, ValueError, TypeError, KeyError) as error:
