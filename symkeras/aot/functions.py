@@ -19,13 +19,13 @@ from symkeras.runtime.function import _render
 MODEL_KIND = {"predict": "predict", "train": "train", "evaluate": "test"}
 
 # Ops the lowering places without a kernel of their own (leaves, views, updates).
-_STRUCTURAL = (O.Placeholder, O.Variable, O.Constant, O.Reshape, O.Assign, O.StopGradient)
+_STRUCTURAL = (O.Placeholder, O.Variable, O.Constant, O.Reshape, O.Assign, O.StopGradient, O.TupleGet)
 
 # The kernel kinds ops lowered by a method of their own become (schedule._Lowering._lower_<Op>).
 _HANDLER_KINDS = {"Elemwise": "elementwise", "BroadcastTo": "elementwise", "MatMul": "gemm", "Reduce": "reduce",
                   "ArgMax": "argmax", "Softmax": "softmax", "Transpose": "transpose", "Concat": "concat",
                   "Slice": "slice", "SliceGrad": "slice_grad", "Gather": "gather", "ScatterAdd": "scatter_add",
-                  "OneHot": "one_hot", "Random": "random"}
+                  "OneHot": "one_hot", "Random": "random", "Scan": "scan"}
 
 
 @dataclasses.dataclass
@@ -110,6 +110,11 @@ def _check_exportable(graph, kind, backend):
             if not dims.is_static(d):
                 raise ValueError(f"cannot export {kind}: input {x.name!r} has an axis of unknown size (axis {axis}); "
                                  "an exported model knows every size but the batch: give the Input a full shape")
+    _check_ops(graph, kind, backend)
+
+
+def _check_ops(graph, kind, backend):
+    """Every op of ``graph`` (and of a loop's body) lowers to a kernel the target has a template for."""
     for node in graph.nodes():
         op_name = type(node.op).__name__
         if isinstance(node.op, _STRUCTURAL):
@@ -118,6 +123,8 @@ def _check_exportable(graph, kind, backend):
         if kind_name is None or not _has_template(backend, kind_name):
             raise ValueError(f"cannot export {kind}: layer {node.scope or '?'!r} uses the op {op_name}, "
                              f"which has no {backend} kernel to export")
+        if getattr(node.op, "body", None) is not None:
+            _check_ops(node.op.body, kind, backend)
 
 
 def _has_template(backend, kind):
