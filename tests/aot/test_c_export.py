@@ -23,9 +23,7 @@ from symkeras.models import Model
 STRICT = "-Wall -Wextra -Werror -pedantic"
 STEPS = 3
 
-needs_toolchain = pytest.mark.skipif(shutil.which("make") is None or not build.compiler_available(),
-                                     reason="needs make and a C compiler")
-pytestmark = needs_toolchain
+HAVE_TOOLCHAIN = shutil.which("make") is not None and build.compiler_available()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -56,6 +54,8 @@ class Case:
     (recorded before the model trains)."""
 
     def __init__(self, model, tmp, prefix, xs, ys, functions_, weights="file", blas="openblas"):
+        if not HAVE_TOOLCHAIN:
+            pytest.skip("needs make and a C compiler")
         self.model, self.prefix, self.xs, self.ys = model, prefix, xs, ys
         self.dir = str(tmp / prefix)
         self.written = c_export.export_c(model, self.dir, prefix, functions=functions_, blas=blas, weights=weights)
