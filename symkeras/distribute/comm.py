@@ -27,8 +27,8 @@ def init():
     """Join the processes started together (``mpiexec -n N python train.py``); idempotent.
 
     With more than one process, an uncaught exception in any of them prints its traceback and
-    aborts them all (``MPI_Abort``), so the others stop instead of waiting forever in a
-    collective call the failed one will never make."""
+    aborts them all (``MPI_Abort``), and so does ``sys.exit`` with a failure status, so the others
+    stop instead of waiting forever in a collective call the failed one will never make."""
     global _world, _local
     if _world is not None:
         return
@@ -37,6 +37,23 @@ def init():
     _local = _world.Split_type(MPI.COMM_TYPE_SHARED, key=_world.Get_rank())
     if _world.Get_size() > 1:
         sys.excepthook = _abort_all_on(sys.excepthook)
+        sys.exit = _abort_all_on_failed_exit(sys.exit)
+
+
+def _abort_all_on_failed_exit(previous):
+    """``sys.exit`` with a failure status (argparse's errors too) aborts all processes: a
+    SystemExit never reaches the excepthook, and the others would wait for this one forever."""
+    def exit(status=None):
+        if status is None or status == 0:
+            previous(status)
+            return
+        if not isinstance(status, int):
+            print(status, file=sys.stderr)
+        sys.stdout.flush()
+        print(f"symkeras.distribute: rank {_world.Get_rank()} exited with status {status!r}; aborting all "
+              f"{_world.Get_size()} processes", file=sys.stderr, flush=True)
+        _world.Abort(status if isinstance(status, int) else 1)
+    return exit
 
 
 def _abort_all_on(previous):

@@ -3,7 +3,8 @@
 CASE ``train``: every scenario of distributed_scenarios, fit on this rank's shard (a Sequence,
 a generator, arrays) with the broadcast, metric-average and checkpoint callbacks, then evaluated
 on it; writes OUT/<scenario>-rank<r>.npz.
-The fault cases: ``raise`` (rank 1 raises while rank 0 waits in a broadcast), ``die`` (rank 1 is
+The fault cases: ``raise`` (rank 1 raises while rank 0 waits in a broadcast), ``exit`` (rank 1
+calls sys.exit with a message), ``die`` (rank 1 is
 killed in the middle of training while rank 0 waits in the allreduce), ``mismatch`` (rank 1 builds
 a wider model).
 """
@@ -74,6 +75,8 @@ def fault(case):
     model = S.build_model(rank, "numpy", hvd.DistributedOptimizer("sgd"), hidden=hidden)
     if case == "raise" and rank == 1:
         raise RuntimeError("worker 1 cannot read its data")
+    if case == "exit" and rank == 1:
+        sys.exit("worker 1 found no data")
     x, y, _ = S.global_data(2)
 
     class Die(keras_callbacks.Callback):

@@ -128,6 +128,7 @@ def test_checkpoints_and_progress_output_come_from_rank_0_only(trained):
 
 @pytest.mark.parametrize("case, message", [
     ("raise", "worker 1 cannot read its data"),
+    ("exit", "worker 1 found no data"),
     ("die", None),
     ("mismatch", "the model on rank 1 differs from the one on rank 0: weight 0 is 'hidden/kernel' (6, 9)"),
 ])
@@ -137,4 +138,4 @@ def test_a_failing_process_stops_all_of_them_with_its_error(case, message):
     assert "finished" not in done.stdout
     if message is not None:
         assert message in done.stderr
-        assert "aborting all 2 processes" in done.stderr
+        assert "aborting all 2 processes" in done.stderr and "rank 1" in done.stderr
