@@ -30,7 +30,7 @@
  *     direction_bias           variable (3,) float32
  *
  * Memory:
- *     workspace                4864*batch + SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 781312 bytes in 12 region(s)
+ *     workspace                4864*batch + SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 388864 bytes in 11 region(s)
  *     variables                5324 bytes
  *         edges_kernel         288
  *         edges_bias           32
@@ -233,7 +233,7 @@ typedef struct {
 size_t cnn_test_step_workspace_bytes(int64_t batch)
 {
     (void)batch;
-    return (size_t)(4864*batch + SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 781312);
+    return (size_t)(4864*batch + SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 388864);
 }
 
 int cnn_test_step(const cnn_test_step_args *args, void *workspace)
@@ -258,26 +258,25 @@ int cnn_test_step(const cnn_test_step_args *args, void *workspace)
 
     /* temporaries in the workspace */
     char *const sk_ws = (char *)workspace;
-    float *const t0 = (float *)(sk_ws + 3200*batch);   /* region 1: [10900,9] */
     float *const t1 = (float *)(sk_ws + 0);            /* region 0: [batch,100,8] */
     float *const t2 = (float *)(sk_ws + 0);            /* region 0: [batch,10,10,8] */
-    float *const t3 = (float *)(sk_ws + 3200*batch + 392448); /* region 2: [batch,5,5,8] */
-    float *const t4 = (float *)(sk_ws + 4800*batch + SK_ROUND64(800*batch) + 392448); /* region 4: [1350,72] */
-    float *const t5 = (float *)(sk_ws + 3200*batch + SK_ROUND64(800*batch) + 392448); /* region 3: [batch,25,16] */
-    float *const t6 = (float *)(sk_ws + 3200*batch + SK_ROUND64(800*batch) + 392448); /* region 3: [batch,5,5,16] */
-    float *const t7 = (float *)(sk_ws + 4800*batch + SK_ROUND64(800*batch) + 781248); /* region 5: [batch,16] */
-    float *const t8 = (float *)(sk_ws + 4800*batch + SK_ROUND64(800*batch) + 781248); /* region 5: [batch,16] */
-    float *const t9 = (float *)(sk_ws + 4864*batch + SK_ROUND64(800*batch) + 781248); /* region 6: [batch,3] */
-    float *const t10 = (float *)(sk_ws + 4864*batch + SK_ROUND64(800*batch) + 781248); /* region 6: [batch,3] */
-    float *const t11 = (float *)(sk_ws + 4864*batch + SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 781248); /* region 7: [batch,3] */
-    float *const t12 = (float *)(sk_ws + 4864*batch + SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 781248); /* region 7: [batch,3] */
-    float *const t13 = (float *)(sk_ws + 4864*batch + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 781248); /* region 8: [batch] */
-    float *const t14 = (float *)(sk_ws + 4864*batch + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 781248); /* region 8: [batch] */
-    float *const t15 = (float *)(sk_ws + 4864*batch + SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 781248); /* region 9: [] */
-    int64_t *const t17 = (int64_t *)(sk_ws + 4864*batch + SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 781312); /* region 10: [batch] */
-    float *const t18 = (float *)(sk_ws + 4864*batch + SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 781248); /* region 7: [batch,3] */
-    int64_t *const t19 = (int64_t *)(sk_ws + 4864*batch + SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 781312); /* region 11: [batch] */
-    float *const t20 = (float *)(sk_ws + 4864*batch + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 781248); /* region 8: [batch] */
+    float *const t3 = (float *)(sk_ws + 3200*batch);   /* region 1: [batch,5,5,8] */
+    float *const t4 = (float *)(sk_ws + 4800*batch + SK_ROUND64(800*batch)); /* region 3: [1350,72] */
+    float *const t5 = (float *)(sk_ws + 3200*batch + SK_ROUND64(800*batch)); /* region 2: [batch,25,16] */
+    float *const t6 = (float *)(sk_ws + 3200*batch + SK_ROUND64(800*batch)); /* region 2: [batch,5,5,16] */
+    float *const t7 = (float *)(sk_ws + 4800*batch + SK_ROUND64(800*batch) + 388800); /* region 4: [batch,16] */
+    float *const t8 = (float *)(sk_ws + 4800*batch + SK_ROUND64(800*batch) + 388800); /* region 4: [batch,16] */
+    float *const t9 = (float *)(sk_ws + 4864*batch + SK_ROUND64(800*batch) + 388800); /* region 5: [batch,3] */
+    float *const t10 = (float *)(sk_ws + 4864*batch + SK_ROUND64(800*batch) + 388800); /* region 5: [batch,3] */
+    float *const t11 = (float *)(sk_ws + 4864*batch + SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 388800); /* region 6: [batch,3] */
+    float *const t12 = (float *)(sk_ws + 4864*batch + SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 388800); /* region 6: [batch,3] */
+    float *const t13 = (float *)(sk_ws + 4864*batch + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 388800); /* region 7: [batch] */
+    float *const t14 = (float *)(sk_ws + 4864*batch + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 388800); /* region 7: [batch] */
+    float *const t15 = (float *)(sk_ws + 4864*batch + SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 388800); /* region 8: [] */
+    int64_t *const t17 = (int64_t *)(sk_ws + 4864*batch + SK_ROUND64(4*batch) + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 388864); /* region 9: [batch] */
+    float *const t18 = (float *)(sk_ws + 4864*batch + SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 388800); /* region 6: [batch,3] */
+    int64_t *const t19 = (int64_t *)(sk_ws + 4864*batch + SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 388864); /* region 10: [batch] */
+    float *const t20 = (float *)(sk_ws + 4864*batch + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 388800); /* region 7: [batch] */
 
     SK_FTZ_BEGIN();
 
@@ -286,25 +285,29 @@ int cnn_test_step(const cnn_test_step_args *args, void *workspace)
         accuracy_count[0] = (float)batch;
     }
 
-    /* edges: window_gemm t1[batch,100,8] = windows(image) @ edges_kernel, 109 samples at a time through t0 */
-    for (int64_t sk_n0 = 0; sk_n0 < batch; sk_n0 += 109) {
-        const int64_t sk_samples = batch - sk_n0 < 109 ? batch - sk_n0 : 109;
-        float *sk_dst = t0;
-        for (int64_t sk_n = sk_n0; sk_n < sk_n0 + sk_samples; ++sk_n) {
-                for (int64_t sk_o0 = 0; sk_o0 < 10; ++sk_o0) {
-                    for (int64_t sk_o1 = 0; sk_o1 < 10; ++sk_o1) {
-                        for (int64_t sk_k0 = 0; sk_k0 < 3; ++sk_k0) {
-                            const int64_t sk_i0 = sk_o0 + sk_k0;
-                            for (int64_t sk_k1 = 0; sk_k1 < 3; ++sk_k1) {
-                                const int64_t sk_i1 = sk_o1 + sk_k1;
-                                memcpy(sk_dst, image + ((sk_n*12 + sk_i0)*12 + sk_i1)*1, 1*sizeof(float));
-                                sk_dst += 1;
+    /* edges: window_conv t1[batch,100,8] = windows(image) @ edges_kernel, computed directly, 10 output positions at a time */
+    for (int64_t sk_n = 0; sk_n < batch; ++sk_n) {
+        for (int64_t sk_o0 = 0; sk_o0 < 10; ++sk_o0) {
+            for (int64_t sk_ob = 0; sk_ob < 10; sk_ob += 10) {
+                float sk_acc[10][8] = {{0}};
+                const float *sk_w = edges_kernel;
+                for (int64_t sk_k0 = 0; sk_k0 < 3; ++sk_k0) {
+                    const int64_t sk_i0 = sk_o0 + sk_k0;
+                    for (int64_t sk_k1 = 0; sk_k1 < 3; ++sk_k1) {
+                        for (int64_t sk_c = 0; sk_c < 1; ++sk_c, sk_w += 8) {
+                            for (int sk_b = 0; sk_b < 10; ++sk_b) {
+                                const int64_t sk_i1 = (sk_ob + sk_b) + sk_k1;
+                                const float sk_v = image[((sk_n*12 + sk_i0)*12 + sk_i1)*1 + sk_c];
+                                for (int sk_f = 0; sk_f < 8; ++sk_f) sk_acc[sk_b][sk_f] += sk_v*sk_w[sk_f];
                             }
                         }
                     }
                 }
-    }
-        sk_sgemm(0, 0, sk_samples*100, 8, 9, t0, 9, edges_kernel, 8, t1 + sk_n0*800, 8);
+                float *const sk_dst = t1 + (100*sk_n + 10*sk_o0 + sk_ob)*8;
+                for (int sk_b = 0; sk_b < 10; ++sk_b)
+                    for (int sk_f = 0; sk_f < 8; ++sk_f) sk_dst[sk_b*8 + sk_f] = sk_acc[sk_b][sk_f] + 0;
+            }
+        }
     }
 
     /* edges_norm: elementwise[batch,10,10,8] t2 = edges_norm_gamma*(-edges_norm_moving_mean + (t1 + edges_bias > 0 ? t1 + edges_bias : 0))/sqrt(edges_norm_moving_variance + 0.001) + edges_norm_beta */

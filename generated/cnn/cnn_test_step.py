@@ -21,7 +21,7 @@ Arguments (None is the batch dimension):
     direction_kernel         variable  (16, 3) float32
     direction_bias           variable  (3,) float32
     workspace: the tuple returned by workspace_views(batch, buffer), buffer of
-               workspace_bytes(batch) bytes (800*batch x float32 + 98100 x float32 + 200*batch x float32 + 400*batch x float32 + 97200 x float32 + 16*batch x float32 + 3*batch x float32 + 3*batch x float32 + batch x float32 + 1 x float32 + batch x int64 + batch x int64).
+               workspace_bytes(batch) bytes (800*batch x float32 + 200*batch x float32 + 400*batch x float32 + 97200 x float32 + 16*batch x float32 + 3*batch x float32 + 3*batch x float32 + batch x float32 + 1 x float32 + batch x int64 + batch x int64).
 """
 
 import numpy as np
@@ -35,7 +35,6 @@ def _regions(batch):
     """(dtype, number of elements) of each workspace region."""
     return [
         ("float32", 800*batch),
-        ("float32", 98100),
         ("float32", 200*batch),
         ("float32", 400*batch),
         ("float32", 97200),
@@ -61,42 +60,38 @@ def workspace_views(batch, buffer):
 
 
 def cnn_test_step(batch, image, direction_target, direction_sample_weights, loss, accuracy_total, accuracy_count, edges_kernel, edges_bias, edges_norm_moving_mean, edges_norm_moving_variance, edges_norm_gamma, edges_norm_beta, bars_kernel, bars_bias, direction_kernel, direction_bias, workspace):
-    sk_ws0, sk_ws1, sk_ws2, sk_ws3, sk_ws4, sk_ws5, sk_ws6, sk_ws7, sk_ws8, sk_ws9, sk_ws10, sk_ws11, = workspace
-    t0 = sk_ws1[:98100].reshape((10900, 9, ))  # edges (10900, 9)
+    sk_ws0, sk_ws1, sk_ws2, sk_ws3, sk_ws4, sk_ws5, sk_ws6, sk_ws7, sk_ws8, sk_ws9, sk_ws10, = workspace
     t1 = sk_ws0[:800*batch].reshape((batch, 100, 8, ))  # edges (None, 100, 8)
     t2 = sk_ws0[:800*batch].reshape((batch, 10, 10, 8, ))  # edges_norm (None, 10, 10, 8)
-    t3 = sk_ws2[:200*batch].reshape((batch, 5, 5, 8, ))  # pool (None, 5, 5, 8)
-    t4 = sk_ws4[:97200].reshape((1350, 72, ))  # bars (1350, 72)
-    t5 = sk_ws3[:400*batch].reshape((batch, 25, 16, ))  # bars (None, 25, 16)
-    t6 = sk_ws3[:400*batch].reshape((batch, 5, 5, 16, ))  # bars (None, 5, 5, 16)
-    t7 = sk_ws5[:16*batch].reshape((batch, 16, ))  # average (None, 16)
-    t8 = sk_ws5[:16*batch].reshape((batch, 16, ))  # average (None, 16)
-    t9 = sk_ws6[:3*batch].reshape((batch, 3, ))  # direction (None, 3)
-    t10 = sk_ws6[:3*batch].reshape((batch, 3, ))  # direction (None, 3)
-    t11 = sk_ws7[:3*batch].reshape((batch, 3, ))  # direction_loss (None, 3)
-    t12 = sk_ws7[:3*batch].reshape((batch, 3, ))  # direction_loss (None, 3)
-    t13 = sk_ws8[:batch].reshape((batch, ))  # direction_loss (None,)
-    t14 = sk_ws8[:batch].reshape((batch, ))  # direction_loss (None,)
-    t15 = sk_ws9[:1].reshape(())  # direction_loss ()
-    t17 = sk_ws10[:batch].reshape((batch, ))  # accuracy (None,)
-    t18 = sk_ws7[:3*batch].reshape((batch, 3, ))  # direction (None, 3)
-    t19 = sk_ws11[:batch].reshape((batch, ))  # accuracy (None,)
-    t20 = sk_ws8[:batch].reshape((batch, ))  # accuracy (None,)
+    t3 = sk_ws1[:200*batch].reshape((batch, 5, 5, 8, ))  # pool (None, 5, 5, 8)
+    t4 = sk_ws3[:97200].reshape((1350, 72, ))  # bars (1350, 72)
+    t5 = sk_ws2[:400*batch].reshape((batch, 25, 16, ))  # bars (None, 25, 16)
+    t6 = sk_ws2[:400*batch].reshape((batch, 5, 5, 16, ))  # bars (None, 5, 5, 16)
+    t7 = sk_ws4[:16*batch].reshape((batch, 16, ))  # average (None, 16)
+    t8 = sk_ws4[:16*batch].reshape((batch, 16, ))  # average (None, 16)
+    t9 = sk_ws5[:3*batch].reshape((batch, 3, ))  # direction (None, 3)
+    t10 = sk_ws5[:3*batch].reshape((batch, 3, ))  # direction (None, 3)
+    t11 = sk_ws6[:3*batch].reshape((batch, 3, ))  # direction_loss (None, 3)
+    t12 = sk_ws6[:3*batch].reshape((batch, 3, ))  # direction_loss (None, 3)
+    t13 = sk_ws7[:batch].reshape((batch, ))  # direction_loss (None,)
+    t14 = sk_ws7[:batch].reshape((batch, ))  # direction_loss (None,)
+    t15 = sk_ws8[:1].reshape(())  # direction_loss ()
+    t17 = sk_ws9[:batch].reshape((batch, ))  # accuracy (None,)
+    t18 = sk_ws6[:3*batch].reshape((batch, 3, ))  # direction (None, 3)
+    t19 = sk_ws10[:batch].reshape((batch, ))  # accuracy (None,)
+    t20 = sk_ws7[:batch].reshape((batch, ))  # accuracy (None,)
 
     # direction_loss: elementwise accuracy_count = batch
     np.copyto(accuracy_count, batch, casting="unsafe")
 
-    # edges: window_gemm t1, t0 <- image, edges_kernel
+    # edges: window_conv t1 <- image, edges_kernel
     sk_x = image.reshape((batch, 12, 12, 1, ))
-    sk_c = t1.reshape((batch, 100, 8, ))
-    for sk_n0 in range(0, batch, 109):
-        sk_chunk = sk_x[sk_n0:sk_n0 + 109]
-        sk_count = sk_chunk.shape[0]
-        sk_padded = sk_chunk
-        sk_windows = t0.reshape((109, 10, 10, 3, 3, 1, ))[:sk_count]
-        for sk_k in np.ndindex(3, 3):
-            sk_windows[:, :, :, sk_k[0], sk_k[1], :] = sk_padded[:, sk_k[0]:sk_k[0] + 10, sk_k[1]:sk_k[1] + 10, :]
-        np.matmul(sk_windows.reshape(sk_count * 100, 9), edges_kernel.reshape((9, 8, )), out=sk_c[sk_n0:sk_n0 + sk_count].reshape(sk_count * 100, 8))
+    sk_padded = sk_x
+    sk_w = edges_kernel.reshape((9, 8, )).reshape((3, 3, 1, 8, ))
+    sk_out = t1.reshape((batch, 10, 10, 8, ))
+    sk_out.fill(0)
+    for sk_k in np.ndindex(3, 3):
+        sk_out += np.matmul(sk_padded[:, sk_k[0]:sk_k[0] + 10, sk_k[1]:sk_k[1] + 10, :], sk_w[sk_k])
 
     # edges_norm: elementwise t2 = edges_norm_gamma*(-edges_norm_moving_mean + where(t1 + edges_bias > 0, t1 + edges_bias, 0))/sqrt(edges_norm_moving_variance + 0.001) + edges_norm_beta
     sk_t0 = t1.reshape((batch, 10, 10, 8, )) + edges_bias

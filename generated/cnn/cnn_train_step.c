@@ -50,7 +50,7 @@
  *     edges_norm_moving_variance variable (8,) float32
  *
  * Memory:
- *     workspace                22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 5760 bytes in 34 region(s)
+ *     workspace                22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 5760 bytes in 33 region(s)
  *     variables                15864 bytes
  *         edges_kernel         288
  *         edges_bias           32
@@ -293,7 +293,7 @@ typedef struct {
 size_t cnn_train_step_workspace_bytes(int64_t batch)
 {
     (void)batch;
-    return (size_t)(22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 5760);
+    return (size_t)(22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 5760);
 }
 
 int cnn_train_step(const cnn_train_step_args *args, void *workspace)
@@ -338,68 +338,67 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
 
     /* temporaries in the workspace */
     char *const sk_ws = (char *)workspace;
-    float *const t0 = (float *)(sk_ws + 256);          /* region 4: [batch,10,10,3,3,1] */
-    float *const t1 = (float *)(sk_ws + SK_ROUND64(3600*batch) + 256); /* region 5: [batch,100,8] */
-    float *const t2 = (float *)(sk_ws + SK_ROUND64(3600*batch) + 256); /* region 5: [batch,10,10,8] */
-    float *const t3 = (float *)(sk_ws + 3200*batch + SK_ROUND64(3600*batch) + 256); /* region 6: [batch,10,10,8] */
-    float *const t4 = (float *)(sk_ws + 6400*batch + SK_ROUND64(3600*batch) + 256); /* region 7: [8] */
-    float *const t5 = (float *)(sk_ws + 6400*batch + SK_ROUND64(3600*batch) + 256); /* region 7: [8] */
-    float *const t6 = (float *)(sk_ws + 6400*batch + SK_ROUND64(3600*batch) + 320); /* region 8: [batch,10,10,8] */
-    float *const t7 = (float *)(sk_ws + 9600*batch + SK_ROUND64(3600*batch) + 320); /* region 9: [batch,10,10,8] */
-    float *const t8 = (float *)(sk_ws + 12800*batch + SK_ROUND64(3600*batch) + 320); /* region 10: [8] */
-    float *const t9 = (float *)(sk_ws + 12800*batch + SK_ROUND64(3600*batch) + 320); /* region 10: [8] */
-    float *const t10 = (float *)(sk_ws + 9600*batch + SK_ROUND64(3600*batch) + 320); /* region 9: [batch,10,10,8] */
-    float *const t11 = (float *)(sk_ws + 12800*batch + SK_ROUND64(3600*batch) + 384); /* region 11: [batch,5,5,8] */
-    float *const t12 = (float *)(sk_ws + 12800*batch + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 384); /* region 12: [batch,5,5,3,3,8] */
-    float *const t13 = (float *)(sk_ws + 12800*batch + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 13: [batch,25,16] */
-    float *const t14 = (float *)(sk_ws + 12800*batch + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 13: [batch,5,5,16] */
-    float *const t15 = (float *)(sk_ws + 14400*batch + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 14: [batch,5,5,16] */
-    float *const t16 = (float *)(sk_ws + 16000*batch + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 15: [batch,16] */
-    float *const t17 = (float *)(sk_ws + 16000*batch + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 15: [batch,16] */
-    float *const t18 = (float *)(sk_ws + 16064*batch + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 16: [batch,3] */
-    float *const t19 = (float *)(sk_ws + 16064*batch + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 16: [batch,3] */
-    float *const t20 = (float *)(sk_ws + 16064*batch + SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 17: [batch,3] */
-    float *const t21 = (float *)(sk_ws + 16064*batch + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 18: [batch,3] */
-    float *const t22 = (float *)(sk_ws + 16064*batch + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 19: [batch] */
-    float *const t23 = (float *)(sk_ws + 16064*batch + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 19: [batch] */
+    float *const t1 = (float *)(sk_ws + 256);          /* region 4: [batch,100,8] */
+    float *const t2 = (float *)(sk_ws + 256);          /* region 4: [batch,10,10,8] */
+    float *const t3 = (float *)(sk_ws + 3200*batch + 256); /* region 5: [batch,10,10,8] */
+    float *const t4 = (float *)(sk_ws + 6400*batch + 256); /* region 6: [8] */
+    float *const t5 = (float *)(sk_ws + 6400*batch + 256); /* region 6: [8] */
+    float *const t6 = (float *)(sk_ws + 6400*batch + 320); /* region 7: [batch,10,10,8] */
+    float *const t7 = (float *)(sk_ws + 9600*batch + 320); /* region 8: [batch,10,10,8] */
+    float *const t8 = (float *)(sk_ws + 12800*batch + 320); /* region 9: [8] */
+    float *const t9 = (float *)(sk_ws + 12800*batch + 320); /* region 9: [8] */
+    float *const t10 = (float *)(sk_ws + 9600*batch + 320); /* region 8: [batch,10,10,8] */
+    float *const t11 = (float *)(sk_ws + 12800*batch + 384); /* region 10: [batch,5,5,8] */
+    float *const t12 = (float *)(sk_ws + 12800*batch + SK_ROUND64(800*batch) + 384); /* region 11: [batch,5,5,3,3,8] */
+    float *const t13 = (float *)(sk_ws + 12800*batch + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 12: [batch,25,16] */
+    float *const t14 = (float *)(sk_ws + 12800*batch + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 12: [batch,5,5,16] */
+    float *const t15 = (float *)(sk_ws + 14400*batch + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 13: [batch,5,5,16] */
+    float *const t16 = (float *)(sk_ws + 16000*batch + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 14: [batch,16] */
+    float *const t17 = (float *)(sk_ws + 16000*batch + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 14: [batch,16] */
+    float *const t18 = (float *)(sk_ws + 16064*batch + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 15: [batch,3] */
+    float *const t19 = (float *)(sk_ws + 16064*batch + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 15: [batch,3] */
+    float *const t20 = (float *)(sk_ws + 16064*batch + SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 16: [batch,3] */
+    float *const t21 = (float *)(sk_ws + 16064*batch + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 17: [batch,3] */
+    float *const t22 = (float *)(sk_ws + 16064*batch + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 18: [batch] */
+    float *const t23 = (float *)(sk_ws + 16064*batch + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 18: [batch] */
     float *const t24 = (float *)(sk_ws + 128);         /* region 2: [] */
-    int64_t *const t26 = (int64_t *)(sk_ws + 16064*batch + SK_ROUND64(4*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 20: [batch] */
-    float *const t27 = (float *)(sk_ws + 16064*batch + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 18: [batch,3] */
-    int64_t *const t28 = (int64_t *)(sk_ws + 16064*batch + SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 21: [batch] */
-    float *const t29 = (float *)(sk_ws + 16064*batch + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 19: [batch] */
-    float *const t33 = (float *)(sk_ws + 16064*batch + SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 22: [batch] */
-    float *const t34 = (float *)(sk_ws + 16064*batch + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 18: [batch,3] */
-    float *const t35 = (float *)(sk_ws + 16064*batch + SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 22: [batch,1] */
-    float *const t36 = (float *)(sk_ws + 16064*batch + SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 17: [batch,3] */
-    float *const t37 = (float *)(sk_ws + 16064*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 23: [batch,16] */
-    float *const t38 = (float *)(sk_ws + 16064*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 23: [batch,16] */
-    float *const t39 = (float *)(sk_ws + 12800*batch + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 13: [batch,5,5,16] */
-    float *const t40 = (float *)(sk_ws + 16128*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + SK_ROUND64(7200*batch) + 384); /* region 24: [batch,25,72] */
-    float *const t41 = (float *)(sk_ws + 12800*batch + SK_ROUND64(3600*batch) + 384); /* region 11: [batch,5,5,8] */
-    float *const t42 = (float *)(sk_ws + 16128*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 384); /* region 25: [batch,10,10,8] */
-    float *const t43 = (float *)(sk_ws + 9600*batch + SK_ROUND64(3600*batch) + 320); /* region 9: [batch,10,10,8] */
-    float *const t44 = (float *)(sk_ws + 19328*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 384); /* region 26: [8] */
-    float *const t45 = (float *)(sk_ws + 19328*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 384); /* region 26: [8] */
-    float *const t46 = (float *)(sk_ws + 6400*batch + SK_ROUND64(3600*batch) + 320); /* region 8: [batch,10,10,8] */
-    float *const t47 = (float *)(sk_ws + 9600*batch + SK_ROUND64(3600*batch) + 320); /* region 9: [batch,10,10,8] */
-    float *const t48 = (float *)(sk_ws + 19328*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 384); /* region 26: [8] */
-    float *const t49 = (float *)(sk_ws + 19328*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 27: [batch,10,10,8] */
-    float *const t50 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 28: [8] */
-    float *const t51 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 28: [8] */
-    float *const t52 = (float *)(sk_ws + 3200*batch + SK_ROUND64(3600*batch) + 256); /* region 6: [batch,10,10,8] */
-    float *const t53 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 512); /* region 29: [9,8] */
+    int64_t *const t26 = (int64_t *)(sk_ws + 16064*batch + SK_ROUND64(4*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 19: [batch] */
+    float *const t27 = (float *)(sk_ws + 16064*batch + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 17: [batch,3] */
+    int64_t *const t28 = (int64_t *)(sk_ws + 16064*batch + SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 20: [batch] */
+    float *const t29 = (float *)(sk_ws + 16064*batch + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 18: [batch] */
+    float *const t33 = (float *)(sk_ws + 16064*batch + SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 21: [batch] */
+    float *const t34 = (float *)(sk_ws + 16064*batch + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 17: [batch,3] */
+    float *const t35 = (float *)(sk_ws + 16064*batch + SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 21: [batch,1] */
+    float *const t36 = (float *)(sk_ws + 16064*batch + SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 16: [batch,3] */
+    float *const t37 = (float *)(sk_ws + 16064*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 22: [batch,16] */
+    float *const t38 = (float *)(sk_ws + 16064*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 22: [batch,16] */
+    float *const t39 = (float *)(sk_ws + 12800*batch + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 12: [batch,5,5,16] */
+    float *const t40 = (float *)(sk_ws + 16128*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 23: [batch,25,72] */
+    float *const t41 = (float *)(sk_ws + 12800*batch + 384); /* region 10: [batch,5,5,8] */
+    float *const t42 = (float *)(sk_ws + 16128*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 384); /* region 24: [batch,10,10,8] */
+    float *const t43 = (float *)(sk_ws + 9600*batch + 320); /* region 8: [batch,10,10,8] */
+    float *const t44 = (float *)(sk_ws + 19328*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 384); /* region 25: [8] */
+    float *const t45 = (float *)(sk_ws + 19328*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 384); /* region 25: [8] */
+    float *const t46 = (float *)(sk_ws + 6400*batch + 320); /* region 7: [batch,10,10,8] */
+    float *const t47 = (float *)(sk_ws + 9600*batch + 320); /* region 8: [batch,10,10,8] */
+    float *const t48 = (float *)(sk_ws + 19328*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 384); /* region 25: [8] */
+    float *const t49 = (float *)(sk_ws + 19328*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 26: [batch,10,10,8] */
+    float *const t50 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 27: [8] */
+    float *const t51 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 27: [8] */
+    float *const t52 = (float *)(sk_ws + 3200*batch + 256); /* region 5: [batch,10,10,8] */
+    float *const t53 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 512); /* region 28: [9,8] */
     float *const t54 = (float *)(sk_ws + 64);          /* region 1: [] */
     float *const t56 = (float *)(sk_ws + 0);           /* region 0: [] */
     float *const t58 = (float *)(sk_ws + 128);         /* region 2: [] */
     float *const t59 = (float *)(sk_ws + 192);         /* region 3: [] */
-    float *const t61 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 28: [8] */
-    float *const t65 = (float *)(sk_ws + 6400*batch + SK_ROUND64(3600*batch) + 320); /* region 8: [batch,10,10,8] */
-    float *const t66 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 28: [8] */
-    float *const t70 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 28: [8] */
-    float *const t74 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 832); /* region 30: [72,16] */
-    float *const t78 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 5440); /* region 31: [16] */
-    float *const t82 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 5504); /* region 32: [16,3] */
-    float *const t86 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(3600*batch) + 2*SK_ROUND64(7200*batch) + 5696); /* region 33: [3] */
+    float *const t61 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 27: [8] */
+    float *const t65 = (float *)(sk_ws + 6400*batch + 320); /* region 7: [batch,10,10,8] */
+    float *const t66 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 27: [8] */
+    float *const t70 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 27: [8] */
+    float *const t74 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 832); /* region 29: [72,16] */
+    float *const t78 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 5440); /* region 30: [16] */
+    float *const t82 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 5504); /* region 31: [16,3] */
+    float *const t86 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 5696); /* region 32: [3] */
 
     SK_FTZ_BEGIN();
 
@@ -428,27 +427,30 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         accuracy_count[0] = (float)batch;
     }
 
-    /* edges: window_gather t0[batch,10,10,3,3,1] <- image */
-    {
-        float *sk_dst = t0;
-        for (int64_t sk_n = 0; sk_n < batch; ++sk_n) {
-            for (int64_t sk_o0 = 0; sk_o0 < 10; ++sk_o0) {
-                for (int64_t sk_o1 = 0; sk_o1 < 10; ++sk_o1) {
-                    for (int64_t sk_k0 = 0; sk_k0 < 3; ++sk_k0) {
-                        const int64_t sk_i0 = sk_o0 + sk_k0;
-                        for (int64_t sk_k1 = 0; sk_k1 < 3; ++sk_k1) {
-                            const int64_t sk_i1 = sk_o1 + sk_k1;
-                            memcpy(sk_dst, image + ((sk_n*12 + sk_i0)*12 + sk_i1)*1, 1*sizeof(float));
-                            sk_dst += 1;
+    /* edges: window_conv t1[batch,100,8] = windows(image) @ edges_kernel, computed directly, 10 output positions at a time */
+    for (int64_t sk_n = 0; sk_n < batch; ++sk_n) {
+        for (int64_t sk_o0 = 0; sk_o0 < 10; ++sk_o0) {
+            for (int64_t sk_ob = 0; sk_ob < 10; sk_ob += 10) {
+                float sk_acc[10][8] = {{0}};
+                const float *sk_w = edges_kernel;
+                for (int64_t sk_k0 = 0; sk_k0 < 3; ++sk_k0) {
+                    const int64_t sk_i0 = sk_o0 + sk_k0;
+                    for (int64_t sk_k1 = 0; sk_k1 < 3; ++sk_k1) {
+                        for (int64_t sk_c = 0; sk_c < 1; ++sk_c, sk_w += 8) {
+                            for (int sk_b = 0; sk_b < 10; ++sk_b) {
+                                const int64_t sk_i1 = (sk_ob + sk_b) + sk_k1;
+                                const float sk_v = image[((sk_n*12 + sk_i0)*12 + sk_i1)*1 + sk_c];
+                                for (int sk_f = 0; sk_f < 8; ++sk_f) sk_acc[sk_b][sk_f] += sk_v*sk_w[sk_f];
+                            }
                         }
                     }
                 }
+                float *const sk_dst = t1 + (100*sk_n + 10*sk_o0 + sk_ob)*8;
+                for (int sk_b = 0; sk_b < 10; ++sk_b)
+                    for (int sk_f = 0; sk_f < 8; ++sk_f) sk_dst[sk_b*8 + sk_f] = sk_acc[sk_b][sk_f] + 0;
             }
         }
     }
-
-    /* edges: gemm t1[batch,100,8] = t0 @ edges_kernel */
-    sk_sgemm(0, 0, 100*batch, 8, 9, t0, 9, edges_kernel, 8, t1, 8);
 
     /* edges: elementwise[batch,10,10,8] t2 = t1 + edges_bias; t3 = t1 + edges_bias > 0 ? t1 + edges_bias : 0 */
     for (int64_t sk_i0 = 0; sk_i0 < 100*batch; ++sk_i0) {
@@ -961,8 +963,31 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/edges: gemm t53[9,8] = t0.T @ t52 */
-    sk_sgemm(1, 0, 9, 8, 100*batch, t0, 9, t52, 8, t53, 8);
+    /* gradients/edges: window_conv_filter_grad t53[9,8] = windows(image).T @ t52, computed directly, 9 rows at a time */
+    {
+        static const int64_t sk_row_at[9] = { 0, 1, 2, 12, 13, 14, 24, 25, 26 };
+        memset(t53, 0, 72*sizeof(float));
+        for (int64_t sk_n = 0; sk_n < batch; ++sk_n) {
+            for (int64_t sk_r0 = 0; sk_r0 < 9; sk_r0 += 9) {
+                float sk_acc[9][8] = {{0}};
+                const float *sk_g = t52 + sk_n*800;
+                for (int64_t sk_o0 = 0; sk_o0 < 10; ++sk_o0) {
+                    for (int64_t sk_o1 = 0; sk_o1 < 10; ++sk_o1) {
+                        const int64_t sk_first0 = sk_o0;
+                        const int64_t sk_first1 = sk_o1;
+                        const int64_t sk_base = 12*sk_first0 + sk_first1 + 144*sk_n;
+                        for (int sk_r = 0; sk_r < 9; ++sk_r) {
+                            const float sk_v = image[sk_base + sk_row_at[sk_r0 + sk_r]];
+                            for (int sk_f = 0; sk_f < 8; ++sk_f) sk_acc[sk_r][sk_f] += sk_v*sk_g[sk_f];
+                        }
+                        sk_g += 8;
+                    }
+                }
+                for (int sk_r = 0; sk_r < 9; ++sk_r)
+                    for (int sk_f = 0; sk_f < 8; ++sk_f) t53[(sk_r0 + sk_r)*8 + sk_f] += sk_acc[sk_r][sk_f];
+            }
+        }
+    }
 
     /* Adam/edges/kernel: elementwise[3,3,1,8] edges_kernel_m = edges_kernel_m + t54*(-edges_kernel_m + t53); edges_kernel_v = edges_kernel_v + t56*(t53**2 - edges_kernel_v); edges_kernel = edges_kernel - t59*(edges_kernel_m + t54*(-edges_kernel_m + t53))/(sqrt(edges_kernel_v + t56*(t53**2 - edges_kernel_v)) + 1e-07) */
     {

@@ -41,7 +41,7 @@ Arguments (None is the batch dimension):
     edges_norm_moving_mean   variable  (8,) float32
     edges_norm_moving_variance variable  (8,) float32
     workspace: the tuple returned by workspace_views(batch, buffer), buffer of
-               workspace_bytes(batch) bytes (1 x float32 + 1 x float32 + 1 x float32 + 1 x float32 + 900*batch x float32 + 800*batch x float32 + 800*batch x float32 + 8 x float32 + 800*batch x float32 + 800*batch x float32 + 8 x float32 + 200*batch x float32 + 1800*batch x float32 + 400*batch x float32 + 400*batch x float32 + 16*batch x float32 + 3*batch x float32 + 3*batch x float32 + 3*batch x float32 + batch x float32 + batch x int64 + batch x int64 + batch x float32 + 16*batch x float32 + 1800*batch x float32 + 800*batch x float32 + 8 x float32 + 800*batch x float32 + 8 x float32 + 72 x float32 + 1152 x float32 + 16 x float32 + 48 x float32 + 3 x float32).
+               workspace_bytes(batch) bytes (1 x float32 + 1 x float32 + 1 x float32 + 1 x float32 + 800*batch x float32 + 800*batch x float32 + 8 x float32 + 800*batch x float32 + 800*batch x float32 + 8 x float32 + 200*batch x float32 + 1800*batch x float32 + 400*batch x float32 + 400*batch x float32 + 16*batch x float32 + 3*batch x float32 + 3*batch x float32 + 3*batch x float32 + batch x float32 + batch x int64 + batch x int64 + batch x float32 + 16*batch x float32 + 1800*batch x float32 + 800*batch x float32 + 8 x float32 + 800*batch x float32 + 8 x float32 + 72 x float32 + 1152 x float32 + 16 x float32 + 48 x float32 + 3 x float32).
 """
 
 import numpy as np
@@ -58,7 +58,6 @@ def _regions(batch):
         ("float32", 1),
         ("float32", 1),
         ("float32", 1),
-        ("float32", 900*batch),
         ("float32", 800*batch),
         ("float32", 800*batch),
         ("float32", 8),
@@ -103,69 +102,68 @@ def workspace_views(batch, buffer):
 
 
 def cnn_train_step(batch, image, direction_target, direction_sample_weights, loss, accuracy_total, accuracy_count, edges_kernel, edges_bias, edges_norm_gamma, edges_norm_beta, bars_kernel, bars_bias, direction_kernel, direction_bias, Adam_iterations, edges_kernel_m, Adam_beta_1, edges_kernel_v, Adam_beta_2, Adam_learning_rate, edges_bias_m, edges_bias_v, edges_norm_gamma_m, edges_norm_gamma_v, edges_norm_beta_m, edges_norm_beta_v, bars_kernel_m, bars_kernel_v, bars_bias_m, bars_bias_v, direction_kernel_m, direction_kernel_v, direction_bias_m, direction_bias_v, edges_norm_moving_mean, edges_norm_moving_variance, workspace):
-    sk_ws0, sk_ws1, sk_ws2, sk_ws3, sk_ws4, sk_ws5, sk_ws6, sk_ws7, sk_ws8, sk_ws9, sk_ws10, sk_ws11, sk_ws12, sk_ws13, sk_ws14, sk_ws15, sk_ws16, sk_ws17, sk_ws18, sk_ws19, sk_ws20, sk_ws21, sk_ws22, sk_ws23, sk_ws24, sk_ws25, sk_ws26, sk_ws27, sk_ws28, sk_ws29, sk_ws30, sk_ws31, sk_ws32, sk_ws33, = workspace
-    t0 = sk_ws4[:900*batch].reshape((batch, 10, 10, 3, 3, 1, ))  # edges (None, 10, 10, 3, 3, 1)
-    t1 = sk_ws5[:800*batch].reshape((batch, 100, 8, ))  # edges (None, 100, 8)
-    t2 = sk_ws5[:800*batch].reshape((batch, 10, 10, 8, ))  # edges (None, 10, 10, 8)
-    t3 = sk_ws6[:800*batch].reshape((batch, 10, 10, 8, ))  # edges (None, 10, 10, 8)
-    t4 = sk_ws7[:8].reshape((8, ))  # edges_norm (8,)
-    t5 = sk_ws7[:8].reshape((8, ))  # edges_norm (8,)
-    t6 = sk_ws8[:800*batch].reshape((batch, 10, 10, 8, ))  # edges_norm (None, 10, 10, 8)
-    t7 = sk_ws9[:800*batch].reshape((batch, 10, 10, 8, ))  # edges_norm (None, 10, 10, 8)
-    t8 = sk_ws10[:8].reshape((8, ))  # edges_norm (8,)
-    t9 = sk_ws10[:8].reshape((8, ))  # edges_norm (8,)
-    t10 = sk_ws9[:800*batch].reshape((batch, 10, 10, 8, ))  # edges_norm (None, 10, 10, 8)
-    t11 = sk_ws11[:200*batch].reshape((batch, 5, 5, 8, ))  # pool (None, 5, 5, 8)
-    t12 = sk_ws12[:1800*batch].reshape((batch, 5, 5, 3, 3, 8, ))  # bars (None, 5, 5, 3, 3, 8)
-    t13 = sk_ws13[:400*batch].reshape((batch, 25, 16, ))  # bars (None, 25, 16)
-    t14 = sk_ws13[:400*batch].reshape((batch, 5, 5, 16, ))  # bars (None, 5, 5, 16)
-    t15 = sk_ws14[:400*batch].reshape((batch, 5, 5, 16, ))  # bars (None, 5, 5, 16)
-    t16 = sk_ws15[:16*batch].reshape((batch, 16, ))  # average (None, 16)
-    t17 = sk_ws15[:16*batch].reshape((batch, 16, ))  # average (None, 16)
-    t18 = sk_ws16[:3*batch].reshape((batch, 3, ))  # direction (None, 3)
-    t19 = sk_ws16[:3*batch].reshape((batch, 3, ))  # direction (None, 3)
-    t20 = sk_ws17[:3*batch].reshape((batch, 3, ))  # direction_loss (None, 3)
-    t21 = sk_ws18[:3*batch].reshape((batch, 3, ))  # direction_loss (None, 3)
-    t22 = sk_ws19[:batch].reshape((batch, ))  # direction_loss (None,)
-    t23 = sk_ws19[:batch].reshape((batch, ))  # direction_loss (None,)
+    sk_ws0, sk_ws1, sk_ws2, sk_ws3, sk_ws4, sk_ws5, sk_ws6, sk_ws7, sk_ws8, sk_ws9, sk_ws10, sk_ws11, sk_ws12, sk_ws13, sk_ws14, sk_ws15, sk_ws16, sk_ws17, sk_ws18, sk_ws19, sk_ws20, sk_ws21, sk_ws22, sk_ws23, sk_ws24, sk_ws25, sk_ws26, sk_ws27, sk_ws28, sk_ws29, sk_ws30, sk_ws31, sk_ws32, = workspace
+    t1 = sk_ws4[:800*batch].reshape((batch, 100, 8, ))  # edges (None, 100, 8)
+    t2 = sk_ws4[:800*batch].reshape((batch, 10, 10, 8, ))  # edges (None, 10, 10, 8)
+    t3 = sk_ws5[:800*batch].reshape((batch, 10, 10, 8, ))  # edges (None, 10, 10, 8)
+    t4 = sk_ws6[:8].reshape((8, ))  # edges_norm (8,)
+    t5 = sk_ws6[:8].reshape((8, ))  # edges_norm (8,)
+    t6 = sk_ws7[:800*batch].reshape((batch, 10, 10, 8, ))  # edges_norm (None, 10, 10, 8)
+    t7 = sk_ws8[:800*batch].reshape((batch, 10, 10, 8, ))  # edges_norm (None, 10, 10, 8)
+    t8 = sk_ws9[:8].reshape((8, ))  # edges_norm (8,)
+    t9 = sk_ws9[:8].reshape((8, ))  # edges_norm (8,)
+    t10 = sk_ws8[:800*batch].reshape((batch, 10, 10, 8, ))  # edges_norm (None, 10, 10, 8)
+    t11 = sk_ws10[:200*batch].reshape((batch, 5, 5, 8, ))  # pool (None, 5, 5, 8)
+    t12 = sk_ws11[:1800*batch].reshape((batch, 5, 5, 3, 3, 8, ))  # bars (None, 5, 5, 3, 3, 8)
+    t13 = sk_ws12[:400*batch].reshape((batch, 25, 16, ))  # bars (None, 25, 16)
+    t14 = sk_ws12[:400*batch].reshape((batch, 5, 5, 16, ))  # bars (None, 5, 5, 16)
+    t15 = sk_ws13[:400*batch].reshape((batch, 5, 5, 16, ))  # bars (None, 5, 5, 16)
+    t16 = sk_ws14[:16*batch].reshape((batch, 16, ))  # average (None, 16)
+    t17 = sk_ws14[:16*batch].reshape((batch, 16, ))  # average (None, 16)
+    t18 = sk_ws15[:3*batch].reshape((batch, 3, ))  # direction (None, 3)
+    t19 = sk_ws15[:3*batch].reshape((batch, 3, ))  # direction (None, 3)
+    t20 = sk_ws16[:3*batch].reshape((batch, 3, ))  # direction_loss (None, 3)
+    t21 = sk_ws17[:3*batch].reshape((batch, 3, ))  # direction_loss (None, 3)
+    t22 = sk_ws18[:batch].reshape((batch, ))  # direction_loss (None,)
+    t23 = sk_ws18[:batch].reshape((batch, ))  # direction_loss (None,)
     t24 = sk_ws2[:1].reshape(())  # direction_loss ()
-    t26 = sk_ws20[:batch].reshape((batch, ))  # accuracy (None,)
-    t27 = sk_ws18[:3*batch].reshape((batch, 3, ))  # direction (None, 3)
-    t28 = sk_ws21[:batch].reshape((batch, ))  # accuracy (None,)
-    t29 = sk_ws19[:batch].reshape((batch, ))  # accuracy (None,)
-    t33 = sk_ws22[:batch].reshape((batch, ))  # gradients/direction_loss (None,)
-    t34 = sk_ws18[:3*batch].reshape((batch, 3, ))  # gradients/direction_loss (None, 3)
-    t35 = sk_ws22[:batch].reshape((batch, 1, ))  # gradients/direction_loss (None, 1)
-    t36 = sk_ws17[:3*batch].reshape((batch, 3, ))  # gradients/direction_loss (None, 3)
-    t37 = sk_ws23[:16*batch].reshape((batch, 16, ))  # gradients/direction (None, 16)
-    t38 = sk_ws23[:16*batch].reshape((batch, 16, ))  # gradients/average (None, 16)
-    t39 = sk_ws13[:400*batch].reshape((batch, 5, 5, 16, ))  # gradients/bars (None, 5, 5, 16)
-    t40 = sk_ws24[:1800*batch].reshape((batch, 25, 72, ))  # gradients/bars (None, 25, 72)
-    t41 = sk_ws11[:200*batch].reshape((batch, 5, 5, 8, ))  # gradients/bars (None, 5, 5, 8)
-    t42 = sk_ws25[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/pool (None, 10, 10, 8)
-    t43 = sk_ws9[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges_norm (None, 10, 10, 8)
-    t44 = sk_ws26[:8].reshape((8, ))  # gradients/edges_norm (8,)
-    t45 = sk_ws26[:8].reshape((8, ))  # gradients/edges_norm (8,)
-    t46 = sk_ws8[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges_norm (None, 10, 10, 8)
-    t47 = sk_ws9[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges_norm (None, 10, 10, 8)
-    t48 = sk_ws26[:8].reshape((8, ))  # gradients/edges_norm (8,)
-    t49 = sk_ws27[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges_norm (None, 10, 10, 8)
-    t50 = sk_ws28[:8].reshape((8, ))  # gradients/edges_norm (8,)
-    t51 = sk_ws28[:8].reshape((8, ))  # gradients/edges_norm (8,)
-    t52 = sk_ws6[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges (None, 10, 10, 8)
-    t53 = sk_ws29[:72].reshape((9, 8, ))  # gradients/edges (9, 8)
+    t26 = sk_ws19[:batch].reshape((batch, ))  # accuracy (None,)
+    t27 = sk_ws17[:3*batch].reshape((batch, 3, ))  # direction (None, 3)
+    t28 = sk_ws20[:batch].reshape((batch, ))  # accuracy (None,)
+    t29 = sk_ws18[:batch].reshape((batch, ))  # accuracy (None,)
+    t33 = sk_ws21[:batch].reshape((batch, ))  # gradients/direction_loss (None,)
+    t34 = sk_ws17[:3*batch].reshape((batch, 3, ))  # gradients/direction_loss (None, 3)
+    t35 = sk_ws21[:batch].reshape((batch, 1, ))  # gradients/direction_loss (None, 1)
+    t36 = sk_ws16[:3*batch].reshape((batch, 3, ))  # gradients/direction_loss (None, 3)
+    t37 = sk_ws22[:16*batch].reshape((batch, 16, ))  # gradients/direction (None, 16)
+    t38 = sk_ws22[:16*batch].reshape((batch, 16, ))  # gradients/average (None, 16)
+    t39 = sk_ws12[:400*batch].reshape((batch, 5, 5, 16, ))  # gradients/bars (None, 5, 5, 16)
+    t40 = sk_ws23[:1800*batch].reshape((batch, 25, 72, ))  # gradients/bars (None, 25, 72)
+    t41 = sk_ws10[:200*batch].reshape((batch, 5, 5, 8, ))  # gradients/bars (None, 5, 5, 8)
+    t42 = sk_ws24[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/pool (None, 10, 10, 8)
+    t43 = sk_ws8[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges_norm (None, 10, 10, 8)
+    t44 = sk_ws25[:8].reshape((8, ))  # gradients/edges_norm (8,)
+    t45 = sk_ws25[:8].reshape((8, ))  # gradients/edges_norm (8,)
+    t46 = sk_ws7[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges_norm (None, 10, 10, 8)
+    t47 = sk_ws8[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges_norm (None, 10, 10, 8)
+    t48 = sk_ws25[:8].reshape((8, ))  # gradients/edges_norm (8,)
+    t49 = sk_ws26[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges_norm (None, 10, 10, 8)
+    t50 = sk_ws27[:8].reshape((8, ))  # gradients/edges_norm (8,)
+    t51 = sk_ws27[:8].reshape((8, ))  # gradients/edges_norm (8,)
+    t52 = sk_ws5[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges (None, 10, 10, 8)
+    t53 = sk_ws28[:72].reshape((9, 8, ))  # gradients/edges (9, 8)
     t54 = sk_ws1[:1].reshape(())  # Adam ()
     t56 = sk_ws0[:1].reshape(())  # Adam ()
     t58 = sk_ws2[:1].reshape(())  # Adam ()
     t59 = sk_ws3[:1].reshape(())  # Adam ()
-    t61 = sk_ws28[:8].reshape((8, ))  # gradients/edges (8,)
-    t65 = sk_ws8[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges_norm (None, 10, 10, 8)
-    t66 = sk_ws28[:8].reshape((8, ))  # gradients/edges_norm (8,)
-    t70 = sk_ws28[:8].reshape((8, ))  # gradients/edges_norm (8,)
-    t74 = sk_ws30[:1152].reshape((72, 16, ))  # gradients/bars (72, 16)
-    t78 = sk_ws31[:16].reshape((16, ))  # gradients/bars (16,)
-    t82 = sk_ws32[:48].reshape((16, 3, ))  # gradients/direction (16, 3)
-    t86 = sk_ws33[:3].reshape((3, ))  # gradients/direction (3,)
+    t61 = sk_ws27[:8].reshape((8, ))  # gradients/edges (8,)
+    t65 = sk_ws7[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges_norm (None, 10, 10, 8)
+    t66 = sk_ws27[:8].reshape((8, ))  # gradients/edges_norm (8,)
+    t70 = sk_ws27[:8].reshape((8, ))  # gradients/edges_norm (8,)
+    t74 = sk_ws29[:1152].reshape((72, 16, ))  # gradients/bars (72, 16)
+    t78 = sk_ws30[:16].reshape((16, ))  # gradients/bars (16,)
+    t82 = sk_ws31[:48].reshape((16, 3, ))  # gradients/direction (16, 3)
+    t86 = sk_ws32[:3].reshape((3, ))  # gradients/direction (3,)
 
     # Adam: elementwise t56 = 1 - Adam_beta_2; t54 = 1 - Adam_beta_1
     sk_r0 = 1 - Adam_beta_2
@@ -184,15 +182,14 @@ def cnn_train_step(batch, image, direction_target, direction_sample_weights, los
     np.copyto(t59, sk_r1, casting="unsafe")
     np.copyto(accuracy_count, sk_r2, casting="unsafe")
 
-    # edges: window_gather t0 <- image
+    # edges: window_conv t1 <- image, edges_kernel
     sk_x = image.reshape((batch, 12, 12, 1, ))
     sk_padded = sk_x
-    sk_out = t0.reshape((batch, 10, 10, 3, 3, 1, ))
+    sk_w = edges_kernel.reshape((9, 8, )).reshape((3, 3, 1, 8, ))
+    sk_out = t1.reshape((batch, 10, 10, 8, ))
+    sk_out.fill(0)
     for sk_k in np.ndindex(3, 3):
-        sk_out[:, :, :, sk_k[0], sk_k[1], :] = sk_padded[:, sk_k[0]:sk_k[0] + 10, sk_k[1]:sk_k[1] + 10, :]
-
-    # edges: gemm t1 = t0 @ edges_kernel
-    np.matmul(t0.reshape((batch, 100, 9, )), edges_kernel.reshape((9, 8, )), out=t1)
+        sk_out += np.matmul(sk_padded[:, sk_k[0]:sk_k[0] + 10, sk_k[1]:sk_k[1] + 10, :], sk_w[sk_k])
 
     # edges: elementwise t2 = t1 + edges_bias; t3 = where(t1 + edges_bias > 0, t1 + edges_bias, 0)
     sk_t0 = t1.reshape((batch, 10, 10, 8, )) + edges_bias
@@ -376,8 +373,13 @@ def cnn_train_step(batch, image, direction_target, direction_sample_weights, los
     np.copyto(t52, sk_r0, casting="unsafe")
     np.copyto(t65, sk_r1, casting="unsafe")
 
-    # gradients/edges: gemm t53 = t0.T @ t52
-    np.matmul(np.swapaxes(t0.reshape((100*batch, 9, )), -1, -2), t52.reshape((100*batch, 8, )), out=t53)
+    # gradients/edges: window_conv_filter_grad t53 <- image, t52
+    sk_x = image.reshape((batch, 12, 12, 1, ))
+    sk_padded = sk_x
+    sk_g = t52.reshape((100*batch, 8, )).reshape(-1, 8)
+    sk_dw = t53.reshape((3, 3, 1, 8, ))
+    for sk_k in np.ndindex(3, 3):
+        np.matmul(sk_padded[:, sk_k[0]:sk_k[0] + 10, sk_k[1]:sk_k[1] + 10, :].reshape(-1, 1).T, sk_g, out=sk_dw[sk_k])
 
     # Adam/edges/kernel: elementwise edges_kernel_m = edges_kernel_m + t54*(-edges_kernel_m + t53); edges_kernel_v = edges_kernel_v + t56*(t53**2 - edges_kernel_v); edges_kernel = edges_kernel - t59*(edges_kernel_m + t54*(-edges_kernel_m + t53))/(sqrt(edges_kernel_v + t56*(t53**2 - edges_kernel_v)) + 1e-07)
     sk_t0 = edges_kernel_m + t54*(-edges_kernel_m + t53.reshape((3, 3, 1, 8, )))

@@ -398,9 +398,39 @@ class Scan(Kernel):
     reverse: bool
 
 
+@dataclass(frozen=True, eq=False, kw_only=True)
+class WindowConv(_Windows):
+    """``c[n, o, f] = sum over window position k and channel ch of x[n, o*strides + k*dilation -
+    pad_before, ch] * w[k, ch, f]`` (zero padding), computed directly from ``x``: a convolution
+    whose windows are too narrow (few channels) for a matrix product to pay off. ``block`` output
+    positions along the last spatial axis are computed at a time, their ``n`` sums kept in
+    registers. Made by the program pass ``direct_narrow_convolutions`` from a window gather and
+    its product."""
+    kind = "window_conv"
+    x: Buffer = read()
+    w: Buffer = read()          # (window positions * channels, n), row-major
+    c: Buffer = written()       # (batch, *out_spatial, n)
+    n: int                      # output channels
+    block: int
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class WindowConvFilterGrad(_Windows):
+    """``dw[k, ch, f] = sum over samples n and output positions o of x[n, o*strides + k*dilation -
+    pad_before, ch] * g[n, o, f]``: the kernel's gradient of a ``WindowConv`` (the windows' transposed
+    product with ``g``), read straight from ``x``. ``block`` rows (k, ch) of ``dw`` are summed at a
+    time in registers, over every output position of one sample."""
+    kind = "window_conv_filter_grad"
+    x: Buffer = read()
+    g: Buffer = read()          # (batch, *out_spatial, n)
+    dw: Buffer = written()      # (window positions * channels, n)
+    n: int
+    block: int
+
+
 KINDS = (Elementwise, Gemm, Reduce, ArgMax, Softmax, Transpose, Copy, Concat, Slice, SliceGrad,
          Gather, ScatterAdd, OneHot, Random, WindowGather, WindowScatter, WindowMax, WindowMaxGrad,
-         WindowGemm, Scan)
+         WindowGemm, Scan, WindowConv, WindowConvFilterGrad)
 
 # The IR op names each kind lowers without a lowering method of its own.
 LOWERINGS = {op: kind for kind in KINDS for op in kind.lowers}

@@ -10,7 +10,8 @@ import dataclasses
 
 import sympy
 
-from symkeras.codegen.kernels import Buffer, Copy, Elementwise, Gemm, WindowGather, WindowGemm
+from symkeras.codegen.kernels import (Buffer, Copy, Elementwise, Gemm, WindowConv, WindowConvFilterGrad, WindowGather,
+                                      WindowGemm)
 from symkeras.ir import dims, scalar
 from symkeras.ir.passes import describe, required, run_pipeline
 
@@ -218,6 +219,76 @@ def _window_gemm(gather, product):
     return fused, scratch
 
 
+# A convolution whose windows hold at most this many values (window positions x input channels) is
+# computed directly from its input: a matrix product with so short an inner dimension (the first
+# layer of an image model: 3x3 windows of 1 or 3 channels) runs far below the machine's peak, and
+# the windows cost more to write than the product does (tools/bench_conv.py measures both ways).
+DIRECT_CONV_MAX_DEPTH = 32
+
+# Sums a direct kernel keeps in registers at a time: 26 of the 32 vector registers of 16 floats
+# that AVX-512 has (fewer machines just spill, the results are the same).
+_REGISTER_SUMS = {"float32": 26 * 16, "float64": 26 * 8}
+
+
+def direct_narrow_convolutions(program):
+    """A window gather of zero padding whose windows only matrix products read, as convolution's
+    forward product (windows @ kernel) and kernel gradient (windows.T @ g), becomes direct kernels
+    reading the input itself (``WindowConv``, ``WindowConvFilterGrad``) when the windows are
+    narrow (``DIRECT_CONV_MAX_DEPTH``): the windows are never written."""
+    kernels, temps = list(program.kernels), list(program.temps)
+    for i, gather in enumerate(kernels):
+        if not (isinstance(gather, WindowGather) and _narrow(gather)):
+            continue
+        readers = [j for j, k in enumerate(kernels) if k is not None and any(b.root is gather.out for b in k.reads)]
+        direct = [_direct_kernel(gather, kernels[j]) for j in readers]
+        if not readers or None in direct or _input_overwritten(kernels, i, readers[-1], gather.x):
+            continue
+        for j, kernel in zip(readers, direct):
+            kernels[j] = kernel
+        kernels[i] = None
+        temps.remove(gather.out)
+    return dataclasses.replace(program, kernels=[k for k in kernels if k is not None], temps=temps)
+
+
+def _narrow(gather):
+    depth = dims.size(gather.size) * gather.channels
+    return (gather.out.role == "temp" and gather.pad_value == 0.0 and gather.dtype in _REGISTER_SUMS
+            and dims.is_static(gather.channels) and depth <= DIRECT_CONV_MAX_DEPTH)
+
+
+def _direct_kernel(gather, product):
+    """The direct kernel doing ``product``'s work from the gather's input, or None when ``product``
+    is not a convolution's forward product or kernel gradient over these windows."""
+    windows = gather.out
+    if not isinstance(product, Gemm) or product.count != 1 or product.tb or product.dtype != gather.dtype:
+        return None
+    if product.b.root is windows or product.c.root is windows or product.a.root is not windows:
+        return None
+    depth, rows = dims.size(gather.size) * gather.channels, gather.batch * dims.size(gather.out_spatial)
+    n = product.n
+    if not dims.is_static(n) or product.ldb != n or product.ldc != n:
+        return None
+    geometry = {f: getattr(gather, f) for f in ("batch", "channels", "spatial", "out_spatial", "size", "strides",
+                                                 "dilation", "pad_before", "pad_after", "dtype")}
+    sums = _REGISTER_SUMS[gather.dtype]
+    if not product.ta and sympy.expand(product.m - rows) == 0 and sympy.expand(product.k - depth) == 0:
+        # Output positions along the last axis at a time, in blocks of nearly equal size.
+        last = gather.out_spatial[-1]
+        blocks = -(-last // max(1, min(last, sums // n)))
+        return WindowConv(scope=product.scope, x=gather.x, w=product.b, c=product.c, n=int(n),
+                          block=-(-last // blocks), **geometry)
+    if product.ta and sympy.expand(product.m - depth) == 0 and sympy.expand(product.k - rows) == 0:
+        return WindowConvFilterGrad(scope=product.scope, x=gather.x, g=product.b, dw=product.c, n=int(n),
+                                    block=max(1, min(int(depth), sums // n)), **geometry)
+    return None
+
+
+def _input_overwritten(kernels, start, stop, x):
+    """Whether a kernel after ``start``, up to ``stop``, writes ``x`` (the direct kernels read it later
+    than the gather did)."""
+    return any(k is not None and any(b.root is x.root for b in k.writes) for k in kernels[start + 1:stop + 1])
+
+
 # ----------------------------------------------------------------------------- workspace
 
 @required
@@ -296,7 +367,7 @@ def check_broadcast_reads(program):
 
 PIPELINE = (
     ("updates", (write_updates_in_place,)),
-    ("loops", (hoist_scalar_kernels, merge_elementwise_loops, fuse_window_gemm)),
+    ("loops", (hoist_scalar_kernels, merge_elementwise_loops, direct_narrow_convolutions, fuse_window_gemm)),
     ("memory", (plan_workspace,)),
     ("check", (check_broadcast_reads,)),
 )

@@ -8,7 +8,8 @@ import pytest
 from symkeras.codegen.c import render as c_render
 from symkeras.codegen.kernels import (KINDS, ArgMax, Buffer, Concat, Copy, Elementwise, Gather, Gemm, OneHot,
                                       Random, Reduce, Scan, ScatterAdd, Slice, SliceGrad, Softmax, Transpose,
-                                      WindowGather, WindowGemm, WindowMax, WindowMaxGrad, WindowScatter)
+                                      WindowConv, WindowConvFilterGrad, WindowGather, WindowGemm, WindowMax,
+                                      WindowMaxGrad, WindowScatter)
 from symkeras.codegen.templates import environment, template_dir
 from symkeras.ir.scalar import X
 
@@ -54,6 +55,9 @@ def _example(kind):
         Scan: (dict(sequences=(b["a"],), initial=(b["state"],), parameters=(b["p0"],), constants=(),
                     finals=(b["out"],), stacked=(b["c"],), next_states=(b["dst"],), scratch=(b["p1"],), body=None,
                     steps=4, reverse=False), ["a", "state", "p0"], ["out", "c", "dst", "p1"]),
+        WindowConv: (dict(x=b["x"], w=b["b"], c=b["c"], n=3, block=2, dtype="float32", **window), ["x", "b"], ["c"]),
+        WindowConvFilterGrad: (dict(x=b["x"], g=b["g"], dw=b["out"], n=3, block=2, dtype="float32", **window),
+                               ["x", "g"], ["out"]),
     }
     fields, reads, writes = examples[kind]
     return kind(scope="layer", **fields), reads, writes

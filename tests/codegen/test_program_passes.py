@@ -16,8 +16,8 @@ REQUIRED = [p.__name__ for p in PASSES if is_required(p)]
 
 def _adam_step():
     """One Adam step of a linear model: in-place updates, a scalar step size, mergeable loops,
-    a bias read with broadcasting, and a swap of two variables; beside it, a convolution of the
-    input seen as a sequence (a window gather read only by its product)."""
+    a bias read with broadcasting, and a swap of two variables; beside it, two convolutions of the
+    input seen as a sequence (window gathers read only by their product), one narrow, one wide."""
     rng = np.random.RandomState(0)
     x = K.placeholder((None, 5), name="x")
     y = K.placeholder((None, 2), name="y")
@@ -37,7 +37,9 @@ def _adam_step():
         v_new = 0.999 * v + 0.001 * K.square(grad)
         updates += [(m, m_new), (v, v_new), (param, param - step * m_new / (K.sqrt(v_new) + 1e-7))]
     sequence = K.conv1d(K.reshape(x, (-1, 5, 1)), K.variable(rng.randn(3, 1, 2), name="conv"), padding="same")
-    return K.function_graph([x, y], [loss, prediction, sequence], updates, name="adam_step")
+    # Windows of 3 x 12 channels: too wide to be computed directly, so they go through a matrix product.
+    wide = K.conv1d(K.repeat_elements(K.reshape(x, (-1, 5, 1)), 12, 2), K.variable(rng.randn(3, 12, 2), name="wide"))
+    return K.function_graph([x, y], [loss, prediction, sequence, wide], updates, name="adam_step")
 
 
 def _run(graph, backend, steps=2):
@@ -115,10 +117,10 @@ def test_debug_level_2_prints_the_program_pipeline(monkeypatch, capsys):
 
 def test_a_convolution_fused_in_chunks_computes_what_gather_then_product_does(backend, monkeypatch):
     rng = np.random.RandomState(2)
-    image = K.placeholder((None, 6, 5, 3), name="image")
-    kernel = K.variable(rng.randn(3, 3, 3, 4), name="kernel")
+    image = K.placeholder((None, 6, 5, 4), name="image")        # 3x3 windows of 4 channels: not narrow
+    kernel = K.variable(rng.randn(3, 3, 4, 4), name="kernel")
     out = K.conv2d(image, kernel, strides=(2, 1), padding="same")
-    per_sample = 3 * 5 * 27 * 4                      # output positions x window values x float32
+    per_sample = 3 * 5 * 36 * 4                      # output positions x window values x float32
     monkeypatch.setattr(program_passes, "WINDOW_CHUNK_BYTES", 2 * per_sample)     # 2 samples a chunk
     fused = GeneratedFunction(K.function_graph([image], [out], name="conv_chunks"), backend=backend)
     assert "window_gemm" in fused.source
@@ -126,5 +128,5 @@ def test_a_convolution_fused_in_chunks_computes_what_gather_then_product_does(ba
     monkeypatch.setenv("SYMKERAS_DISABLE_PASSES", "fuse_window_gemm")
     plain = GeneratedFunction(K.function_graph([image], [out], name="conv_whole"), backend=backend)
     assert "window_gemm" not in plain.source
-    values = rng.randn(5, 6, 5, 3).astype("float32")            # two full chunks and one of one sample
+    values = rng.randn(5, 6, 5, 4).astype("float32")            # two full chunks and one of one sample
     np.testing.assert_allclose(fused([values])[0], plain([values])[0], rtol=1e-5, atol=1e-6)

@@ -8,6 +8,7 @@ kernels touch (``-Wall -Werror`` clean, and shorter to read).
 """
 
 import dataclasses
+import itertools
 import re
 
 import numpy as np
@@ -700,6 +701,44 @@ def _plan_scan(k, names, depth=0):
                         + ", ".join(names[b] for b in k.sequences + k.initial + k.parameters))}
 
 
+def _blocks(total, block):
+    """(full blocks, size of the last partial one) of ``total`` items taken ``block`` at a time."""
+    return total // block, total % block
+
+
+def _plan_window_conv(k, names):
+    plan = _plan_fields(k, names)
+    rank = len(k.spatial)
+    row = sympy.Symbol("sk_n", integer=True)
+    for j in range(rank - 1):
+        row = row * k.out_spatial[j] + sympy.Symbol(f"sk_o{j}", integer=True)
+    full, tail = _blocks(k.out_spatial[-1], k.block)
+    plan.update(ctype=CTYPES[k.dtype], block=k.block, full_blocks=full, tail=tail,
+                out_row=dim(row * k.out_spatial[-1]),
+                summary=f"window_conv {names[k.c]}{_shape_text(k.c.shape)} = windows({names[k.x]}) @ {names[k.w]}, "
+                        f"computed directly, {k.block} output positions at a time")
+    return plan
+
+
+def _plan_window_conv_filter_grad(k, names):
+    plan = _plan_fields(k, names)
+    rank = len(k.spatial)
+    x_strides = [dims.size(k.spatial[j + 1:]) * k.channels for j in range(rank)]
+    rows = [(taps, ch) for taps in itertools.product(*map(range, k.size)) for ch in range(k.channels)]
+    start = sympy.Symbol("sk_n", integer=True)
+    for j in range(rank):
+        start = start * k.spatial[j] + sympy.Symbol(f"sk_first{j}", integer=True)
+    full, tail = _blocks(len(rows), k.block)
+    plan.update(ctype=CTYPES[k.dtype], block=k.block, full_blocks=full, tail=tail, depth=len(rows),
+                positions=dims.size(k.out_spatial), window_start=dim(start * k.channels),
+                padded=any(k.pad_before) or any(k.pad_after),
+                row_at=[sum(t * d * s for t, d, s in zip(taps, k.dilation, x_strides)) + ch for taps, ch in rows],
+                row_k=[[taps[j] * k.dilation[j] for taps, _ in rows] for j in range(rank)],
+                summary=f"window_conv_filter_grad {names[k.dw]}{_shape_text(k.dw.shape)} = windows({names[k.x]}).T @ "
+                        f"{names[k.g]}, computed directly, {k.block} rows at a time")
+    return plan
+
+
 _PLANNERS = {
     "elementwise": _plan_elementwise, "gemm": _plan_gemm, "reduce": _plan_reduce,
     "argmax": _plan_argmax, "softmax": _plan_softmax, "transpose": _plan_transpose,
@@ -707,4 +746,5 @@ _PLANNERS = {
     "slice_grad": _plan_slice_grad, "gather": _plan_gather, "scatter_add": _plan_scatter_add,
     "one_hot": _plan_one_hot, "random": _plan_random, "window_gemm": _plan_window_gemm,
     "scan": _plan_scan,
+    "window_conv": _plan_window_conv, "window_conv_filter_grad": _plan_window_conv_filter_grad,
 }
