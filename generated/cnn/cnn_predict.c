@@ -221,7 +221,6 @@ int cnn_predict(const cnn_predict_args *args, void *workspace)
 
     /* temporaries in the workspace */
     char *const sk_ws = (char *)workspace;
-    float *const t1 = (float *)(sk_ws + 0);            /* region 0: [batch,100,8] */
     float *const t2 = (float *)(sk_ws + 0);            /* region 0: [batch,10,10,8] */
     float *const t3 = (float *)(sk_ws + 3200*batch);   /* region 1: [batch,5,5,8] */
     float *const t4 = (float *)(sk_ws + 4800*batch + SK_ROUND64(800*batch)); /* region 3: [1350,72] */
@@ -234,7 +233,7 @@ int cnn_predict(const cnn_predict_args *args, void *workspace)
 
     SK_FTZ_BEGIN();
 
-    /* edges: window_conv t1[batch,100,8] = windows(image) @ edges_kernel, computed directly, 10 output positions at a time */
+    /* edges; edges_norm: window_conv sums[batch,10,10,8] = windows(image) @ edges_kernel, computed directly, 10 output positions at a time; then t2 = edges_norm_gamma*(-edges_norm_moving_mean + (sums + edges_bias > 0 ? sums + edges_bias : 0))/sqrt(edges_norm_moving_variance + 0.001) + edges_norm_beta */
     for (int64_t sk_n = 0; sk_n < batch; ++sk_n) {
         for (int64_t sk_o0 = 0; sk_o0 < 10; ++sk_o0) {
             for (int64_t sk_ob = 0; sk_ob < 10; sk_ob += 10) {
@@ -252,25 +251,19 @@ int cnn_predict(const cnn_predict_args *args, void *workspace)
                         }
                     }
                 }
-                float *const sk_dst = t1 + (100*sk_n + 10*sk_o0 + sk_ob)*8;
-                for (int sk_b = 0; sk_b < 10; ++sk_b)
-                    for (int sk_f = 0; sk_f < 8; ++sk_f) sk_dst[sk_b*8 + sk_f] = sk_acc[sk_b][sk_f] + 0;
+                const int64_t sk_at = (100*sk_n + 10*sk_o0 + sk_ob)*8;
+                for (int sk_b = 0; sk_b < 10; ++sk_b) {
+                    for (int sk_f = 0; sk_f < 8; ++sk_f) {
+                        const float sk_s = sk_acc[sk_b][sk_f];
+                        const float sk_x1 = edges_bias[sk_f];
+                        const float sk_x2 = edges_norm_moving_mean[sk_f];
+                        const float sk_x3 = edges_norm_moving_variance[sk_f];
+                        const float sk_x4 = edges_norm_gamma[sk_f];
+                        const float sk_x5 = edges_norm_beta[sk_f];
+                        t2[sk_at + sk_b*8 + sk_f] = sk_x4*(-sk_x2 + ((sk_s + sk_x1 > 0) ? sk_s + sk_x1 : 0))/sqrtf(sk_x3 + 0.001f) + sk_x5;
+                    }
+                }
             }
-        }
-    }
-
-    /* edges_norm: elementwise[batch,10,10,8] t2 = edges_norm_gamma*(-edges_norm_moving_mean + (t1 + edges_bias > 0 ? t1 + edges_bias : 0))/sqrt(edges_norm_moving_variance + 0.001) + edges_norm_beta */
-    for (int64_t sk_i0 = 0; sk_i0 < 100*batch; ++sk_i0) {
-        SK_IVDEP
-        for (int64_t sk_i1 = 0; sk_i1 < 8; ++sk_i1) {
-            const float sk_x0 = t1[8*sk_i0 + sk_i1];
-            const float sk_x1 = edges_bias[sk_i1];
-            const float sk_x2 = edges_norm_moving_mean[sk_i1];
-            const float sk_x3 = edges_norm_moving_variance[sk_i1];
-            const float sk_x4 = edges_norm_gamma[sk_i1];
-            const float sk_x5 = edges_norm_beta[sk_i1];
-            const float sk_t0 = sk_x0 + sk_x1;
-            t2[8*sk_i0 + sk_i1] = sk_x4*(-sk_x2 + ((sk_t0 > 0) ? sk_t0 : 0))/sqrtf(sk_x3 + 0.001f) + sk_x5;
         }
     }
 

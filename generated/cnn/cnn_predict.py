@@ -52,7 +52,6 @@ def workspace_views(batch, buffer):
 
 def cnn_predict(batch, image, direction, edges_kernel, edges_bias, edges_norm_moving_mean, edges_norm_moving_variance, edges_norm_gamma, edges_norm_beta, bars_kernel, bars_bias, direction_kernel, direction_bias, workspace):
     sk_ws0, sk_ws1, sk_ws2, sk_ws3, sk_ws4, sk_ws5, = workspace
-    t1 = sk_ws0[:800*batch].reshape((batch, 100, 8, ))  # edges (None, 100, 8)
     t2 = sk_ws0[:800*batch].reshape((batch, 10, 10, 8, ))  # edges_norm (None, 10, 10, 8)
     t3 = sk_ws1[:200*batch].reshape((batch, 5, 5, 8, ))  # pool (None, 5, 5, 8)
     t4 = sk_ws3[:97200].reshape((1350, 72, ))  # bars (1350, 72)
@@ -63,18 +62,14 @@ def cnn_predict(batch, image, direction, edges_kernel, edges_bias, edges_norm_mo
     t9 = sk_ws5[:3*batch].reshape((batch, 3, ))  # direction (None, 3)
     t10 = sk_ws5[:3*batch].reshape((batch, 3, ))  # direction (None, 3)
 
-    # edges: window_conv t1 <- image, edges_kernel
+    # edges; edges_norm: window_conv t2 <- image, edges_kernel, edges_bias, edges_norm_moving_mean, edges_norm_moving_variance, edges_norm_gamma, edges_norm_beta
     sk_x = image.reshape((batch, 12, 12, 1, ))
     sk_padded = sk_x
     sk_w = edges_kernel.reshape((9, 8, )).reshape((3, 3, 1, 8, ))
-    sk_out = t1.reshape((batch, 10, 10, 8, ))
-    sk_out.fill(0)
+    sk_s = np.zeros((batch, 10, 10, 8, ), dtype=sk_x.dtype)
     for sk_k in np.ndindex(3, 3):
-        sk_out += np.matmul(sk_padded[:, sk_k[0]:sk_k[0] + 10, sk_k[1]:sk_k[1] + 10, :], sk_w[sk_k])
-
-    # edges_norm: elementwise t2 = edges_norm_gamma*(-edges_norm_moving_mean + where(t1 + edges_bias > 0, t1 + edges_bias, 0))/sqrt(edges_norm_moving_variance + 0.001) + edges_norm_beta
-    sk_t0 = t1.reshape((batch, 10, 10, 8, )) + edges_bias
-    np.copyto(t2, edges_norm_gamma*(-edges_norm_moving_mean + np.where(np.greater(sk_t0, 0), sk_t0, np.float32(0)))/np.sqrt(edges_norm_moving_variance + 0.001) + edges_norm_beta, casting="unsafe")
+        sk_s += np.matmul(sk_padded[:, sk_k[0]:sk_k[0] + 10, sk_k[1]:sk_k[1] + 10, :], sk_w[sk_k])
+    np.copyto(t2.reshape(sk_s.shape), edges_norm_gamma*(-edges_norm_moving_mean + np.where(np.greater(sk_s + edges_bias, 0), sk_s + edges_bias, np.float32(0)))/np.sqrt(edges_norm_moving_variance + 0.001) + edges_norm_beta, casting="unsafe")
 
     # pool: window_max t3 <- t2
     sk_x = t2.reshape((batch, 10, 10, 8, ))

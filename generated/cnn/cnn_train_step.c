@@ -338,7 +338,6 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
 
     /* temporaries in the workspace */
     char *const sk_ws = (char *)workspace;
-    float *const t1 = (float *)(sk_ws + 256);          /* region 4: [batch,100,8] */
     float *const t2 = (float *)(sk_ws + 256);          /* region 4: [batch,10,10,8] */
     float *const t3 = (float *)(sk_ws + 3200*batch + 256); /* region 5: [batch,10,10,8] */
     float *const t4 = (float *)(sk_ws + 6400*batch + 256); /* region 6: [8] */
@@ -427,7 +426,7 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         accuracy_count[0] = (float)batch;
     }
 
-    /* edges: window_conv t1[batch,100,8] = windows(image) @ edges_kernel, computed directly, 10 output positions at a time */
+    /* edges: window_conv sums[batch,10,10,8] = windows(image) @ edges_kernel, computed directly, 10 output positions at a time; then t2 = sums + edges_bias; t3 = sums + edges_bias > 0 ? sums + edges_bias : 0 */
     for (int64_t sk_n = 0; sk_n < batch; ++sk_n) {
         for (int64_t sk_o0 = 0; sk_o0 < 10; ++sk_o0) {
             for (int64_t sk_ob = 0; sk_ob < 10; sk_ob += 10) {
@@ -445,22 +444,16 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
                         }
                     }
                 }
-                float *const sk_dst = t1 + (100*sk_n + 10*sk_o0 + sk_ob)*8;
-                for (int sk_b = 0; sk_b < 10; ++sk_b)
-                    for (int sk_f = 0; sk_f < 8; ++sk_f) sk_dst[sk_b*8 + sk_f] = sk_acc[sk_b][sk_f] + 0;
+                const int64_t sk_at = (100*sk_n + 10*sk_o0 + sk_ob)*8;
+                for (int sk_b = 0; sk_b < 10; ++sk_b) {
+                    for (int sk_f = 0; sk_f < 8; ++sk_f) {
+                        const float sk_s = sk_acc[sk_b][sk_f];
+                        const float sk_x1 = edges_bias[sk_f];
+                        t2[sk_at + sk_b*8 + sk_f] = sk_s + sk_x1;
+                        t3[sk_at + sk_b*8 + sk_f] = (sk_s + sk_x1 > 0) ? sk_s + sk_x1 : 0;
+                    }
+                }
             }
-        }
-    }
-
-    /* edges: elementwise[batch,10,10,8] t2 = t1 + edges_bias; t3 = t1 + edges_bias > 0 ? t1 + edges_bias : 0 */
-    for (int64_t sk_i0 = 0; sk_i0 < 100*batch; ++sk_i0) {
-        SK_IVDEP
-        for (int64_t sk_i1 = 0; sk_i1 < 8; ++sk_i1) {
-            const float sk_x0 = t1[8*sk_i0 + sk_i1];
-            const float sk_x1 = edges_bias[sk_i1];
-            const float sk_t0 = sk_x0 + sk_x1;
-            t2[8*sk_i0 + sk_i1] = sk_t0;
-            t3[8*sk_i0 + sk_i1] = (sk_t0 > 0) ? sk_t0 : 0;
         }
     }
 

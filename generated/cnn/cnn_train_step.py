@@ -103,7 +103,6 @@ def workspace_views(batch, buffer):
 
 def cnn_train_step(batch, image, direction_target, direction_sample_weights, loss, accuracy_total, accuracy_count, edges_kernel, edges_bias, edges_norm_gamma, edges_norm_beta, bars_kernel, bars_bias, direction_kernel, direction_bias, Adam_iterations, edges_kernel_m, Adam_beta_1, edges_kernel_v, Adam_beta_2, Adam_learning_rate, edges_bias_m, edges_bias_v, edges_norm_gamma_m, edges_norm_gamma_v, edges_norm_beta_m, edges_norm_beta_v, bars_kernel_m, bars_kernel_v, bars_bias_m, bars_bias_v, direction_kernel_m, direction_kernel_v, direction_bias_m, direction_bias_v, edges_norm_moving_mean, edges_norm_moving_variance, workspace):
     sk_ws0, sk_ws1, sk_ws2, sk_ws3, sk_ws4, sk_ws5, sk_ws6, sk_ws7, sk_ws8, sk_ws9, sk_ws10, sk_ws11, sk_ws12, sk_ws13, sk_ws14, sk_ws15, sk_ws16, sk_ws17, sk_ws18, sk_ws19, sk_ws20, sk_ws21, sk_ws22, sk_ws23, sk_ws24, sk_ws25, sk_ws26, sk_ws27, sk_ws28, sk_ws29, sk_ws30, sk_ws31, sk_ws32, = workspace
-    t1 = sk_ws4[:800*batch].reshape((batch, 100, 8, ))  # edges (None, 100, 8)
     t2 = sk_ws4[:800*batch].reshape((batch, 10, 10, 8, ))  # edges (None, 10, 10, 8)
     t3 = sk_ws5[:800*batch].reshape((batch, 10, 10, 8, ))  # edges (None, 10, 10, 8)
     t4 = sk_ws6[:8].reshape((8, ))  # edges_norm (8,)
@@ -182,21 +181,15 @@ def cnn_train_step(batch, image, direction_target, direction_sample_weights, los
     np.copyto(t59, sk_r1, casting="unsafe")
     np.copyto(accuracy_count, sk_r2, casting="unsafe")
 
-    # edges: window_conv t1 <- image, edges_kernel
+    # edges: window_conv t2, t3 <- image, edges_kernel, edges_bias
     sk_x = image.reshape((batch, 12, 12, 1, ))
     sk_padded = sk_x
     sk_w = edges_kernel.reshape((9, 8, )).reshape((3, 3, 1, 8, ))
-    sk_out = t1.reshape((batch, 10, 10, 8, ))
-    sk_out.fill(0)
+    sk_s = np.zeros((batch, 10, 10, 8, ), dtype=sk_x.dtype)
     for sk_k in np.ndindex(3, 3):
-        sk_out += np.matmul(sk_padded[:, sk_k[0]:sk_k[0] + 10, sk_k[1]:sk_k[1] + 10, :], sk_w[sk_k])
-
-    # edges: elementwise t2 = t1 + edges_bias; t3 = where(t1 + edges_bias > 0, t1 + edges_bias, 0)
-    sk_t0 = t1.reshape((batch, 10, 10, 8, )) + edges_bias
-    sk_r0 = sk_t0
-    sk_r1 = np.where(np.greater(sk_t0, 0), sk_t0, np.float32(0))
-    np.copyto(t2, sk_r0, casting="unsafe")
-    np.copyto(t3, sk_r1, casting="unsafe")
+        sk_s += np.matmul(sk_padded[:, sk_k[0]:sk_k[0] + 10, sk_k[1]:sk_k[1] + 10, :], sk_w[sk_k])
+    np.copyto(t2.reshape(sk_s.shape), sk_s + edges_bias, casting="unsafe")
+    np.copyto(t3.reshape(sk_s.shape), np.where(np.greater(sk_s + edges_bias, 0), sk_s + edges_bias, np.float32(0)), casting="unsafe")
 
     # edges_norm: reduce t4 <- t3
     np.sum(t3.reshape(1, 100*batch, 8), axis=1, out=t4.reshape(1, 8))

@@ -400,16 +400,20 @@ class Scan(Kernel):
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class WindowConv(_Windows):
-    """``c[n, o, f] = sum over window position k and channel ch of x[n, o*strides + k*dilation -
+    """``s[n, o, f] = sum over window position k and channel ch of x[n, o*strides + k*dilation -
     pad_before, ch] * w[k, ch, f]`` (zero padding), computed directly from ``x``: a convolution
     whose windows are too narrow (few channels) for a matrix product to pay off. ``block`` output
     positions along the last spatial axis are computed at a time, their ``n`` sums kept in
-    registers. Made by the program pass ``direct_narrow_convolutions`` from a window gather and
-    its product."""
+    registers. ``outputs[i] = exprs[i]`` of the sums (``X[0]``) and of per-channel ``operands``
+    (``X[1]`` …, each of ``n`` values or one): the sums themselves, or the elementwise kernel that
+    followed them (bias, activation). Made by the program passes ``direct_narrow_convolutions``
+    (from a window gather and its product) and ``direct_conv_epilogues``."""
     kind = "window_conv"
     x: Buffer = read()
     w: Buffer = read()          # (window positions * channels, n), row-major
-    c: Buffer = written()       # (batch, *out_spatial, n)
+    operands: tuple = read()
+    outputs: tuple = written()  # each (batch, *out_spatial, n)
+    exprs: tuple
     n: int                      # output channels
     block: int
 

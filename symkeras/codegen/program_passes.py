@@ -275,12 +275,60 @@ def _direct_kernel(gather, product):
         # Output positions along the last axis at a time, in blocks of nearly equal size.
         last = gather.out_spatial[-1]
         blocks = -(-last // max(1, min(last, sums // n)))
-        return WindowConv(scope=product.scope, x=gather.x, w=product.b, c=product.c, n=int(n),
-                          block=-(-last // blocks), **geometry)
+        return WindowConv(scope=product.scope, x=gather.x, w=product.b, operands=(), outputs=(product.c,),
+                          exprs=(X[0],), n=int(n), block=-(-last // blocks), **geometry)
     if product.ta and sympy.expand(product.m - depth) == 0 and sympy.expand(product.k - rows) == 0:
         return WindowConvFilterGrad(scope=product.scope, x=gather.x, g=product.b, dw=product.c, n=int(n),
                                     block=max(1, min(int(depth), sums // n)), **geometry)
     return None
+
+
+def direct_conv_epilogues(program):
+    """An elementwise kernel right after a direct convolution, reading its sums (only it does) and
+    otherwise per-channel values (bias) and writing arrays shaped as the sums, is done by the
+    convolution as it stores them: the sums never go through memory (conv, bias and activation in
+    one pass)."""
+    kernels, temps = list(program.kernels), list(program.temps)
+    out, i = [], 0
+    while i < len(kernels):
+        conv, after = kernels[i], kernels[i + 1] if i + 1 < len(kernels) else None
+        fused = _with_epilogue(conv, after, kernels) if isinstance(conv, WindowConv) else None
+        if fused is None:
+            out.append(conv)
+            i += 1
+            continue
+        temps.remove(conv.outputs[0])
+        out.append(fused)
+        i += 2
+    return dataclasses.replace(program, kernels=out, temps=temps)
+
+
+def _with_epilogue(conv, ew, kernels):
+    if not isinstance(ew, Elementwise) or len(conv.outputs) != 1 or conv.exprs != (X[0],):
+        return None
+    sums = conv.outputs[0]
+    if sums.role != "temp" or ew.dtype != conv.dtype or sum(any(b.root is sums for b in k.reads) for k in kernels) != 1:
+        return None
+    shape = ew.shape          # the sums' shape, or a view of it: (batch, *out_spatial, n)
+    if sympy.expand(dims.size(shape) - dims.size(sums.shape)) != 0 or shape[-1] != conv.n:
+        return None
+    if any(b.shape != shape or b.dtype != conv.dtype or b.root is sums for b in ew.outputs):
+        return None
+    subs, operands = {}, []
+    for j, b in enumerate(ew.operands):
+        if b.root is sums:
+            if b.shape != shape:
+                return None
+            subs[X[j]] = X[0]
+        elif dims.size(b.shape) in (1, conv.n) and (dims.size(b.shape) == 1 or b.shape[-1] == conv.n):
+            if b not in operands:
+                operands.append(b)
+            subs[X[j]] = X[1 + operands.index(b)]
+        else:
+            return None
+    exprs = tuple(e.xreplace(subs) for e in ew.exprs)
+    return dataclasses.replace(conv, operands=tuple(operands), outputs=ew.outputs, exprs=exprs,
+                               scope=_joined_scopes(conv.scope, ew.scope))
 
 
 def _input_overwritten(kernels, start, stop, x):
@@ -367,7 +415,8 @@ def check_broadcast_reads(program):
 
 PIPELINE = (
     ("updates", (write_updates_in_place,)),
-    ("loops", (hoist_scalar_kernels, merge_elementwise_loops, direct_narrow_convolutions, fuse_window_gemm)),
+    ("loops", (hoist_scalar_kernels, merge_elementwise_loops, direct_narrow_convolutions, direct_conv_epilogues,
+               fuse_window_gemm)),
     ("memory", (plan_workspace,)),
     ("check", (check_broadcast_reads,)),
 )

@@ -1,7 +1,8 @@
 """Narrow convolutions computed directly (``direct_narrow_convolutions``: the ``window_conv`` and
-``window_conv_filter_grad`` kernels): outputs and kernel gradients against direct loops written
-here, on both backends, for strides, dilations, 'same' and 'valid' padding, 1, 3 and 5 channels
-and a batch of 1; the same numbers with the pass switched off; finite differences in float64."""
+``window_conv_filter_grad`` kernels), their bias and activation done as the sums are stored
+(``direct_conv_epilogues``): outputs and kernel gradients against direct loops written here, on
+both backends, for strides, dilations, 'same' and 'valid' padding, 1, 3 and 5 channels and a batch
+of 1; the same numbers with either pass switched off; finite differences in float64."""
 
 import itertools
 
@@ -63,15 +64,20 @@ def reference_kernel_grad(x, g, size, strides, dilation, pads):
 _CONV = {1: K.conv1d, 2: K.conv2d, 3: K.conv3d}
 
 
-def _function(case, dtype, name):
-    """(function of (x, r) -> [y, d sum(y*r)/d kernel, d sum(y*r)/dx], the kernel variable)."""
+def _function(case, dtype, name, training=True):
+    """(function of (x, r) -> [y = relu(conv(x) + bias), d sum(y*r)/d kernel, d sum(y*r)/dx], the
+    kernel and bias variables); without ``training``, of x -> [y]."""
     spatial, channels, size, strides, dilation, padding, filters = CASES[case]
     x = K.placeholder((None,) + spatial + (channels,), name="x", dtype=dtype)
     kernel = K.variable(np.random.RandomState(1).randn(*size, channels, filters), dtype=dtype, name="kernel")
-    y = _CONV[len(spatial)](x, kernel, strides=strides, padding=padding, dilation_rate=dilation)
+    bias = K.variable(np.random.RandomState(5).randn(filters), dtype=dtype, name="bias")
+    y = K.relu(K.bias_add(_CONV[len(spatial)](x, kernel, strides=strides, padding=padding, dilation_rate=dilation),
+                          bias))
+    if not training:
+        return K.function_graph([x], [y], name=name), kernel, bias
     r = K.placeholder((None,) + K.int_shape(y)[1:], name="r", dtype=dtype)
     loss = K.sum(y * r)
-    return K.function_graph([x, r], [y] + K.gradients(loss, [kernel, x]), name=name), kernel
+    return K.function_graph([x, r], [y] + K.gradients(loss, [kernel, x]), name=name), kernel, bias
 
 
 def _data(case, batch, dtype, seed=2):
@@ -87,33 +93,43 @@ def _data(case, batch, dtype, seed=2):
 @pytest.mark.parametrize("batch", [1, 3])
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_direct_convolution_matches_direct_loops(backend, case, batch):
-    graph, kernel = _function(case, "float32", f"direct_{case}")
+    graph, kernel, bias = _function(case, "float32", f"direct_{case}")
     f = GeneratedFunction(graph, backend=backend)
     assert "window_conv " in f.source and "window_conv_filter_grad" in f.source and "window_gather" not in f.source
+    predict = GeneratedFunction(_function(case, "float32", f"direct_predict_{case}", training=False)[0],
+                                backend=backend)
     spatial, channels, size, strides, dilation, padding, filters = CASES[case]
     x, r, pads = _data(case, batch, "float32")
     y, dw, dx = f([x, r])
-    w = K.get_value(kernel).astype("float64")
-    np.testing.assert_allclose(y, reference_conv(x.astype("float64"), w, strides, dilation, pads), rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(dw, reference_kernel_grad(x.astype("float64"), r.astype("float64"), size, strides,
-                                                         dilation, pads), rtol=1e-5, atol=1e-4)
+    w, b = K.get_value(kernel).astype("float64"), K.get_value(bias).astype("float64")
+    expected = np.maximum(reference_conv(x.astype("float64"), w, strides, dilation, pads) + b, 0)
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(predict([x])[0], expected, rtol=1e-5, atol=1e-5)
+    live = (expected > 0) * r.astype("float64")              # the gradient the relu lets through
+    np.testing.assert_allclose(dw, reference_kernel_grad(x.astype("float64"), live, size, strides, dilation, pads),
+                               rtol=1e-5, atol=1e-4)
     assert dx.shape == x.shape
+    if backend == "c":       # bias and relu are done as the sums are stored: the sums never reach memory
+        assert "; then" in predict.source
 
 
+@pytest.mark.parametrize("switched_off", ["direct_narrow_convolutions", "direct_conv_epilogues"])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_the_same_numbers_without_the_pass(backend, case, monkeypatch):
+def test_the_same_numbers_without_the_pass(backend, case, switched_off, monkeypatch):
     x, r, _ = _data(case, 2, "float64", seed=3)
     direct = GeneratedFunction(_function(case, "float64", f"direct64_{case}")[0], backend=backend)
-    monkeypatch.setenv("SYMKERAS_DISABLE_PASSES", "direct_narrow_convolutions")
-    plain = GeneratedFunction(_function(case, "float64", f"im2col64_{case}")[0], backend=backend)
-    assert "window_conv" not in plain.source and "window_gather" in plain.source
+    monkeypatch.setenv("SYMKERAS_DISABLE_PASSES", switched_off)
+    plain = GeneratedFunction(_function(case, "float64", f"plain64_{case}")[0], backend=backend)
+    assert plain.source != direct.source
+    if switched_off == "direct_narrow_convolutions":
+        assert "window_conv" not in plain.source and "window_gather" in plain.source
     for got, want in zip(direct([x, r]), plain([x, r])):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
 def test_kernel_gradient_matches_finite_differences(backend):
     case = "2d_same_strided_3ch"
-    graph, kernel = _function(case, "float64", "direct_fd")
+    graph, kernel, _ = _function(case, "float64", "direct_fd")
     f = GeneratedFunction(graph, backend=backend)
     x, r, _ = _data(case, 2, "float64", seed=4)
     start = K.get_value(kernel)

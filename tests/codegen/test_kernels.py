@@ -55,7 +55,8 @@ def _example(kind):
         Scan: (dict(sequences=(b["a"],), initial=(b["state"],), parameters=(b["p0"],), constants=(),
                     finals=(b["out"],), stacked=(b["c"],), next_states=(b["dst"],), scratch=(b["p1"],), body=None,
                     steps=4, reverse=False), ["a", "state", "p0"], ["out", "c", "dst", "p1"]),
-        WindowConv: (dict(x=b["x"], w=b["b"], c=b["c"], n=3, block=2, dtype="float32", **window), ["x", "b"], ["c"]),
+        WindowConv: (dict(x=b["x"], w=b["b"], operands=(b["a"],), outputs=(b["c"], b["out"]), exprs=(X[0], X[0] + X[1]),
+                          n=3, block=2, dtype="float32", **window), ["x", "b", "a"], ["c", "out"]),
         WindowConvFilterGrad: (dict(x=b["x"], g=b["g"], dw=b["out"], n=3, block=2, dtype="float32", **window),
                                ["x", "g"], ["out"]),
     }

@@ -17,7 +17,8 @@ REQUIRED = [p.__name__ for p in PASSES if is_required(p)]
 def _adam_step():
     """One Adam step of a linear model: in-place updates, a scalar step size, mergeable loops,
     a bias read with broadcasting, and a swap of two variables; beside it, two convolutions of the
-    input seen as a sequence (window gathers read only by their product), one narrow, one wide."""
+    input seen as a sequence (window gathers read only by their product), one narrow (then a bias
+    and relu), one wide."""
     rng = np.random.RandomState(0)
     x = K.placeholder((None, 5), name="x")
     y = K.placeholder((None, 2), name="y")
@@ -37,6 +38,7 @@ def _adam_step():
         v_new = 0.999 * v + 0.001 * K.square(grad)
         updates += [(m, m_new), (v, v_new), (param, param - step * m_new / (K.sqrt(v_new) + 1e-7))]
     sequence = K.conv1d(K.reshape(x, (-1, 5, 1)), K.variable(rng.randn(3, 1, 2), name="conv"), padding="same")
+    sequence = K.relu(K.bias_add(sequence, K.variable(rng.randn(2), name="conv_bias")))
     # Windows of 3 x 12 channels: too wide to be computed directly, so they go through a matrix product.
     wide = K.conv1d(K.repeat_elements(K.reshape(x, (-1, 5, 1)), 12, 2), K.variable(rng.randn(3, 12, 2), name="wide"))
     return K.function_graph([x, y], [loss, prediction, sequence, wide], updates, name="adam_step")

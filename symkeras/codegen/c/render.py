@@ -713,10 +713,25 @@ def _plan_window_conv(k, names):
     for j in range(rank - 1):
         row = row * k.out_spatial[j] + sympy.Symbol(f"sk_o{j}", integer=True)
     full, tail = _blocks(k.out_spatial[-1], k.block)
+    printer, sums = printer_for(k.dtype), sympy.Symbol("sk_s", real=True)
+    loads = [{"name": f"sk_x{j + 1}", "value": f"{names[b]}[{'sk_f' if dims.size(b.shape) != 1 else '0'}]"}
+             for j, b in enumerate(k.operands)]
+    symbols = {scalar.X[0]: sums, **{scalar.X[j + 1]: sympy.Symbol(f"sk_x{j + 1}", real=True)
+                                     for j in range(len(k.operands))}}
+    stores = [{"name": names[b], "value": _unwrap(printer.doprint(e.xreplace(symbols)))}
+              for b, e in zip(k.outputs, k.exprs)]
+    if k.exprs == (scalar.X[0],):
+        # Plus 0: a plain copy of the sums would become a memcpy call, and the sums would then
+        # live in memory rather than in registers (several times slower).
+        stores[0]["value"] = "sk_s + 0"
+    sums_name = "sums" if k.exprs != (scalar.X[0],) else names[k.outputs[0]]
+    math = c_math([names[b] for b in k.outputs], k.exprs, ["sums"] + [names[b] for b in k.operands], k.dtype)
+    epilogue = f"; then {math}" if k.exprs != (scalar.X[0],) else ""
     plan.update(ctype=CTYPES[k.dtype], block=k.block, full_blocks=full, tail=tail,
-                out_row=dim(row * k.out_spatial[-1]),
-                summary=f"window_conv {names[k.c]}{_shape_text(k.c.shape)} = windows({names[k.x]}) @ {names[k.w]}, "
-                        f"computed directly, {k.block} output positions at a time")
+                out_row=dim(row * k.out_spatial[-1]), loads=loads, stores=stores,
+                helpers=_expression_helpers(k.exprs, k.dtype),
+                summary=f"window_conv {sums_name}{_shape_text(k.outputs[0].shape)} = windows({names[k.x]}) @ "
+                        f"{names[k.w]}, computed directly, {k.block} output positions at a time{epilogue}")
     return plan
 
 

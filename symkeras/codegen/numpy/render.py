@@ -109,6 +109,12 @@ def _elementwise_view(kernel, helpers):
             "results": printed}
 
 
+def _window_conv_view(kernel, helpers):
+    """Each output of a direct convolution printed as NumPy over its sums (``sk_s``) and operands."""
+    operands = {scalar.X[0]: "sk_s", **{scalar.X[j + 1]: _operand_name(b) for j, b in enumerate(kernel.operands)}}
+    return {"results": [print_expr(e, kernel.dtype, operands, helpers) for e in kernel.exprs]}
+
+
 def _shares_memory(a, b):
     a, b = a.root, b.root
     return a is b or (a.role == b.role == "temp" and a.region is not None and a.region == b.region)
@@ -177,6 +183,8 @@ def _kernel_views(kernels, refs, used, depth=0):
             view.__dict__.update(_elementwise_view(k, used))
         if k.kind == "scan":
             view.__dict__.update(_scan_view(k, refs, used, depth))
+        if k.kind == "window_conv":
+            view.__dict__.update(_window_conv_view(k, used))
         view.code = templates.render_kernel("numpy", k.kind, k=view, r=refs)
         views.append(view)
     return views
