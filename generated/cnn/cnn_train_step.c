@@ -50,7 +50,7 @@
  *     edges_norm_moving_variance variable (8,) float32
  *
  * Memory:
- *     workspace                22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 5760 bytes in 33 region(s)
+ *     workspace                22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 5760 bytes in 34 region(s)
  *     variables                15864 bytes
  *         edges_kernel         288
  *         edges_bias           32
@@ -293,7 +293,7 @@ typedef struct {
 size_t cnn_train_step_workspace_bytes(int64_t batch)
 {
     (void)batch;
-    return (size_t)(22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 5760);
+    return (size_t)(22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 5760);
 }
 
 int cnn_train_step(const cnn_train_step_args *args, void *workspace)
@@ -348,56 +348,57 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
     float *const t9 = (float *)(sk_ws + 12800*batch + 320); /* region 9: [8] */
     float *const t10 = (float *)(sk_ws + 9600*batch + 320); /* region 8: [batch,10,10,8] */
     float *const t11 = (float *)(sk_ws + 12800*batch + 384); /* region 10: [batch,5,5,8] */
-    float *const t12 = (float *)(sk_ws + 12800*batch + SK_ROUND64(800*batch) + 384); /* region 11: [batch,5,5,3,3,8] */
-    float *const t13 = (float *)(sk_ws + 12800*batch + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 12: [batch,25,16] */
-    float *const t14 = (float *)(sk_ws + 12800*batch + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 12: [batch,5,5,16] */
-    float *const t15 = (float *)(sk_ws + 14400*batch + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 13: [batch,5,5,16] */
-    float *const t16 = (float *)(sk_ws + 16000*batch + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 14: [batch,16] */
-    float *const t17 = (float *)(sk_ws + 16000*batch + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 14: [batch,16] */
-    float *const t18 = (float *)(sk_ws + 16064*batch + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 15: [batch,3] */
-    float *const t19 = (float *)(sk_ws + 16064*batch + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 15: [batch,3] */
-    float *const t20 = (float *)(sk_ws + 16064*batch + SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 16: [batch,3] */
-    float *const t21 = (float *)(sk_ws + 16064*batch + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 17: [batch,3] */
-    float *const t22 = (float *)(sk_ws + 16064*batch + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 18: [batch] */
-    float *const t23 = (float *)(sk_ws + 16064*batch + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 18: [batch] */
+    float *const t12 = (float *)(sk_ws + 12800*batch + 2*SK_ROUND64(800*batch) + 384); /* region 12: [batch,5,5,3,3,8] */
+    float *const t13 = (float *)(sk_ws + 12800*batch + 2*SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 13: [batch,25,16] */
+    float *const t14 = (float *)(sk_ws + 12800*batch + 2*SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 13: [batch,5,5,16] */
+    float *const t15 = (float *)(sk_ws + 14400*batch + 2*SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 14: [batch,5,5,16] */
+    float *const t16 = (float *)(sk_ws + 16000*batch + 2*SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 15: [batch,16] */
+    float *const t17 = (float *)(sk_ws + 16000*batch + 2*SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 15: [batch,16] */
+    float *const t18 = (float *)(sk_ws + 16064*batch + 2*SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 16: [batch,3] */
+    float *const t19 = (float *)(sk_ws + 16064*batch + 2*SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 16: [batch,3] */
+    float *const t20 = (float *)(sk_ws + 16064*batch + SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 17: [batch,3] */
+    float *const t21 = (float *)(sk_ws + 16064*batch + 2*SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 18: [batch,3] */
+    float *const t22 = (float *)(sk_ws + 16064*batch + 3*SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 19: [batch] */
+    float *const t23 = (float *)(sk_ws + 16064*batch + 3*SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 19: [batch] */
     float *const t24 = (float *)(sk_ws + 128);         /* region 2: [] */
-    int64_t *const t26 = (int64_t *)(sk_ws + 16064*batch + SK_ROUND64(4*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 19: [batch] */
-    float *const t27 = (float *)(sk_ws + 16064*batch + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 17: [batch,3] */
-    int64_t *const t28 = (int64_t *)(sk_ws + 16064*batch + SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 20: [batch] */
-    float *const t29 = (float *)(sk_ws + 16064*batch + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 18: [batch] */
-    float *const t33 = (float *)(sk_ws + 16064*batch + SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 21: [batch] */
-    float *const t34 = (float *)(sk_ws + 16064*batch + 2*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 17: [batch,3] */
-    float *const t35 = (float *)(sk_ws + 16064*batch + SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 21: [batch,1] */
-    float *const t36 = (float *)(sk_ws + 16064*batch + SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 16: [batch,3] */
-    float *const t37 = (float *)(sk_ws + 16064*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 22: [batch,16] */
-    float *const t38 = (float *)(sk_ws + 16064*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 22: [batch,16] */
-    float *const t39 = (float *)(sk_ws + 12800*batch + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 12: [batch,5,5,16] */
-    float *const t40 = (float *)(sk_ws + 16128*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 23: [batch,25,72] */
+    int64_t *const t26 = (int64_t *)(sk_ws + 16064*batch + SK_ROUND64(4*batch) + 3*SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 20: [batch] */
+    float *const t27 = (float *)(sk_ws + 16064*batch + 2*SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 18: [batch,3] */
+    int64_t *const t28 = (int64_t *)(sk_ws + 16064*batch + SK_ROUND64(4*batch) + SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 21: [batch] */
+    float *const t29 = (float *)(sk_ws + 16064*batch + 3*SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 19: [batch] */
+    float *const t33 = (float *)(sk_ws + 16064*batch + SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 22: [batch] */
+    float *const t34 = (float *)(sk_ws + 16064*batch + 2*SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 18: [batch,3] */
+    float *const t35 = (float *)(sk_ws + 16064*batch + SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 22: [batch,1] */
+    float *const t36 = (float *)(sk_ws + 16064*batch + SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 17: [batch,3] */
+    float *const t37 = (float *)(sk_ws + 16064*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 23: [batch,16] */
+    float *const t38 = (float *)(sk_ws + 16064*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 23: [batch,16] */
+    float *const t39 = (float *)(sk_ws + 12800*batch + 2*SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 13: [batch,5,5,16] */
+    float *const t40 = (float *)(sk_ws + 16128*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + SK_ROUND64(7200*batch) + 384); /* region 24: [batch,25,72] */
     float *const t41 = (float *)(sk_ws + 12800*batch + 384); /* region 10: [batch,5,5,8] */
-    float *const t42 = (float *)(sk_ws + 16128*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 384); /* region 24: [batch,10,10,8] */
-    float *const t43 = (float *)(sk_ws + 9600*batch + 320); /* region 8: [batch,10,10,8] */
-    float *const t44 = (float *)(sk_ws + 19328*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 384); /* region 25: [8] */
-    float *const t45 = (float *)(sk_ws + 19328*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 384); /* region 25: [8] */
+    float *const t42 = (float *)(sk_ws + 9600*batch + 320); /* region 8: [batch,10,10,8] */
+    float *const t43 = (float *)(sk_ws + 16128*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 384); /* region 25: [batch,10,10,8] */
+    float *const t44 = (float *)(sk_ws + 19328*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 384); /* region 26: [8] */
+    float *const t45 = (float *)(sk_ws + 19328*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 384); /* region 26: [8] */
     float *const t46 = (float *)(sk_ws + 6400*batch + 320); /* region 7: [batch,10,10,8] */
-    float *const t47 = (float *)(sk_ws + 9600*batch + 320); /* region 8: [batch,10,10,8] */
-    float *const t48 = (float *)(sk_ws + 19328*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 384); /* region 25: [8] */
-    float *const t49 = (float *)(sk_ws + 19328*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 26: [batch,10,10,8] */
-    float *const t50 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 27: [8] */
-    float *const t51 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 27: [8] */
+    float *const t47 = (float *)(sk_ws + 16128*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 384); /* region 25: [batch,10,10,8] */
+    float *const t48 = (float *)(sk_ws + 19328*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 384); /* region 26: [8] */
+    float *const t49 = (float *)(sk_ws + 19328*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 27: [batch,10,10,8] */
+    float *const t50 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 28: [8] */
+    float *const t51 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 28: [8] */
     float *const t52 = (float *)(sk_ws + 3200*batch + 256); /* region 5: [batch,10,10,8] */
-    float *const t53 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 512); /* region 28: [9,8] */
+    float *const t53 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 512); /* region 29: [9,8] */
     float *const t54 = (float *)(sk_ws + 64);          /* region 1: [] */
     float *const t56 = (float *)(sk_ws + 0);           /* region 0: [] */
     float *const t58 = (float *)(sk_ws + 128);         /* region 2: [] */
     float *const t59 = (float *)(sk_ws + 192);         /* region 3: [] */
-    float *const t61 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 27: [8] */
+    float *const t61 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 28: [8] */
     float *const t65 = (float *)(sk_ws + 6400*batch + 320); /* region 7: [batch,10,10,8] */
-    float *const t66 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 27: [8] */
-    float *const t70 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 27: [8] */
-    float *const t74 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 832); /* region 29: [72,16] */
-    float *const t78 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 5440); /* region 30: [16] */
-    float *const t82 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 5504); /* region 31: [16,3] */
-    float *const t86 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 5696); /* region 32: [3] */
+    float *const t66 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 28: [8] */
+    float *const t70 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 448); /* region 28: [8] */
+    float *const t74 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 832); /* region 30: [72,16] */
+    float *const t78 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 5440); /* region 31: [16] */
+    float *const t82 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 5504); /* region 32: [16,3] */
+    float *const t86 = (float *)(sk_ws + 22528*batch + 2*SK_ROUND64(4*batch) + 2*SK_ROUND64(8*batch) + 3*SK_ROUND64(12*batch) + 2*SK_ROUND64(800*batch) + 2*SK_ROUND64(7200*batch) + 5696); /* region 33: [3] */
+    int32_t *const t11_arg = (int32_t *)(sk_ws + 12800*batch + SK_ROUND64(800*batch) + 384); /* region 11: [batch,5,5,8] */
 
     SK_FTZ_BEGIN();
 
@@ -522,13 +523,21 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         }
     }
 
-    /* pool: window_max t11[batch,5,5,8] <- t10 */
+    /* pool: window_max_arg t11[batch,5,5,8], t11_arg[batch,5,5,8] <- t10 */
     {
         float *sk_dst = t11;
+        int32_t *sk_arg = t11_arg;
+        float sk_best[8];
+        int32_t sk_won[8];
+        int32_t sk_q;
         for (int64_t sk_n = 0; sk_n < batch; ++sk_n) {
             for (int64_t sk_o0 = 0; sk_o0 < 5; ++sk_o0) {
                 for (int64_t sk_o1 = 0; sk_o1 < 5; ++sk_o1) {
-                    for (int64_t sk_c = 0; sk_c < 8; ++sk_c) sk_dst[sk_c] = -INFINITY;
+                    for (int64_t sk_c = 0; sk_c < 8; ++sk_c) {
+                        sk_won[sk_c] = -1;
+                        sk_best[sk_c] = -INFINITY;
+                    }
+                    sk_q = 0;
                     for (int64_t sk_k0 = 0; sk_k0 < 2; ++sk_k0) {
                         const int64_t sk_i0 = sk_o0*2 + sk_k0;
                         for (int64_t sk_k1 = 0; sk_k1 < 2; ++sk_k1) {
@@ -537,12 +546,20 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
                                 const float *const sk_src = t10 + ((sk_n*10 + sk_i0)*10 + sk_i1)*8;
                                 for (int64_t sk_c = 0; sk_c < 8; ++sk_c) {
                                     const float sk_v = sk_src[sk_c];
-                                    sk_dst[sk_c] = (sk_v > sk_dst[sk_c] || sk_v != sk_v) ? sk_v : sk_dst[sk_c];
+                                    const int sk_take = (sk_won[sk_c] < 0) | (sk_v > sk_best[sk_c]) | ((sk_v != sk_v) & (sk_best[sk_c] == sk_best[sk_c]));
+                                    sk_best[sk_c] = sk_take ? sk_v : sk_best[sk_c];
+                                    sk_won[sk_c] = sk_take ? sk_q : sk_won[sk_c];
                                 }
                             }
+                            ++sk_q;
                         }
                     }
+                    for (int64_t sk_c = 0; sk_c < 8; ++sk_c) {
+                        sk_dst[sk_c] = sk_best[sk_c];
+                        sk_arg[sk_c] = sk_won[sk_c];
+                    }
                     sk_dst += 8;
+                    sk_arg += 8;
                 }
             }
         }
@@ -805,51 +822,29 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
         }
     }
 
-    /* gradients/pool: window_max_grad t42[batch,10,10,8] <- t10, t41 */
+    /* gradients/pool: window_max_grad_at t42[batch,10,10,8] <- t11_arg, t41 */
     {
         const float *sk_g = t41;
-        float sk_best[8];
-        int32_t sk_won[8];
+        const int32_t *sk_arg = t11_arg;
         int32_t sk_q;
         for (int64_t sk_n = 0; sk_n < batch; ++sk_n) {
             for (int64_t sk_o0 = 0; sk_o0 < 5; ++sk_o0) {
                 for (int64_t sk_o1 = 0; sk_o1 < 5; ++sk_o1) {
-                    for (int64_t sk_c = 0; sk_c < 8; ++sk_c) {
-                        sk_won[sk_c] = -1;
-                        sk_best[sk_c] = -INFINITY;
-                    }
                     sk_q = 0;
                     for (int64_t sk_k0 = 0; sk_k0 < 2; ++sk_k0) {
                         const int64_t sk_i0 = sk_o0*2 + sk_k0;
                         for (int64_t sk_k1 = 0; sk_k1 < 2; ++sk_k1) {
                             const int64_t sk_i1 = sk_o1*2 + sk_k1;
                             {
-                                const int64_t sk_row = ((sk_n*10 + sk_i0)*10 + sk_i1)*8;
-                                for (int64_t sk_c = 0; sk_c < 8; ++sk_c) {
-                                    const float sk_v = t10[sk_row + sk_c];
-                                    const int sk_take = (sk_won[sk_c] < 0) | (sk_v > sk_best[sk_c]) | ((sk_v != sk_v) & (sk_best[sk_c] == sk_best[sk_c]));
-                                    sk_best[sk_c] = sk_take ? sk_v : sk_best[sk_c];
-                                    sk_won[sk_c] = sk_take ? sk_q : sk_won[sk_c];
-                                }
-                            }
-                            ++sk_q;
-                        }
-                    }
-                    sk_q = 0;
-                    for (int64_t sk_k0 = 0; sk_k0 < 2; ++sk_k0) {
-                        const int64_t sk_i0 = sk_o0*2 + sk_k0;
-                        for (int64_t sk_k1 = 0; sk_k1 < 2; ++sk_k1) {
-                            const int64_t sk_i1 = sk_o1*2 + sk_k1;
-                            {
-                                const int64_t sk_row = ((sk_n*10 + sk_i0)*10 + sk_i1)*8;
-                                for (int64_t sk_c = 0; sk_c < 8; ++sk_c) {
-                                    t42[sk_row + sk_c] = sk_won[sk_c] == sk_q ? sk_g[sk_c] : 0;
-                                }
+                                float *const sk_at = t42 + ((sk_n*10 + sk_i0)*10 + sk_i1)*8;
+                                for (int64_t sk_c = 0; sk_c < 8; ++sk_c)
+                                    sk_at[sk_c] = sk_arg[sk_c] == sk_q ? sk_g[sk_c] : 0;
                             }
                             ++sk_q;
                         }
                     }
                     sk_g += 8;
+                    sk_arg += 8;
                 }
             }
         }

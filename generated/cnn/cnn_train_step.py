@@ -41,7 +41,7 @@ Arguments (None is the batch dimension):
     edges_norm_moving_mean   variable  (8,) float32
     edges_norm_moving_variance variable  (8,) float32
     workspace: the tuple returned by workspace_views(batch, buffer), buffer of
-               workspace_bytes(batch) bytes (1 x float32 + 1 x float32 + 1 x float32 + 1 x float32 + 800*batch x float32 + 800*batch x float32 + 8 x float32 + 800*batch x float32 + 800*batch x float32 + 8 x float32 + 200*batch x float32 + 1800*batch x float32 + 400*batch x float32 + 400*batch x float32 + 16*batch x float32 + 3*batch x float32 + 3*batch x float32 + 3*batch x float32 + batch x float32 + batch x int64 + batch x int64 + batch x float32 + 16*batch x float32 + 1800*batch x float32 + 800*batch x float32 + 8 x float32 + 800*batch x float32 + 8 x float32 + 72 x float32 + 1152 x float32 + 16 x float32 + 48 x float32 + 3 x float32).
+               workspace_bytes(batch) bytes (1 x float32 + 1 x float32 + 1 x float32 + 1 x float32 + 800*batch x float32 + 800*batch x float32 + 8 x float32 + 800*batch x float32 + 800*batch x float32 + 8 x float32 + 200*batch x float32 + 200*batch x int32 + 1800*batch x float32 + 400*batch x float32 + 400*batch x float32 + 16*batch x float32 + 3*batch x float32 + 3*batch x float32 + 3*batch x float32 + batch x float32 + batch x int64 + batch x int64 + batch x float32 + 16*batch x float32 + 1800*batch x float32 + 800*batch x float32 + 8 x float32 + 800*batch x float32 + 8 x float32 + 72 x float32 + 1152 x float32 + 16 x float32 + 48 x float32 + 3 x float32).
 """
 
 import numpy as np
@@ -65,6 +65,7 @@ def _regions(batch):
         ("float32", 800*batch),
         ("float32", 8),
         ("float32", 200*batch),
+        ("int32", 200*batch),
         ("float32", 1800*batch),
         ("float32", 400*batch),
         ("float32", 400*batch),
@@ -102,7 +103,7 @@ def workspace_views(batch, buffer):
 
 
 def cnn_train_step(batch, image, direction_target, direction_sample_weights, loss, accuracy_total, accuracy_count, edges_kernel, edges_bias, edges_norm_gamma, edges_norm_beta, bars_kernel, bars_bias, direction_kernel, direction_bias, Adam_iterations, edges_kernel_m, Adam_beta_1, edges_kernel_v, Adam_beta_2, Adam_learning_rate, edges_bias_m, edges_bias_v, edges_norm_gamma_m, edges_norm_gamma_v, edges_norm_beta_m, edges_norm_beta_v, bars_kernel_m, bars_kernel_v, bars_bias_m, bars_bias_v, direction_kernel_m, direction_kernel_v, direction_bias_m, direction_bias_v, edges_norm_moving_mean, edges_norm_moving_variance, workspace):
-    sk_ws0, sk_ws1, sk_ws2, sk_ws3, sk_ws4, sk_ws5, sk_ws6, sk_ws7, sk_ws8, sk_ws9, sk_ws10, sk_ws11, sk_ws12, sk_ws13, sk_ws14, sk_ws15, sk_ws16, sk_ws17, sk_ws18, sk_ws19, sk_ws20, sk_ws21, sk_ws22, sk_ws23, sk_ws24, sk_ws25, sk_ws26, sk_ws27, sk_ws28, sk_ws29, sk_ws30, sk_ws31, sk_ws32, = workspace
+    sk_ws0, sk_ws1, sk_ws2, sk_ws3, sk_ws4, sk_ws5, sk_ws6, sk_ws7, sk_ws8, sk_ws9, sk_ws10, sk_ws11, sk_ws12, sk_ws13, sk_ws14, sk_ws15, sk_ws16, sk_ws17, sk_ws18, sk_ws19, sk_ws20, sk_ws21, sk_ws22, sk_ws23, sk_ws24, sk_ws25, sk_ws26, sk_ws27, sk_ws28, sk_ws29, sk_ws30, sk_ws31, sk_ws32, sk_ws33, = workspace
     t2 = sk_ws4[:800*batch].reshape((batch, 10, 10, 8, ))  # edges (None, 10, 10, 8)
     t3 = sk_ws5[:800*batch].reshape((batch, 10, 10, 8, ))  # edges (None, 10, 10, 8)
     t4 = sk_ws6[:8].reshape((8, ))  # edges_norm (8,)
@@ -113,56 +114,57 @@ def cnn_train_step(batch, image, direction_target, direction_sample_weights, los
     t9 = sk_ws9[:8].reshape((8, ))  # edges_norm (8,)
     t10 = sk_ws8[:800*batch].reshape((batch, 10, 10, 8, ))  # edges_norm (None, 10, 10, 8)
     t11 = sk_ws10[:200*batch].reshape((batch, 5, 5, 8, ))  # pool (None, 5, 5, 8)
-    t12 = sk_ws11[:1800*batch].reshape((batch, 5, 5, 3, 3, 8, ))  # bars (None, 5, 5, 3, 3, 8)
-    t13 = sk_ws12[:400*batch].reshape((batch, 25, 16, ))  # bars (None, 25, 16)
-    t14 = sk_ws12[:400*batch].reshape((batch, 5, 5, 16, ))  # bars (None, 5, 5, 16)
-    t15 = sk_ws13[:400*batch].reshape((batch, 5, 5, 16, ))  # bars (None, 5, 5, 16)
-    t16 = sk_ws14[:16*batch].reshape((batch, 16, ))  # average (None, 16)
-    t17 = sk_ws14[:16*batch].reshape((batch, 16, ))  # average (None, 16)
-    t18 = sk_ws15[:3*batch].reshape((batch, 3, ))  # direction (None, 3)
-    t19 = sk_ws15[:3*batch].reshape((batch, 3, ))  # direction (None, 3)
-    t20 = sk_ws16[:3*batch].reshape((batch, 3, ))  # direction_loss (None, 3)
-    t21 = sk_ws17[:3*batch].reshape((batch, 3, ))  # direction_loss (None, 3)
-    t22 = sk_ws18[:batch].reshape((batch, ))  # direction_loss (None,)
-    t23 = sk_ws18[:batch].reshape((batch, ))  # direction_loss (None,)
+    t12 = sk_ws12[:1800*batch].reshape((batch, 5, 5, 3, 3, 8, ))  # bars (None, 5, 5, 3, 3, 8)
+    t13 = sk_ws13[:400*batch].reshape((batch, 25, 16, ))  # bars (None, 25, 16)
+    t14 = sk_ws13[:400*batch].reshape((batch, 5, 5, 16, ))  # bars (None, 5, 5, 16)
+    t15 = sk_ws14[:400*batch].reshape((batch, 5, 5, 16, ))  # bars (None, 5, 5, 16)
+    t16 = sk_ws15[:16*batch].reshape((batch, 16, ))  # average (None, 16)
+    t17 = sk_ws15[:16*batch].reshape((batch, 16, ))  # average (None, 16)
+    t18 = sk_ws16[:3*batch].reshape((batch, 3, ))  # direction (None, 3)
+    t19 = sk_ws16[:3*batch].reshape((batch, 3, ))  # direction (None, 3)
+    t20 = sk_ws17[:3*batch].reshape((batch, 3, ))  # direction_loss (None, 3)
+    t21 = sk_ws18[:3*batch].reshape((batch, 3, ))  # direction_loss (None, 3)
+    t22 = sk_ws19[:batch].reshape((batch, ))  # direction_loss (None,)
+    t23 = sk_ws19[:batch].reshape((batch, ))  # direction_loss (None,)
     t24 = sk_ws2[:1].reshape(())  # direction_loss ()
-    t26 = sk_ws19[:batch].reshape((batch, ))  # accuracy (None,)
-    t27 = sk_ws17[:3*batch].reshape((batch, 3, ))  # direction (None, 3)
-    t28 = sk_ws20[:batch].reshape((batch, ))  # accuracy (None,)
-    t29 = sk_ws18[:batch].reshape((batch, ))  # accuracy (None,)
-    t33 = sk_ws21[:batch].reshape((batch, ))  # gradients/direction_loss (None,)
-    t34 = sk_ws17[:3*batch].reshape((batch, 3, ))  # gradients/direction_loss (None, 3)
-    t35 = sk_ws21[:batch].reshape((batch, 1, ))  # gradients/direction_loss (None, 1)
-    t36 = sk_ws16[:3*batch].reshape((batch, 3, ))  # gradients/direction_loss (None, 3)
-    t37 = sk_ws22[:16*batch].reshape((batch, 16, ))  # gradients/direction (None, 16)
-    t38 = sk_ws22[:16*batch].reshape((batch, 16, ))  # gradients/average (None, 16)
-    t39 = sk_ws12[:400*batch].reshape((batch, 5, 5, 16, ))  # gradients/bars (None, 5, 5, 16)
-    t40 = sk_ws23[:1800*batch].reshape((batch, 25, 72, ))  # gradients/bars (None, 25, 72)
+    t26 = sk_ws20[:batch].reshape((batch, ))  # accuracy (None,)
+    t27 = sk_ws18[:3*batch].reshape((batch, 3, ))  # direction (None, 3)
+    t28 = sk_ws21[:batch].reshape((batch, ))  # accuracy (None,)
+    t29 = sk_ws19[:batch].reshape((batch, ))  # accuracy (None,)
+    t33 = sk_ws22[:batch].reshape((batch, ))  # gradients/direction_loss (None,)
+    t34 = sk_ws18[:3*batch].reshape((batch, 3, ))  # gradients/direction_loss (None, 3)
+    t35 = sk_ws22[:batch].reshape((batch, 1, ))  # gradients/direction_loss (None, 1)
+    t36 = sk_ws17[:3*batch].reshape((batch, 3, ))  # gradients/direction_loss (None, 3)
+    t37 = sk_ws23[:16*batch].reshape((batch, 16, ))  # gradients/direction (None, 16)
+    t38 = sk_ws23[:16*batch].reshape((batch, 16, ))  # gradients/average (None, 16)
+    t39 = sk_ws13[:400*batch].reshape((batch, 5, 5, 16, ))  # gradients/bars (None, 5, 5, 16)
+    t40 = sk_ws24[:1800*batch].reshape((batch, 25, 72, ))  # gradients/bars (None, 25, 72)
     t41 = sk_ws10[:200*batch].reshape((batch, 5, 5, 8, ))  # gradients/bars (None, 5, 5, 8)
-    t42 = sk_ws24[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/pool (None, 10, 10, 8)
-    t43 = sk_ws8[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges_norm (None, 10, 10, 8)
-    t44 = sk_ws25[:8].reshape((8, ))  # gradients/edges_norm (8,)
-    t45 = sk_ws25[:8].reshape((8, ))  # gradients/edges_norm (8,)
+    t42 = sk_ws8[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/pool (None, 10, 10, 8)
+    t43 = sk_ws25[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges_norm (None, 10, 10, 8)
+    t44 = sk_ws26[:8].reshape((8, ))  # gradients/edges_norm (8,)
+    t45 = sk_ws26[:8].reshape((8, ))  # gradients/edges_norm (8,)
     t46 = sk_ws7[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges_norm (None, 10, 10, 8)
-    t47 = sk_ws8[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges_norm (None, 10, 10, 8)
-    t48 = sk_ws25[:8].reshape((8, ))  # gradients/edges_norm (8,)
-    t49 = sk_ws26[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges_norm (None, 10, 10, 8)
-    t50 = sk_ws27[:8].reshape((8, ))  # gradients/edges_norm (8,)
-    t51 = sk_ws27[:8].reshape((8, ))  # gradients/edges_norm (8,)
+    t47 = sk_ws25[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges_norm (None, 10, 10, 8)
+    t48 = sk_ws26[:8].reshape((8, ))  # gradients/edges_norm (8,)
+    t49 = sk_ws27[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges_norm (None, 10, 10, 8)
+    t50 = sk_ws28[:8].reshape((8, ))  # gradients/edges_norm (8,)
+    t51 = sk_ws28[:8].reshape((8, ))  # gradients/edges_norm (8,)
     t52 = sk_ws5[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges (None, 10, 10, 8)
-    t53 = sk_ws28[:72].reshape((9, 8, ))  # gradients/edges (9, 8)
+    t53 = sk_ws29[:72].reshape((9, 8, ))  # gradients/edges (9, 8)
     t54 = sk_ws1[:1].reshape(())  # Adam ()
     t56 = sk_ws0[:1].reshape(())  # Adam ()
     t58 = sk_ws2[:1].reshape(())  # Adam ()
     t59 = sk_ws3[:1].reshape(())  # Adam ()
-    t61 = sk_ws27[:8].reshape((8, ))  # gradients/edges (8,)
+    t61 = sk_ws28[:8].reshape((8, ))  # gradients/edges (8,)
     t65 = sk_ws7[:800*batch].reshape((batch, 10, 10, 8, ))  # gradients/edges_norm (None, 10, 10, 8)
-    t66 = sk_ws27[:8].reshape((8, ))  # gradients/edges_norm (8,)
-    t70 = sk_ws27[:8].reshape((8, ))  # gradients/edges_norm (8,)
-    t74 = sk_ws29[:1152].reshape((72, 16, ))  # gradients/bars (72, 16)
-    t78 = sk_ws30[:16].reshape((16, ))  # gradients/bars (16,)
-    t82 = sk_ws31[:48].reshape((16, 3, ))  # gradients/direction (16, 3)
-    t86 = sk_ws32[:3].reshape((3, ))  # gradients/direction (3,)
+    t66 = sk_ws28[:8].reshape((8, ))  # gradients/edges_norm (8,)
+    t70 = sk_ws28[:8].reshape((8, ))  # gradients/edges_norm (8,)
+    t74 = sk_ws30[:1152].reshape((72, 16, ))  # gradients/bars (72, 16)
+    t78 = sk_ws31[:16].reshape((16, ))  # gradients/bars (16,)
+    t82 = sk_ws32[:48].reshape((16, 3, ))  # gradients/direction (16, 3)
+    t86 = sk_ws33[:3].reshape((3, ))  # gradients/direction (3,)
+    t11_arg = sk_ws11[:200*batch].reshape((batch, 5, 5, 8, ))  # pool (None, 5, 5, 8)
 
     # Adam: elementwise t56 = 1 - Adam_beta_2; t54 = 1 - Adam_beta_1
     sk_r0 = 1 - Adam_beta_2
@@ -213,13 +215,15 @@ def cnn_train_step(batch, image, direction_target, direction_sample_weights, los
     # edges_norm: elementwise t10 = edges_norm_gamma*(t3 - t5)/sqrt(t9 + 0.001) + edges_norm_beta
     np.copyto(t10, edges_norm_gamma*(t3 - t5)/np.sqrt(t9 + 0.001) + edges_norm_beta, casting="unsafe")
 
-    # pool: window_max t11 <- t10
+    # pool: window_max_arg t11, t11_arg <- t10
     sk_x = t10.reshape((batch, 10, 10, 8, ))
-    sk_padded = sk_x
-    sk_out = t11.reshape((batch, 5, 5, 8, ))
-    sk_out.fill(-np.inf)
-    for sk_k in np.ndindex(2, 2):
-        np.maximum(sk_out, sk_padded[:, sk_k[0]:sk_k[0] + 9:2, sk_k[1]:sk_k[1] + 9:2, :], out=sk_out)
+    sk_padded = np.full((batch, 10, 10, 8, ), -np.inf, dtype=sk_x.dtype)
+    sk_padded[:, 0:10, 0:10, :] = sk_x
+    sk_stack = np.stack([sk_padded[:, sk_k[0]:sk_k[0] + 9:2, sk_k[1]:sk_k[1] + 9:2, :] for sk_k in np.ndindex(2, 2)])
+    sk_won = np.argmax(sk_stack, axis=0)
+    sk_shape = (batch, 5, 5, 8, )
+    np.copyto(t11_arg.reshape(sk_shape), sk_won, casting="unsafe")
+    np.copyto(t11.reshape(sk_shape), np.take_along_axis(sk_stack, sk_won[np.newaxis], axis=0)[0])
 
     # bars: window_gather t12 <- t11
     sk_x = t11.reshape((batch, 5, 5, 8, ))
@@ -320,15 +324,11 @@ def cnn_train_step(batch, image, direction_target, direction_sample_weights, los
         sk_padded[:, sk_k[0]:sk_k[0] + 5, sk_k[1]:sk_k[1] + 5, :] += sk_g[:, :, :, sk_k[0], sk_k[1], :]
     np.copyto(t41.reshape((batch, 5, 5, 8, )), sk_padded[:, 1:6, 1:6, :])
 
-    # gradients/pool: window_max_grad t42 <- t10, t41
-    sk_x = t10.reshape((batch, 10, 10, 8, ))
-    sk_padded = np.full((batch, 10, 10, 8, ), -np.inf, dtype=sk_x.dtype)
-    sk_padded[:, 0:10, 0:10, :] = sk_x
-    sk_positions = list(np.ndindex(2, 2))
-    sk_won = np.argmax(np.stack([sk_padded[:, sk_k[0]:sk_k[0] + 9:2, sk_k[1]:sk_k[1] + 9:2, :] for sk_k in sk_positions]), axis=0)
+    # gradients/pool: window_max_grad_at t42 <- t11_arg, t41
+    sk_won = t11_arg.reshape((batch, 5, 5, 8, ))
     sk_g = t41.reshape((batch, 5, 5, 8, ))
     sk_sums = np.zeros((batch, 10, 10, 8, ), dtype=sk_g.dtype)
-    for sk_index, sk_k in enumerate(sk_positions):
+    for sk_index, sk_k in enumerate(np.ndindex(2, 2)):
         sk_sums[:, sk_k[0]:sk_k[0] + 9:2, sk_k[1]:sk_k[1] + 9:2, :] += np.where(sk_won == sk_index, sk_g, 0)
     np.copyto(t42.reshape((batch, 10, 10, 8, )), sk_sums[:, 0:10, 0:10, :])
 

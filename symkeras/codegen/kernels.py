@@ -399,6 +399,27 @@ class Scan(Kernel):
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
+class WindowMaxArg(_Windows):
+    """``WindowMax`` that also writes ``arg[n, o, c]``: the number (in row-major order over the window)
+    of the first position holding the maximum, as ``WindowMaxGrad`` chooses it (int32). Made by the
+    program pass ``pool_argmax_from_forward`` when the gradient of the same pooling follows."""
+    kind = "window_max_arg"
+    x: Buffer = read()
+    out: Buffer = written()
+    arg: Buffer = written()
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class WindowMaxGradAt(_Windows):
+    """``out = 0``, then ``g[n, o, c]`` is added at window ``o``'s position number ``arg[n, o, c]``:
+    ``WindowMaxGrad`` with the positions the forward pass found (``WindowMaxArg``)."""
+    kind = "window_max_grad_at"
+    arg: Buffer = read()
+    g: Buffer = read()
+    out: Buffer = written()
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
 class WindowConv(_Windows):
     """``s[n, o, f] = sum over window position k and channel ch of x[n, o*strides + k*dilation -
     pad_before, ch] * w[k, ch, f]`` (zero padding), computed directly from ``x``: a convolution
@@ -434,7 +455,7 @@ class WindowConvFilterGrad(_Windows):
 
 KINDS = (Elementwise, Gemm, Reduce, ArgMax, Softmax, Transpose, Copy, Concat, Slice, SliceGrad,
          Gather, ScatterAdd, OneHot, Random, WindowGather, WindowScatter, WindowMax, WindowMaxGrad,
-         WindowGemm, Scan, WindowConv, WindowConvFilterGrad)
+         WindowGemm, Scan, WindowConv, WindowConvFilterGrad, WindowMaxArg, WindowMaxGradAt)
 
 # The IR op names each kind lowers without a lowering method of its own.
 LOWERINGS = {op: kind for kind in KINDS for op in kind.lowers}

@@ -11,7 +11,7 @@ import dataclasses
 import sympy
 
 from symkeras.codegen.kernels import (Buffer, Copy, Elementwise, Gemm, WindowConv, WindowConvFilterGrad, WindowGather,
-                                      WindowGemm)
+                                      WindowGemm, WindowMax, WindowMaxArg, WindowMaxGrad, WindowMaxGradAt)
 from symkeras.ir import dims, scalar
 from symkeras.ir.passes import describe, required, run_pipeline
 
@@ -337,6 +337,48 @@ def _input_overwritten(kernels, start, stop, x):
     return any(k is not None and any(b.root is x.root for b in k.writes) for k in kernels[start + 1:stop + 1])
 
 
+# ----------------------------------------------------------------------------- max pooling
+
+_GEOMETRY = ("batch", "channels", "spatial", "out_spatial", "size", "strides", "dilation", "pad_before", "pad_after",
+             "dtype")
+
+
+def pool_argmax_from_forward(program):
+    """Max pooling and its gradient in one program: the forward pass also writes, per window and
+    channel, the number of the position that won (int32), and the gradient reads it instead of
+    searching the pooled input again."""
+    kernels, temps = list(program.kernels), list(program.temps)
+    taken = {b.name for b in _all_buffers(program)}
+    for j, grad in enumerate(kernels):
+        if not isinstance(grad, WindowMaxGrad):
+            continue
+        forward = next((i for i in range(j) if isinstance(kernels[i], WindowMax) and kernels[i].x is grad.x
+                        and all(getattr(kernels[i], f) == getattr(grad, f) for f in _GEOMETRY)), None)
+        if forward is None:
+            continue
+        pooled = kernels[forward]
+        name = _fresh(f"{pooled.out.name}_arg", taken)
+        arg = Buffer(name, pooled.out.shape, "int32", "temp", scope=pooled.scope)
+        temps.append(arg)
+        geometry = {f: getattr(pooled, f) for f in _GEOMETRY}
+        kernels[forward] = WindowMaxArg(scope=pooled.scope, x=pooled.x, out=pooled.out, arg=arg, **geometry)
+        kernels[j] = WindowMaxGradAt(scope=grad.scope, arg=arg, g=grad.g, out=grad.out, **geometry)
+    return dataclasses.replace(program, kernels=kernels, temps=temps)
+
+
+def _all_buffers(program):
+    return program.inputs + program.outputs + program.variables + program.constants + program.temps
+
+
+def _fresh(name, taken):
+    """``name``, or ``name_<k>`` when a buffer already has it (buffer names are locals of generated code)."""
+    fresh, k = name, 1
+    while fresh in taken:
+        fresh, k = f"{name}_{k}", k + 1
+    taken.add(fresh)
+    return fresh
+
+
 # ----------------------------------------------------------------------------- workspace
 
 @required
@@ -416,7 +458,7 @@ def check_broadcast_reads(program):
 PIPELINE = (
     ("updates", (write_updates_in_place,)),
     ("loops", (hoist_scalar_kernels, merge_elementwise_loops, direct_narrow_convolutions, direct_conv_epilogues,
-               fuse_window_gemm)),
+               fuse_window_gemm, pool_argmax_from_forward)),
     ("memory", (plan_workspace,)),
     ("check", (check_broadcast_reads,)),
 )

@@ -9,7 +9,7 @@ from symkeras.codegen.c import render as c_render
 from symkeras.codegen.kernels import (KINDS, ArgMax, Buffer, Concat, Copy, Elementwise, Gather, Gemm, OneHot,
                                       Random, Reduce, Scan, ScatterAdd, Slice, SliceGrad, Softmax, Transpose,
                                       WindowConv, WindowConvFilterGrad, WindowGather, WindowGemm, WindowMax,
-                                      WindowMaxGrad, WindowScatter)
+                                      WindowMaxArg, WindowMaxGrad, WindowMaxGradAt, WindowScatter)
 from symkeras.codegen.templates import environment, template_dir
 from symkeras.ir.scalar import X
 
@@ -59,6 +59,10 @@ def _example(kind):
                           n=3, block=2, dtype="float32", **window), ["x", "b", "a"], ["c", "out"]),
         WindowConvFilterGrad: (dict(x=b["x"], g=b["g"], dw=b["out"], n=3, block=2, dtype="float32", **window),
                                ["x", "g"], ["out"]),
+        WindowMaxArg: (dict(x=b["x"], out=b["out"], arg=b["indices"], dtype="float32", **window), ["x"],
+                       ["out", "indices"]),
+        WindowMaxGradAt: (dict(arg=b["indices"], g=b["g"], out=b["out"], dtype="float32", **window), ["indices", "g"],
+                          ["out"]),
     }
     fields, reads, writes = examples[kind]
     return kind(scope="layer", **fields), reads, writes

@@ -17,8 +17,8 @@ REQUIRED = [p.__name__ for p in PASSES if is_required(p)]
 def _adam_step():
     """One Adam step of a linear model: in-place updates, a scalar step size, mergeable loops,
     a bias read with broadcasting, and a swap of two variables; beside it, two convolutions of the
-    input seen as a sequence (window gathers read only by their product), one narrow (then a bias
-    and relu), one wide."""
+    input seen as a sequence (window gathers read only by their product), one narrow (then a bias,
+    relu and max pooling, differentiated), one wide."""
     rng = np.random.RandomState(0)
     x = K.placeholder((None, 5), name="x")
     y = K.placeholder((None, 2), name="y")
@@ -41,7 +41,10 @@ def _adam_step():
     sequence = K.relu(K.bias_add(sequence, K.variable(rng.randn(2), name="conv_bias")))
     # Windows of 3 x 12 channels: too wide to be computed directly, so they go through a matrix product.
     wide = K.conv1d(K.repeat_elements(K.reshape(x, (-1, 5, 1)), 12, 2), K.variable(rng.randn(3, 12, 2), name="wide"))
-    return K.function_graph([x, y], [loss, prediction, sequence, wide], updates, name="adam_step")
+    # Max pooling of the narrow one, and its gradient.
+    pooled = K.pool2d(K.reshape(sequence, (-1, 5, 1, 2)), (2, 1), strides=(2, 1), padding="same")
+    pool_grad = K.gradients(K.sum(K.square(pooled)), [x])[0]
+    return K.function_graph([x, y], [loss, prediction, sequence, wide, pool_grad], updates, name="adam_step")
 
 
 def _run(graph, backend, steps=2):
