@@ -836,9 +836,11 @@ int cnn_train_step(const cnn_train_step_args *args, void *workspace)
                         for (int64_t sk_k1 = 0; sk_k1 < 2; ++sk_k1) {
                             const int64_t sk_i1 = sk_o1*2 + sk_k1;
                             {
-                                float *const sk_at = t42 + ((sk_n*10 + sk_i0)*10 + sk_i1)*8;
-                                for (int64_t sk_c = 0; sk_c < 8; ++sk_c)
-                                    sk_at[sk_c] = sk_arg[sk_c] == sk_q ? sk_g[sk_c] : 0;
+                                const int64_t sk_row = ((sk_n*10 + sk_i0)*10 + sk_i1)*8;
+                                for (int64_t sk_c = 0; sk_c < 8; ++sk_c) {
+                                    const float sk_s = sk_arg[sk_c] == sk_q ? sk_g[sk_c] : 0;
+                                    t42[sk_row + sk_c] = sk_s;
+                                }
                             }
                             ++sk_q;
                         }

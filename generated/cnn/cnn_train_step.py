@@ -330,7 +330,8 @@ def cnn_train_step(batch, image, direction_target, direction_sample_weights, los
     sk_sums = np.zeros((batch, 10, 10, 8, ), dtype=sk_g.dtype)
     for sk_index, sk_k in enumerate(np.ndindex(2, 2)):
         sk_sums[:, sk_k[0]:sk_k[0] + 9:2, sk_k[1]:sk_k[1] + 9:2, :] += np.where(sk_won == sk_index, sk_g, 0)
-    np.copyto(t42.reshape((batch, 10, 10, 8, )), sk_sums[:, 0:10, 0:10, :])
+    sk_s = sk_sums[:, 0:10, 0:10, :]
+    np.copyto(t42.reshape(sk_s.shape), sk_s, casting="unsafe")
 
     # gradients/edges_norm: elementwise t43 = -edges_norm_gamma*t42*(t3 - t5)/(2*(t9 + 0.001)**(3/2))
     np.copyto(t43, -1/2*edges_norm_gamma*t42*(t3 - t5)/(t9 + 0.001)**(3/2), casting="unsafe")

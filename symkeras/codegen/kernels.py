@@ -411,12 +411,24 @@ class WindowMaxArg(_Windows):
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class WindowMaxGradAt(_Windows):
-    """``out = 0``, then ``g[n, o, c]`` is added at window ``o``'s position number ``arg[n, o, c]``:
-    ``WindowMaxGrad`` with the positions the forward pass found (``WindowMaxArg``)."""
+    """``s = 0``, then ``g[n, o, c]`` is added at window ``o``'s position number ``arg[n, o, c]``:
+    ``WindowMaxGrad`` with the positions the forward pass found (``WindowMaxArg``). ``outputs[i] =
+    exprs[i]`` of ``s`` (``X[0]``) and of ``operands`` shaped as it (``X[1]`` …): ``s`` itself, or,
+    when the windows tile the input (each element is written once), the elementwise kernel that
+    followed (the activation's derivative; pass ``direct_pool_grad_epilogues``)."""
     kind = "window_max_grad_at"
     arg: Buffer = read()
     g: Buffer = read()
-    out: Buffer = written()
+    operands: tuple = read()
+    outputs: tuple = written()
+    exprs: tuple
+
+    @property
+    def tiles(self):
+        """Whether the windows tile the input: no overlap, no gap, no padding."""
+        return all(st == k and d == 1 and b == 0 and a == 0 and o * st == s for s, o, k, st, d, b, a in
+                   zip(self.spatial, self.out_spatial, self.size, self.strides, self.dilation, self.pad_before,
+                       self.pad_after))
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)

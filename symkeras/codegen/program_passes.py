@@ -362,8 +362,55 @@ def pool_argmax_from_forward(program):
         temps.append(arg)
         geometry = {f: getattr(pooled, f) for f in _GEOMETRY}
         kernels[forward] = WindowMaxArg(scope=pooled.scope, x=pooled.x, out=pooled.out, arg=arg, **geometry)
-        kernels[j] = WindowMaxGradAt(scope=grad.scope, arg=arg, g=grad.g, out=grad.out, **geometry)
+        kernels[j] = WindowMaxGradAt(scope=grad.scope, arg=arg, g=grad.g, operands=(), outputs=(grad.out,),
+                                     exprs=(X[0],), **geometry)
     return dataclasses.replace(program, kernels=kernels, temps=temps)
+
+
+def direct_pool_grad_epilogues(program):
+    """An elementwise kernel right after a max pooling gradient whose windows tile the input, reading
+    that gradient (only it does) and otherwise arrays of its shape (the activation before the
+    pooling), is done by the pooling gradient as it stores each element: a ReLU's mask costs no pass
+    of its own."""
+    kernels, temps = list(program.kernels), list(program.temps)
+    out, i = [], 0
+    while i < len(kernels):
+        grad, after = kernels[i], kernels[i + 1] if i + 1 < len(kernels) else None
+        fused = _pool_grad_with_epilogue(grad, after, kernels) if isinstance(grad, WindowMaxGradAt) else None
+        if fused is None:
+            out.append(grad)
+            i += 1
+            continue
+        temps.remove(grad.outputs[0])
+        out.append(fused)
+        i += 2
+    return dataclasses.replace(program, kernels=out, temps=temps)
+
+
+def _pool_grad_with_epilogue(grad, ew, kernels):
+    if not isinstance(ew, Elementwise) or not grad.tiles or len(grad.outputs) != 1 or grad.exprs != (X[0],):
+        return None
+    s = grad.outputs[0]
+    if s.role != "temp" or ew.dtype != grad.dtype or sum(any(b.root is s for b in k.reads) for k in kernels) != 1:
+        return None
+    shape = ew.shape
+    if sympy.expand(dims.size(shape) - dims.size(s.shape)) != 0:
+        return None
+    if any(b.shape != shape or b.dtype != grad.dtype or b.root is s for b in ew.outputs):
+        return None
+    subs, operands = {}, []
+    for j, b in enumerate(ew.operands):
+        if b.shape != shape:           # read with broadcasting: not element by element
+            return None
+        if b.root is s:
+            subs[X[j]] = X[0]
+            continue
+        if b not in operands:
+            operands.append(b)
+        subs[X[j]] = X[1 + operands.index(b)]
+    exprs = tuple(e.xreplace(subs) for e in ew.exprs)
+    return dataclasses.replace(grad, operands=tuple(operands), outputs=ew.outputs, exprs=exprs,
+                               scope=_joined_scopes(grad.scope, ew.scope))
 
 
 def _all_buffers(program):
@@ -458,7 +505,7 @@ def check_broadcast_reads(program):
 PIPELINE = (
     ("updates", (write_updates_in_place,)),
     ("loops", (hoist_scalar_kernels, merge_elementwise_loops, direct_narrow_convolutions, direct_conv_epilogues,
-               fuse_window_gemm, pool_argmax_from_forward)),
+               fuse_window_gemm, pool_argmax_from_forward, direct_pool_grad_epilogues)),
     ("memory", (plan_workspace,)),
     ("check", (check_broadcast_reads,)),
 )

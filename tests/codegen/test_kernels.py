@@ -61,8 +61,8 @@ def _example(kind):
                                ["x", "g"], ["out"]),
         WindowMaxArg: (dict(x=b["x"], out=b["out"], arg=b["indices"], dtype="float32", **window), ["x"],
                        ["out", "indices"]),
-        WindowMaxGradAt: (dict(arg=b["indices"], g=b["g"], out=b["out"], dtype="float32", **window), ["indices", "g"],
-                          ["out"]),
+        WindowMaxGradAt: (dict(arg=b["indices"], g=b["g"], operands=(b["x"],), outputs=(b["out"],),
+                               exprs=(X[0] * X[1],), dtype="float32", **window), ["indices", "g", "x"], ["out"]),
     }
     fields, reads, writes = examples[kind]
     return kind(scope="layer", **fields), reads, writes

@@ -1,6 +1,7 @@
 """Max pooling whose gradient is in the same function takes the winning positions from the forward
-pass (``pool_argmax_from_forward``: the ``window_max_arg`` and ``window_max_grad_at`` kernels): the
-same maxima and gradients as with the pass switched off, on both backends, with ties, NaN and
+pass (``pool_argmax_from_forward``: the ``window_max_arg`` and ``window_max_grad_at`` kernels), and
+applies the activation's derivative as it stores them (``direct_pool_grad_epilogues``): the same
+maxima and gradients as with either pass switched off, on both backends, with ties, NaN and
 infinities, padding, strides and overlapping windows; the gradient against direct loops."""
 
 import itertools
@@ -68,21 +69,29 @@ def test_forward_positions_give_the_gradient_of_the_search(backend, name, monkey
     np.testing.assert_allclose(grad, reference_grad(x, g, w), rtol=1e-12, atol=1e-12)
 
 
-def test_a_pooled_conv_trains_the_same_either_way(backend, monkeypatch):
-    """Conv2D(relu) then MaxPooling2D: one batch of 1, the gradients of every weight."""
+@pytest.mark.parametrize("switched_off,pool", [("pool_argmax_from_forward", dict(pool_size=2, padding="same")),
+                                                ("direct_pool_grad_epilogues", dict(pool_size=2)),
+                                                ("direct_pool_grad_epilogues", dict(pool_size=3))])
+def test_a_pooled_conv_trains_the_same_either_way(backend, monkeypatch, switched_off, pool):
+    """Conv2D(relu) then MaxPooling2D (windows that tile the conv's output, or not): one batch of 1,
+    the gradients of every weight."""
     from symkeras.layers import Conv2D, Flatten, Input, MaxPooling2D
     from symkeras.models import Model
     K.clear_session()
-    image = Input((7, 6, 5))
-    model = Model(image, Flatten()(MaxPooling2D(2, padding="same")(Conv2D(3, 3, activation="relu")(image))))
+    image = Input((8, 6, 5))
+    model = Model(image, Flatten()(MaxPooling2D(**pool)(Conv2D(3, 3, activation="relu")(image))))
     for i, v in enumerate(model.weights):
         K.set_value(v, np.random.RandomState(i).randn(*v.shape))
     loss = K.sum(model.outputs[0] ** 2)
     inputs = [model.inputs[0]]
     grads = K.gradients(loss, model.weights)
-    data = [np.random.RandomState(9).randn(1, 7, 6, 5).astype("float32")]
-    fused = K.function(inputs, grads, backend=backend)(data)
-    monkeypatch.setenv("SYMKERAS_DISABLE_PASSES", "pool_argmax_from_forward")
-    plain = K.function(inputs, grads, backend=backend)(data)
+    data = [np.random.RandomState(9).randn(1, 8, 6, 5).astype("float32")]
+    fused = K.function(inputs, grads, backend=backend)
+    if switched_off == "direct_pool_grad_epilogues" and backend == "c":     # the relu's mask in the pooling's loop
+        assert ("; then" in fused.source) == (pool["pool_size"] == 2)
+    monkeypatch.setenv("SYMKERAS_DISABLE_PASSES", switched_off)
+    plain = K.function(inputs, grads, backend=backend)
+    assert (plain.source != fused.source) == (switched_off == "pool_argmax_from_forward" or pool["pool_size"] == 2)
+    fused, plain = fused(data), plain(data)
     for a, b in zip(fused, plain):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)

@@ -42,7 +42,7 @@ def _adam_step():
     # Windows of 3 x 12 channels: too wide to be computed directly, so they go through a matrix product.
     wide = K.conv1d(K.repeat_elements(K.reshape(x, (-1, 5, 1)), 12, 2), K.variable(rng.randn(3, 12, 2), name="wide"))
     # Max pooling of the narrow one, and its gradient.
-    pooled = K.pool2d(K.reshape(sequence, (-1, 5, 1, 2)), (2, 1), strides=(2, 1), padding="same")
+    pooled = K.pool2d(K.reshape(sequence, (-1, 5, 1, 2)), (5, 1), strides=(5, 1))
     pool_grad = K.gradients(K.sum(K.square(pooled)), [x])[0]
     return K.function_graph([x, y], [loss, prediction, sequence, wide, pool_grad], updates, name="adam_step")
 

@@ -713,13 +713,7 @@ def _plan_window_conv(k, names):
     for j in range(rank - 1):
         row = row * k.out_spatial[j] + sympy.Symbol(f"sk_o{j}", integer=True)
     full, tail = _blocks(k.out_spatial[-1], k.block)
-    printer, sums = printer_for(k.dtype), sympy.Symbol("sk_s", real=True)
-    loads = [{"name": f"sk_x{j + 1}", "value": f"{names[b]}[{'sk_f' if dims.size(b.shape) != 1 else '0'}]"}
-             for j, b in enumerate(k.operands)]
-    symbols = {scalar.X[0]: sums, **{scalar.X[j + 1]: sympy.Symbol(f"sk_x{j + 1}", real=True)
-                                     for j in range(len(k.operands))}}
-    stores = [{"name": names[b], "value": _unwrap(printer.doprint(e.xreplace(symbols)))}
-              for b, e in zip(k.outputs, k.exprs)]
+    loads, stores = _epilogue(k, names, lambda b: "sk_f" if dims.size(b.shape) != 1 else "0")
     if k.exprs == (scalar.X[0],):
         # Plus 0: a plain copy of the sums would become a memcpy call, and the sums would then
         # live in memory rather than in registers (several times slower).
@@ -732,6 +726,31 @@ def _plan_window_conv(k, names):
                 helpers=_expression_helpers(k.exprs, k.dtype),
                 summary=f"window_conv {sums_name}{_shape_text(k.outputs[0].shape)} = windows({names[k.x]}) @ "
                         f"{names[k.w]}, computed directly, {k.block} output positions at a time{epilogue}")
+    return plan
+
+
+def _epilogue(k, names, index):
+    """(loads, stores) of a window kernel's ``outputs[i] = exprs[i]`` of ``sk_s`` (``X[0]``) and its
+    ``operands`` (``X[1]`` …, operand b read at ``index(b)``)."""
+    printer = printer_for(k.dtype)
+    loads = [{"name": f"sk_x{j + 1}", "value": f"{names[b]}[{index(b)}]"} for j, b in enumerate(k.operands)]
+    symbols = {scalar.X[0]: sympy.Symbol("sk_s", real=True),
+               **{scalar.X[j + 1]: sympy.Symbol(f"sk_x{j + 1}", real=True) for j in range(len(k.operands))}}
+    stores = [{"name": names[b], "value": _unwrap(printer.doprint(e.xreplace(symbols)))}
+              for b, e in zip(k.outputs, k.exprs)]
+    return loads, stores
+
+
+def _plan_window_max_grad_at(k, names):
+    plan = _plan_fields(k, names)
+    loads, stores = _epilogue(k, names, lambda b: "sk_row + sk_c")
+    out = names[k.outputs[0]]
+    epilogue = "" if k.exprs == (scalar.X[0],) else "; then " + c_math(
+        [names[b] for b in k.outputs], k.exprs, ["s"] + [names[b] for b in k.operands], k.dtype)
+    plan.update(tiles=k.tiles, loads=loads, stores=stores, out=out, out_ctype=CTYPES[k.dtype],
+                ctype=CTYPES[k.dtype], helpers=_expression_helpers(k.exprs, k.dtype),
+                summary=f"window_max_grad_at {'s' if epilogue else out}{_shape_text(k.outputs[0].shape)} <- "
+                        f"{names[k.arg]}, {names[k.g]}{epilogue}")
     return plan
 
 
@@ -762,4 +781,5 @@ _PLANNERS = {
     "one_hot": _plan_one_hot, "random": _plan_random, "window_gemm": _plan_window_gemm,
     "scan": _plan_scan,
     "window_conv": _plan_window_conv, "window_conv_filter_grad": _plan_window_conv_filter_grad,
+    "window_max_grad_at": _plan_window_max_grad_at,
 }

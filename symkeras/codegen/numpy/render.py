@@ -109,9 +109,13 @@ def _elementwise_view(kernel, helpers):
             "results": printed}
 
 
-def _window_conv_view(kernel, helpers):
-    """Each output of a direct convolution printed as NumPy over its sums (``sk_s``) and operands."""
-    operands = {scalar.X[0]: "sk_s", **{scalar.X[j + 1]: _operand_name(b) for j, b in enumerate(kernel.operands)}}
+def _epilogue_view(kernel, helpers):
+    """Each output of a window kernel with an epilogue printed as NumPy over the kernel's own result
+    (``sk_s``) and its operands."""
+    # A pooling gradient's operands are shaped as its output, maybe with other axes: seen as sk_s.
+    shaped = ".reshape(sk_s.shape)" if kernel.kind == "window_max_grad_at" else ""
+    operands = {scalar.X[0]: "sk_s",
+                **{scalar.X[j + 1]: _operand_name(b) + shaped for j, b in enumerate(kernel.operands)}}
     return {"results": [print_expr(e, kernel.dtype, operands, helpers) for e in kernel.exprs]}
 
 
@@ -183,8 +187,8 @@ def _kernel_views(kernels, refs, used, depth=0):
             view.__dict__.update(_elementwise_view(k, used))
         if k.kind == "scan":
             view.__dict__.update(_scan_view(k, refs, used, depth))
-        if k.kind == "window_conv":
-            view.__dict__.update(_window_conv_view(k, used))
+        if k.kind in ("window_conv", "window_max_grad_at"):
+            view.__dict__.update(_epilogue_view(k, used))
         view.code = templates.render_kernel("numpy", k.kind, k=view, r=refs)
         views.append(view)
     return views
